@@ -1,0 +1,262 @@
+/* Quaternion kernels and the quaternion -> hip angle pipeline over whole arrays.
+ * numpy reference: hipimu/quaternion_reference.py (tests compare the two to 1e-12).
+ */
+#include "quat.h"
+
+#include <math.h>
+
+#include "buffers.h"
+
+void hq_mul(const double *a, const double *b, double *out)
+{
+    const double w = a[0] * b[0] - a[1] * b[1] - a[2] * b[2] - a[3] * b[3];
+    const double x = a[0] * b[1] + a[1] * b[0] + a[2] * b[3] - a[3] * b[2];
+    const double y = a[0] * b[2] - a[1] * b[3] + a[2] * b[0] + a[3] * b[1];
+    const double z = a[0] * b[3] + a[1] * b[2] - a[2] * b[1] + a[3] * b[0];
+    out[0] = w;
+    out[1] = x;
+    out[2] = y;
+    out[3] = z;
+}
+
+void hq_conj(const double *q, double *out)
+{
+    out[0] = q[0];
+    out[1] = -q[1];
+    out[2] = -q[2];
+    out[3] = -q[3];
+}
+
+int hq_normalize(const double *q, double *out)
+{
+    const double n = sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]);
+    if (!(n > 0.0) || !isfinite(n)) {
+        out[0] = out[1] = out[2] = out[3] = NAN;
+        return -1;
+    }
+    out[0] = q[0] / n;
+    out[1] = q[1] / n;
+    out[2] = q[2] / n;
+    out[3] = q[3] / n;
+    return 0;
+}
+
+void hq_relative(const double *a, const double *b, double *out)
+{
+    double ac[4];
+    hq_conj(a, ac);
+    hq_mul(ac, b, out);
+}
+
+void hq_euler_zxy(const double *q, double *out)
+{
+    /* R = Rz(a) Rx(b) Ry(c); with s = 2 / |q|^2 the matrix is exact for any non-zero q. */
+    const double w = q[0], x = q[1], y = q[2], z = q[3];
+    const double s = 2.0 / (w * w + x * x + y * y + z * z);
+    const double r01 = s * (x * y - w * z);
+    const double r11 = 1.0 - s * (x * x + z * z);
+    const double r21 = s * (y * z + w * x);
+    const double r20 = s * (x * z - w * y);
+    const double r22 = 1.0 - s * (x * x + y * y);
+    out[0] = atan2(-r01, r11);
+    out[1] = atan2(r21, sqrt(r01 * r01 + r11 * r11));
+    out[2] = atan2(-r20, r22);
+}
+
+/* Row i of a broadcast operand: a length-1 operand repeats its only row. */
+static const double *row4(const hq_dbuf *b, Py_ssize_t i)
+{
+    return b->data + (b->rows == 1 ? 0 : 4 * i);
+}
+
+typedef void (*binary_kernel)(const double *, const double *, double *);
+
+static PyObject *binary_over_rows(PyObject *args, const char *fname, binary_kernel kernel)
+{
+    PyObject *oa, *ob, *oout;
+    hq_dbuf a, b, out;
+    Py_ssize_t rows;
+    if (!PyArg_ParseTuple(args, "OOO", &oa, &ob, &oout)) {
+        return NULL;
+    }
+    if (hq_dbuf_get(oa, 4, 0, "a", &a) != 0) {
+        return NULL;
+    }
+    if (hq_dbuf_get(ob, 4, 0, "b", &b) != 0) {
+        hq_dbuf_release(&a);
+        return NULL;
+    }
+    if (hq_dbuf_get(oout, 4, 1, "out", &out) != 0) {
+        hq_dbuf_release(&a);
+        hq_dbuf_release(&b);
+        return NULL;
+    }
+    if (hq_broadcast_rows(&a, &b, &rows) != 0 || hq_check_out_rows(&out, rows, fname) != 0) {
+        hq_dbuf_release(&a);
+        hq_dbuf_release(&b);
+        hq_dbuf_release(&out);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < rows; i++) {
+        kernel(row4(&a, i), row4(&b, i), out.data + 4 * i);
+    }
+    Py_END_ALLOW_THREADS
+    hq_dbuf_release(&a);
+    hq_dbuf_release(&b);
+    hq_dbuf_release(&out);
+    Py_RETURN_NONE;
+}
+
+PyObject *hq_py_quat_multiply(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return binary_over_rows(args, "quat_multiply", hq_mul);
+}
+
+PyObject *hq_py_quat_relative(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return binary_over_rows(args, "quat_relative", hq_relative);
+}
+
+PyObject *hq_py_quat_conjugate(PyObject *self, PyObject *args)
+{
+    PyObject *oq, *oout;
+    hq_dbuf q, out;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OO", &oq, &oout)) {
+        return NULL;
+    }
+    if (hq_dbuf_get(oq, 4, 0, "q", &q) != 0) {
+        return NULL;
+    }
+    if (hq_dbuf_get(oout, 4, 1, "out", &out) != 0) {
+        hq_dbuf_release(&q);
+        return NULL;
+    }
+    if (hq_check_out_rows(&out, q.rows, "out") != 0) {
+        hq_dbuf_release(&q);
+        hq_dbuf_release(&out);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < q.rows; i++) {
+        hq_conj(q.data + 4 * i, out.data + 4 * i);
+    }
+    Py_END_ALLOW_THREADS
+    hq_dbuf_release(&q);
+    hq_dbuf_release(&out);
+    Py_RETURN_NONE;
+}
+
+PyObject *hq_py_quat_normalize(PyObject *self, PyObject *args)
+{
+    PyObject *oq, *oout;
+    hq_dbuf q, out;
+    Py_ssize_t bad = 0;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OO", &oq, &oout)) {
+        return NULL;
+    }
+    if (hq_dbuf_get(oq, 4, 0, "q", &q) != 0) {
+        return NULL;
+    }
+    if (hq_dbuf_get(oout, 4, 1, "out", &out) != 0) {
+        hq_dbuf_release(&q);
+        return NULL;
+    }
+    if (hq_check_out_rows(&out, q.rows, "out") != 0) {
+        hq_dbuf_release(&q);
+        hq_dbuf_release(&out);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < q.rows; i++) {
+        if (hq_normalize(q.data + 4 * i, out.data + 4 * i) != 0) {
+            bad++;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    hq_dbuf_release(&q);
+    hq_dbuf_release(&out);
+    return PyLong_FromSsize_t(bad);
+}
+
+PyObject *hq_py_euler_zxy(PyObject *self, PyObject *args)
+{
+    PyObject *oq, *oout;
+    hq_dbuf q, out;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OO", &oq, &oout)) {
+        return NULL;
+    }
+    if (hq_dbuf_get(oq, 4, 0, "q", &q) != 0) {
+        return NULL;
+    }
+    if (hq_dbuf_get(oout, 3, 1, "out", &out) != 0) {
+        hq_dbuf_release(&q);
+        return NULL;
+    }
+    if (hq_check_out_rows(&out, q.rows, "out") != 0) {
+        hq_dbuf_release(&q);
+        hq_dbuf_release(&out);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < q.rows; i++) {
+        hq_euler_zxy(q.data + 4 * i, out.data + 3 * i);
+    }
+    Py_END_ALLOW_THREADS
+    hq_dbuf_release(&q);
+    hq_dbuf_release(&out);
+    Py_RETURN_NONE;
+}
+
+PyObject *hq_py_hip_angles(PyObject *self, PyObject *args)
+{
+    PyObject *op, *of, *oout;
+    double side_sign;
+    hq_dbuf p, f, out;
+    Py_ssize_t rows;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOdO", &op, &of, &side_sign, &oout)) {
+        return NULL;
+    }
+    if (side_sign != 1.0 && side_sign != -1.0) {
+        PyErr_SetString(PyExc_ValueError, "side_sign must be +1 (right) or -1 (left)");
+        return NULL;
+    }
+    if (hq_dbuf_get(op, 4, 0, "q_pelvis", &p) != 0) {
+        return NULL;
+    }
+    if (hq_dbuf_get(of, 4, 0, "q_femur", &f) != 0) {
+        hq_dbuf_release(&p);
+        return NULL;
+    }
+    if (hq_dbuf_get(oout, 3, 1, "out", &out) != 0) {
+        hq_dbuf_release(&p);
+        hq_dbuf_release(&f);
+        return NULL;
+    }
+    if (hq_broadcast_rows(&p, &f, &rows) != 0 || hq_check_out_rows(&out, rows, "out") != 0) {
+        hq_dbuf_release(&p);
+        hq_dbuf_release(&f);
+        hq_dbuf_release(&out);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < rows; i++) {
+        double rel[4];
+        double *o = out.data + 3 * i;
+        hq_relative(row4(&p, i), row4(&f, i), rel);
+        hq_euler_zxy(rel, o);
+        o[1] *= side_sign;
+        o[2] *= side_sign;
+    }
+    Py_END_ALLOW_THREADS
+    hq_dbuf_release(&p);
+    hq_dbuf_release(&f);
+    hq_dbuf_release(&out);
+    Py_RETURN_NONE;
+}

@@ -1,0 +1,248 @@
+"""Sensor-to-segment calibration from a standing pose and flexion movements.
+
+Frames (docs/frames.md): ``q_GS`` sensor to global (what the sensors report), ``q_SB``
+segment to sensor (the mounting, constant), so ``q_GB = q_GS * q_SB``. The room frame
+``R`` is the pelvis segment frame during the standing pose.
+
+* Vertical: during the standing pose every segment's Y axis points up, so the global
+  vertical seen in each sensor's frame gives that segment's Y axis in sensor coordinates.
+* Heading (the pelvis anterior axis): at the peaks of hip flexion movements made while
+  standing (marching, leg lifts), the thigh's distal axis swings forwards; its horizontal
+  direction, averaged over both legs so that small abduction or rotation cancel, is the
+  anterior direction. Without such movements the heading falls back on the placement
+  convention (the pelvis sensor's z axis points backwards out of the sacrum), with an
+  error up to the mounting error; the quality report says which was used.
+* In the standing pose the hips are neutral, so both femur frames equal the pelvis frame.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from scipy.signal import find_peaks
+
+from hipimu import quaternion as quat
+from hipimu.session import AlignedSamples
+
+UP = np.array([0.0, 0.0, 1.0])
+FEMURS = ("femur_r", "femur_l")
+# Placement convention (hardware/placement.md): the pelvis sensor's -z points anterior.
+PELVIS_ANTERIOR_IN_SENSOR = np.array([0.0, 0.0, -1.0])
+
+
+class CalibrationError(ValueError):
+    """The recording cannot be calibrated; the message says why and what to do."""
+
+
+def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rotate vectors ``v`` (N, 3) or (3,) by quaternions ``q`` (N, 4) or (4,)."""
+    q = quat.as_quat_array(q)
+    v = np.atleast_2d(v)
+    pure = np.column_stack([np.zeros(len(v)), v])
+    return quat.multiply(quat.multiply(q, pure), quat.conjugate(q))[:, 1:]
+
+
+def frame_from_axes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Unit quaternion of the frame whose Y is ``y`` and whose X is ``x`` made orthogonal to
+    it (both given in the parent frame): the quaternion rotates frame into parent."""
+    y = y / np.linalg.norm(y)
+    x = x - np.dot(x, y) * y
+    norm = np.linalg.norm(x)
+    if norm < 1e-6:
+        raise CalibrationError("the anterior direction is parallel to the vertical")
+    x = x / norm
+    z = np.cross(x, y)
+    from scipy.spatial.transform import Rotation
+
+    return Rotation.from_matrix(np.column_stack([x, y, z])).as_quat(scalar_first=True)
+
+
+def angular_speed(q: np.ndarray, rate_hz: float) -> np.ndarray:
+    """Angular speed (rad/s) between consecutive quaternions; the last row repeats."""
+    rel = quat.relative(q[:-1], q[1:])
+    angle = 2.0 * np.arctan2(np.linalg.norm(rel[:, 1:], axis=1), np.abs(rel[:, 0]))
+    speed = angle * rate_hz
+    return np.append(speed, speed[-1:]) if len(speed) else np.zeros(len(q))
+
+
+def find_still_window(
+    aligned: AlignedSamples, min_seconds: float = 2.0, max_speed_deg_s: float = 3.0
+) -> tuple[float, float]:
+    """The first interval of at least ``min_seconds`` in which every sensor is still."""
+    still = np.ones(len(aligned.time), dtype=bool)
+    for q in aligned.quat.values():
+        speed = np.nan_to_num(angular_speed(q, aligned.rate_hz), nan=np.inf)
+        still &= np.rad2deg(speed) < max_speed_deg_s
+    need = int(min_seconds * aligned.rate_hz)
+    run = 0
+    for i, s in enumerate(still):
+        run = run + 1 if s else 0
+        if run >= need:
+            start = i - run + 1
+            end = start
+            while end + 1 < len(still) and still[end + 1]:
+                end += 1
+            # keep clear of the movement on either side
+            trim = min(int(0.25 * aligned.rate_hz), (end - start) // 4)
+            return float(aligned.time[start + trim]), float(aligned.time[end - trim])
+    raise CalibrationError(
+        f"no standing pose found: no {min_seconds:.0f} s in which all sensors were still "
+        f"(below {max_speed_deg_s:.0f} deg/s); stand still at the start of the recording"
+    )
+
+
+@dataclass
+class CalibrationQuality:
+    """How far the calibration can be trusted."""
+
+    static_window: tuple[float, float]
+    static_max_speed_deg_s: float
+    heading_source: str  # "functional" or "placement"
+    flexion_peaks: dict[str, int] = field(default_factory=dict)
+    heading_spread_deg: float = float("nan")  # circular spread of per-peak headings
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Calibration:
+    """Mounting ``q_SB`` of each segment's sensor and the room frame ``q_GR``."""
+
+    mounts: dict[str, np.ndarray]
+    room: np.ndarray
+    quality: CalibrationQuality
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "format": "hipimu-calibration/1",
+                "mounts_q_SB": {k: v.tolist() for k, v in self.mounts.items()},
+                "room_q_GR": self.room.tolist(),
+                "quality": asdict(self.quality),
+            },
+            indent=2,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Calibration:
+        data = json.loads(text)
+        if data.get("format") != "hipimu-calibration/1":
+            raise ValueError(f"not a hipimu calibration: format {data.get('format')!r}")
+        q = data["quality"]
+        q["static_window"] = tuple(q["static_window"])
+        return cls(
+            {k: np.array(v) for k, v in data["mounts_q_SB"].items()},
+            np.array(data["room_q_GR"]),
+            CalibrationQuality(**q),
+        )
+
+
+def _mean_quat(q: np.ndarray) -> np.ndarray:
+    """Average orientation of rows of ``q`` (eigenvector method, via scipy)."""
+    from scipy.spatial.transform import Rotation
+
+    return Rotation.from_quat(q, scalar_first=True).mean().as_quat(scalar_first=True)
+
+
+def _flexion_headings(
+    aligned: AlignedSamples, static: np.ndarray, q_static: dict[str, np.ndarray]
+) -> dict[str, list[np.ndarray]]:
+    """Per femur, the anterior direction in pelvis-sensor coordinates at each flexion peak."""
+    q_p = aligned.quat["pelvis"]
+    up_p = rotate(quat.conjugate(q_static["pelvis"]), UP)[0]  # pelvis Y in its sensor frame
+    pelvis_up_g = rotate(q_p, up_p)
+    upright = np.nan_to_num(pelvis_up_g @ UP, nan=0.0) > np.cos(np.deg2rad(30))
+    placement = PELVIS_ANTERIOR_IN_SENSOR - np.dot(PELVIS_ANTERIOR_IN_SENSOR, up_p) * up_p
+    placement /= np.linalg.norm(placement)
+    found: dict[str, list[np.ndarray]] = {}
+    for role in FEMURS:
+        if role not in aligned.quat:
+            continue
+        q_f = aligned.quat[role]
+        down_f = -rotate(quat.conjugate(q_static[role]), UP)[0]  # femur -Y in its sensor
+        down_g = rotate(q_f, down_f)
+        # deviation of the thigh from the pelvis's vertical, measured in the pelvis sensor
+        down_p = rotate(quat.conjugate(q_p), down_g)
+        cos_dev = np.nan_to_num(-(down_p @ up_p), nan=1.0)
+        dev = np.arccos(np.clip(cos_dev, -1, 1))
+        dev[~upright | static] = 0.0
+        peaks, _ = find_peaks(dev, height=np.deg2rad(20), distance=int(0.5 * aligned.rate_hz))
+        headings = []
+        for i in peaks:
+            h = down_p[i] - np.dot(down_p[i], up_p) * up_p
+            h /= np.linalg.norm(h)
+            c = float(np.dot(h, placement))
+            if abs(c) < np.cos(np.deg2rad(45)):
+                continue  # sideways: abduction, not flexion
+            headings.append(h if c > 0 else -h)
+        found[role] = headings
+    return found
+
+
+def calibrate(
+    aligned: AlignedSamples, static_window: tuple[float, float] | None = None
+) -> Calibration:
+    """Calibrate all sensors of ``aligned`` (roles ``pelvis``, ``femur_r``, ``femur_l``)."""
+    if "pelvis" not in aligned.quat:
+        raise CalibrationError("no pelvis sensor: the pelvis defines the hip angles")
+    if static_window is None:
+        static_window = find_still_window(aligned)
+    t0, t1 = static_window
+    static = (aligned.time >= t0) & (aligned.time <= t1)
+    if static.sum() < 2:
+        raise CalibrationError(f"standing window {t0:.2f}-{t1:.2f} s holds no samples")
+    q_static, max_speed = {}, 0.0
+    for role, q in aligned.quat.items():
+        qs = q[static]
+        if np.isnan(qs).any():
+            raise CalibrationError(f"sensor {role} has a gap during the standing pose")
+        q_static[role] = _mean_quat(qs)
+        max_speed = max(max_speed, float(np.rad2deg(angular_speed(qs, aligned.rate_hz).max())))
+
+    warnings = []
+    if max_speed > 5.0:
+        warnings.append(f"standing pose was not still: up to {max_speed:.1f} deg/s")
+    up_p = rotate(quat.conjugate(q_static["pelvis"]), UP)[0]
+    per_leg = _flexion_headings(aligned, static, q_static)
+    leg_means = []
+    all_h = []
+    for hs in per_leg.values():
+        if hs:
+            m = np.mean(hs, axis=0)
+            leg_means.append(m / np.linalg.norm(m))
+            all_h.extend(hs)
+    if leg_means:
+        anterior = np.mean(leg_means, axis=0)
+        source = "functional"
+        mean = anterior / np.linalg.norm(anterior)
+        spread = float(
+            np.rad2deg(
+                np.sqrt(np.mean([np.arccos(np.clip(np.dot(h, mean), -1, 1)) ** 2 for h in all_h]))
+            )
+        )
+        if len(leg_means) == 1:
+            warnings.append("heading from one leg's flexion only; abduction may bias it")
+    else:
+        anterior = PELVIS_ANTERIOR_IN_SENSOR
+        source = "placement"
+        spread = float("nan")
+        warnings.append(
+            "no hip flexion while standing: heading taken from the pelvis sensor's placement "
+            "(error up to its mounting error); march in place to refine it"
+        )
+    q_sb_pelvis = frame_from_axes(anterior, up_p)
+    room = quat.multiply(q_static["pelvis"], q_sb_pelvis)[0]
+    mounts = {"pelvis": q_sb_pelvis}
+    for role in FEMURS:
+        if role in q_static:
+            mounts[role] = quat.multiply(quat.conjugate(q_static[role]), room)[0]
+    quality = CalibrationQuality(
+        static_window=(float(t0), float(t1)),
+        static_max_speed_deg_s=max_speed,
+        heading_source=source,
+        flexion_peaks={r: len(h) for r, h in per_leg.items()},
+        heading_spread_deg=spread,
+        warnings=warnings,
+    )
+    return Calibration(mounts, room, quality)

@@ -1,0 +1,71 @@
+"""Segment orientations, hip angles and pelvis angles from calibrated sensors.
+
+Hip angles (ISB, Wu et al. 2002; DESIGN.md): ``R = R_pelvis^T R_femur`` decomposed
+Z-X-Y into flexion, adduction and internal rotation, positive with the same meaning on
+both sides. Pelvis angles relative to the room frame (the pelvis during the standing
+pose): rotation about the vertical Y, then obliquity about the anterior X, then tilt
+about the lateral Z (Baker 2001), right-hand rule about ISB pelvis axes (docs/frames.md).
+All angles are radians; degrees only at the user-facing edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from hipimu import quaternion as quat
+from hipimu.calibration import Calibration
+from hipimu.session import AlignedSamples
+
+ANGLE_NAMES = ("flexion", "adduction", "rotation")
+PELVIS_NAMES = ("rotation", "obliquity", "tilt")
+
+
+@dataclass
+class Kinematics:
+    """Angles on the aligned grid (radians). Rows with a sensor gap are NaN."""
+
+    time: np.ndarray
+    hip_right: np.ndarray  # (N, 3) flexion, adduction, internal rotation
+    hip_left: np.ndarray
+    pelvis: np.ndarray  # (N, 3) rotation, obliquity, tilt relative to the room
+    segments: dict[str, np.ndarray]  # q_GB (N, 4)
+
+    def hip(self, side: str) -> np.ndarray:
+        return self.hip_right if side == "right" else self.hip_left
+
+
+def segment_orientations(aligned: AlignedSamples, cal: Calibration) -> dict[str, np.ndarray]:
+    """``q_GB = q_GS * q_SB`` for every calibrated role."""
+    return {
+        role: quat.multiply(q, cal.mounts[role])
+        for role, q in aligned.quat.items()
+        if role in cal.mounts
+    }
+
+
+def pelvis_angles(q_gb_pelvis: np.ndarray, room: np.ndarray) -> np.ndarray:
+    """Pelvis rotation, obliquity and tilt (radians) relative to the room frame."""
+    rel = quat.relative(room, q_gb_pelvis)
+    out = np.full((len(rel), 3), np.nan)
+    ok = np.isfinite(rel).all(axis=1)
+    if ok.any():
+        out[ok] = Rotation.from_quat(rel[ok], scalar_first=True).as_euler("YXZ")
+    return out
+
+
+def compute(aligned: AlignedSamples, cal: Calibration) -> Kinematics:
+    """Hip and pelvis angles for a calibrated, aligned session."""
+    seg = segment_orientations(aligned, cal)
+    if "pelvis" not in seg:
+        raise ValueError("no pelvis sensor in this session")
+    nan = np.full((len(aligned.time), 3), np.nan)
+    hips = {
+        side: quat.hip_angles(seg["pelvis"], seg[role], side) if role in seg else nan.copy()
+        for side, role in (("right", "femur_r"), ("left", "femur_l"))
+    }
+    return Kinematics(
+        aligned.time, hips["right"], hips["left"], pelvis_angles(seg["pelvis"], cal.room), seg
+    )

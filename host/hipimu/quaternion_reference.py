@@ -1,0 +1,77 @@
+"""numpy reference implementations of the ``hipimu._core`` quaternion kernels.
+
+Written for clarity, not speed: the tests compare every C kernel against these.
+Quaternions are scalar-first ``[w, x, y, z]`` (Hamilton); ``q_AB`` rotates B into A.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton product ``a * b`` over rows (rows broadcast)."""
+    a = np.atleast_2d(a)
+    b = np.atleast_2d(b)
+    aw, ax, ay, az = a[:, 0], a[:, 1], a[:, 2], a[:, 3]
+    bw, bx, by, bz = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
+    return np.stack(
+        [
+            aw * bw - ax * bx - ay * by - az * bz,
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+        ],
+        axis=1,
+    )
+
+
+def conjugate(q: np.ndarray) -> np.ndarray:
+    """Conjugate (the inverse of a unit quaternion)."""
+    return np.atleast_2d(q) * np.array([1.0, -1.0, -1.0, -1.0])
+
+
+def normalize(q: np.ndarray) -> np.ndarray:
+    """Unit quaternions; rows with zero or non-finite norm become NaN."""
+    q = np.atleast_2d(q)
+    n = np.sqrt(np.sum(q * q, axis=1, keepdims=True))
+    bad = ~(n > 0) | ~np.isfinite(n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = q / n
+    out[bad[:, 0]] = np.nan
+    return out
+
+
+def relative(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``conj(a) * b``: with ``a = q_GA`` and ``b = q_GB`` this is ``q_AB``."""
+    return multiply(conjugate(a), b)
+
+
+def euler_zxy(q: np.ndarray) -> np.ndarray:
+    """Intrinsic Z-X-Y angles (radians) with ``R(q) = Rz(a) Rx(b) Ry(c)``; q need not be unit."""
+    q = np.atleast_2d(q)
+    w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
+    s = 2.0 / (w * w + x * x + y * y + z * z)
+    r01 = s * (x * y - w * z)
+    r11 = 1.0 - s * (x * x + z * z)
+    r21 = s * (y * z + w * x)
+    r20 = s * (x * z - w * y)
+    r22 = 1.0 - s * (x * x + y * y)
+    return np.stack(
+        [
+            np.arctan2(-r01, r11),
+            np.arctan2(r21, np.sqrt(r01 * r01 + r11 * r11)),
+            np.arctan2(-r20, r22),
+        ],
+        axis=1,
+    )
+
+
+def hip_angles(q_pelvis: np.ndarray, q_femur: np.ndarray, side_sign: float) -> np.ndarray:
+    """Flexion, adduction, internal rotation (radians) of the femur relative to the pelvis.
+
+    ``side_sign`` is +1 for the right hip and -1 for the left (negates adduction and rotation).
+    """
+    angles = euler_zxy(relative(q_pelvis, q_femur))
+    angles[:, 1:] *= side_sign
+    return angles

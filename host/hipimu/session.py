@@ -1,0 +1,250 @@
+"""From notifications to per-sensor timelines on the host clock, and a common grid.
+
+Each sensor counts time on its own crystal (a wrapping ``u32`` of microseconds) and
+numbers its notifications (a wrapping ``u16``). :class:`SessionAssembler` unwraps both,
+drops duplicates, restores order, notes lost notifications and gaps, and fits a
+:class:`ClockModel` (offset and drift) from device time to host time using the
+arrival times: arrival = sample time + latency, where latency is positive and its
+lower edge is nearly constant, so the model follows the lower envelope of the points.
+:func:`resample` then puts all sensors on one uniform host-time grid by slerp.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.spatial.transform import Rotation, Slerp
+
+from hipimu.protocol import Decoder, Packet, role_name
+from hipimu.sources.base import Notification
+
+U32 = 1 << 32
+U16 = 1 << 16
+
+
+def unwrap_near(value: int, reference: int, modulus: int) -> int:
+    """The integer congruent to ``value`` (mod ``modulus``) closest to ``reference``."""
+    delta = (value - reference + modulus // 2) % modulus - modulus // 2
+    return reference + delta
+
+
+@dataclass(frozen=True)
+class ClockModel:
+    """``host_time = offset + scale * device_seconds``; ``scale - 1`` is the drift."""
+
+    offset: float
+    scale: float
+    residual_ms: float = 0.0  # spread of arrival latency above the envelope (median)
+
+    @property
+    def drift_ppm(self) -> float:
+        return (1.0 / self.scale - 1.0) * 1e6
+
+    def host_time(self, device_us: np.ndarray) -> np.ndarray:
+        return self.offset + self.scale * (np.asarray(device_us, dtype=np.float64) / 1e6)
+
+    @classmethod
+    def fit(cls, device_us: np.ndarray, arrival: np.ndarray) -> ClockModel:
+        """Fit the lower envelope of ``arrival`` against device time.
+
+        Ordinary least squares gives the slope; points above the 20th percentile of the
+        residuals are dropped and the fit repeated, then the line is lowered onto the 1st
+        percentile, so that it tracks the least-delayed notifications.
+        """
+        x = np.asarray(device_us, dtype=np.float64) / 1e6
+        y = np.asarray(arrival, dtype=np.float64)
+        if len(x) < 2:
+            return cls(float(y[0] - x[0]) if len(x) else 0.0, 1.0)
+        x0 = x[0]
+        keep = np.ones(len(x), dtype=bool)
+        slope, intercept = 1.0, float(np.median(y - x))
+        for _ in range(3):
+            if keep.sum() < 2:
+                break
+            slope, intercept = np.polyfit(x[keep] - x0, y[keep], 1)
+            r = y - (intercept + slope * (x - x0))
+            keep = r <= np.percentile(r, 20)
+        r = y - (intercept + slope * (x - x0))
+        low = np.percentile(r, 1)
+        return cls(
+            float(intercept + low - slope * x0), float(slope), float(np.median(r - low) * 1e3)
+        )
+
+
+@dataclass
+class SensorTimeline:
+    """Every sample one sensor delivered, in device order, with host times."""
+
+    sensor: str
+    role: str
+    device_us: np.ndarray  # (N,) int64, unwrapped
+    host_time: np.ndarray  # (N,) seconds, through ``clock``
+    quat: np.ndarray | None  # (N, 4) q_ES
+    gyr: np.ndarray | None
+    acc: np.ndarray | None
+    mag: np.ndarray | None
+    flags: np.ndarray  # (N,) uint8
+    clock: ClockModel
+    rate_hz: float
+    packets: int
+    duplicates: int
+    lost_packets: int
+    gaps: list[tuple[float, float]]  # host-time intervals with missing samples
+
+    @property
+    def loss_percent(self) -> float:
+        total = self.packets + self.lost_packets
+        return 100.0 * self.lost_packets / total if total else 0.0
+
+
+@dataclass
+class _Accumulator:
+    sensor: str
+    role: int
+    packets: list[tuple[int, int, float, Packet]] = field(default_factory=list)
+    last_seq: int | None = None
+    last_t0: int | None = None
+    seen: set[int] = field(default_factory=set)
+    duplicates: int = 0
+
+
+class SessionAssembler:
+    """Collects notifications of any number of sensors and builds their timelines.
+
+    A sensor is keyed by its address; its role comes from its packets. Two sensors
+    claiming one role is an error at :meth:`timelines`, naming both addresses.
+    """
+
+    def __init__(self) -> None:
+        self.decoder = Decoder()
+        self._sensors: dict[str, _Accumulator] = {}
+        self.rejected_by_sensor: dict[str, int] = {}
+
+    def add(self, note: Notification) -> Packet | None:
+        """Decode and file one notification; a malformed one is counted, not raised."""
+        pkt = self.decoder.decode(note.payload)
+        if pkt is None:
+            self.rejected_by_sensor[note.sensor] = self.rejected_by_sensor.get(note.sensor, 0) + 1
+            return None
+        acc = self._sensors.get(note.sensor)
+        if acc is None:
+            acc = self._sensors[note.sensor] = _Accumulator(note.sensor, pkt.role)
+        seq = pkt.seq if acc.last_seq is None else unwrap_near(pkt.seq, acc.last_seq, U16)
+        t0 = pkt.t0_us if acc.last_t0 is None else unwrap_near(pkt.t0_us, acc.last_t0, U32)
+        if seq in acc.seen:
+            acc.duplicates += 1
+            return None
+        acc.seen.add(seq)
+        acc.last_seq = max(seq, acc.last_seq) if acc.last_seq is not None else seq
+        acc.last_t0 = max(t0, acc.last_t0) if acc.last_t0 is not None else t0
+        acc.packets.append((seq, t0, note.host_time, pkt))
+        return pkt
+
+    def extend(self, notes: Iterable[Notification]) -> None:
+        for note in notes:
+            self.add(note)
+
+    @property
+    def sensors(self) -> dict[str, str]:
+        """Address -> role name of every sensor heard so far."""
+        return {addr: role_name(acc.role) for addr, acc in self._sensors.items()}
+
+    def timelines(self) -> dict[str, SensorTimeline]:
+        """One timeline per role. Raises ``ValueError`` if two sensors share a role."""
+        by_role: dict[str, SensorTimeline] = {}
+        for addr, acc in self._sensors.items():
+            timeline = _build(acc)
+            if timeline.role in by_role:
+                other = by_role[timeline.role].sensor
+                raise ValueError(f"sensors {other} and {addr} both report role {timeline.role}")
+            by_role[timeline.role] = timeline
+        return by_role
+
+
+def _build(acc: _Accumulator) -> SensorTimeline:
+    packets = sorted(acc.packets, key=lambda p: p[1])
+    rate = packets[0][3].rate_hz
+    period_us = 1e6 / rate
+    dev, quat, gyr, accel, mag, flags = [], [], [], [], [], []
+    last_dev, arrival = [], []
+    for _seq, t0, host, pkt in packets:
+        k = np.arange(pkt.count)
+        dev.append(t0 + np.round(k * period_us).astype(np.int64))
+        flags.append(np.full(pkt.count, pkt.flags, dtype=np.uint8))
+        for store, block in ((quat, pkt.quat), (gyr, pkt.gyr), (accel, pkt.acc), (mag, pkt.mag)):
+            if block is not None:
+                store.append(block)
+        last_dev.append(t0 + (pkt.count - 1) * period_us)
+        arrival.append(host)
+    device_us = np.concatenate(dev)
+    clock = ClockModel.fit(np.array(last_dev), np.array(arrival))
+    host_time = clock.host_time(device_us)
+    seqs = np.array([p[0] for p in packets])
+    lost = int(seqs.max() - seqs.min() + 1 - len(seqs)) if len(seqs) else 0
+    steps = np.diff(device_us)
+    jumps = np.flatnonzero(steps > 1.5 * period_us)
+    gaps = [(float(host_time[i]), float(host_time[i + 1])) for i in jumps]
+
+    def cat(blocks: list[np.ndarray]) -> np.ndarray | None:
+        return np.concatenate(blocks) if len(blocks) == len(packets) else None
+
+    return SensorTimeline(
+        sensor=acc.sensor,
+        role=role_name(acc.role),
+        device_us=device_us,
+        host_time=host_time,
+        quat=cat(quat),
+        gyr=cat(gyr),
+        acc=cat(accel),
+        mag=cat(mag),
+        flags=np.concatenate(flags),
+        clock=clock,
+        rate_hz=rate,
+        packets=len(packets),
+        duplicates=acc.duplicates,
+        lost_packets=lost,
+        gaps=gaps,
+    )
+
+
+@dataclass
+class AlignedSamples:
+    """All sensors' orientations ``q_ES`` on one uniform host-time grid.
+
+    ``valid[role]`` is False where the sensor had a gap; those rows hold NaN.
+    """
+
+    time: np.ndarray
+    quat: dict[str, np.ndarray]
+    valid: dict[str, np.ndarray]
+    rate_hz: float
+
+
+def resample(timelines: dict[str, SensorTimeline], rate_hz: float | None = None) -> AlignedSamples:
+    """Slerp every timeline onto a common grid spanning the time all sensors overlap."""
+    if not timelines:
+        raise ValueError("no sensor delivered any sample")
+    missing = [r for r, tl in timelines.items() if tl.quat is None]
+    if missing:
+        raise ValueError(f"sensors without quaternions: {', '.join(missing)}")
+    rate = rate_hz or max(tl.rate_hz for tl in timelines.values())
+    start = max(tl.host_time[0] for tl in timelines.values())
+    end = min(tl.host_time[-1] for tl in timelines.values())
+    if end <= start:
+        raise ValueError("the sensors' recordings do not overlap in time")
+    time = start + np.arange(int(np.floor((end - start) * rate)) + 1) / rate
+    quat, valid = {}, {}
+    for role, tl in timelines.items():
+        slerp = Slerp(tl.host_time, Rotation.from_quat(tl.quat, scalar_first=True))
+        q = slerp(time).as_quat(scalar_first=True)
+        ok = np.ones(len(time), dtype=bool)
+        for g0, g1 in tl.gaps:
+            ok &= ~((time > g0) & (time < g1))
+        q[~ok] = np.nan
+        # keep the hemisphere of the source samples so series stay continuous
+        src = np.clip(np.searchsorted(tl.host_time, time), 0, len(tl.host_time) - 1)
+        q *= np.where(np.sum(q * tl.quat[src], axis=1) < 0, -1.0, 1.0)[:, None]
+        quat[role], valid[role] = q, ok
+    return AlignedSamples(time, quat, valid, rate)

@@ -1,0 +1,127 @@
+"""C quaternion kernels against their numpy references and analytic cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from hipimu import quaternion as Q
+from hipimu import quaternion_reference as R
+
+TOL = 1e-12
+
+
+def random_quats(n: int, rng: np.random.Generator) -> np.ndarray:
+    q = rng.normal(size=(n, 4))
+    return q / np.linalg.norm(q, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
+
+
+def near_flexion_90(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Pelvis and femur orientations whose hip flexion is within 1e-6 of +-90 deg."""
+    pelvis = random_quats(n, rng)
+    flex = np.where(rng.random(n) < 0.5, 1, -1) * (np.pi / 2 + rng.uniform(-1e-6, 1e-6, n))
+    rel = Rotation.from_euler(
+        "ZXY", np.column_stack([flex, rng.uniform(-0.5, 0.5, n), rng.uniform(-0.5, 0.5, n)])
+    )
+    femur = (Rotation.from_quat(pelvis, scalar_first=True) * rel).as_quat(scalar_first=True)
+    return pelvis, femur
+
+
+def test_multiply_conjugate_relative_match_reference(rng):
+    a, b = random_quats(1000, rng), random_quats(1000, rng)
+    np.testing.assert_allclose(Q.multiply(a, b), R.multiply(a, b), atol=TOL, rtol=0)
+    np.testing.assert_allclose(Q.conjugate(a), R.conjugate(a), atol=TOL, rtol=0)
+    np.testing.assert_allclose(Q.relative(a, b), R.relative(a, b), atol=TOL, rtol=0)
+    # broadcasting one quaternion against many, both ways
+    np.testing.assert_allclose(Q.multiply(a[0], b), R.multiply(a[:1], b), atol=TOL, rtol=0)
+    np.testing.assert_allclose(Q.relative(a, b[0]), R.relative(a, b[:1]), atol=TOL, rtol=0)
+
+
+def test_normalize_matches_reference_and_marks_zero_rows(rng):
+    q = rng.normal(size=(100, 4)) * 7
+    q[5] = 0.0
+    q[9, 2] = np.inf
+    got, ref = Q.normalize(q), R.normalize(q)
+    np.testing.assert_allclose(got, ref, atol=TOL, rtol=0)
+    assert np.isnan(got[5]).all() and np.isnan(got[9]).all()
+
+
+def test_euler_and_hip_angles_match_reference_including_flexion_near_90(rng):
+    p, f = random_quats(2000, rng), random_quats(2000, rng)
+    p90, f90 = near_flexion_90(2000, rng)
+    p, f = np.vstack([p, p90]), np.vstack([f, f90])
+    for side, sign in (("right", 1.0), ("left", -1.0)):
+        np.testing.assert_allclose(
+            Q.hip_angles(p, f, side), R.hip_angles(p, f, sign), atol=TOL, rtol=0
+        )
+    np.testing.assert_allclose(Q.euler_zxy(f), R.euler_zxy(f), atol=TOL, rtol=0)
+    # non-unit input: the kernels use 2/|q|^2, so scaling changes nothing
+    np.testing.assert_allclose(Q.euler_zxy(3.0 * f), R.euler_zxy(f), atol=1e-11, rtol=0)
+
+
+def test_euler_zxy_agrees_with_scipy(rng):
+    q = random_quats(5000, rng)
+    expected = Rotation.from_quat(q, scalar_first=True).as_euler("ZXY")
+    np.testing.assert_allclose(Q.euler_zxy(q), expected, atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("axis", "index"),
+    [("z", 0), ("x", 1), ("y", 2)],
+)
+def test_single_plane_rotations_give_the_named_angle(axis, index):
+    angle = np.deg2rad(37.0)
+    femur = Rotation.from_euler(axis, angle).as_quat(scalar_first=True)
+    pelvis = np.array([1.0, 0, 0, 0])
+    right = Q.hip_angles(pelvis, femur, "right")[0]
+    left = Q.hip_angles(pelvis, femur, "left")[0]
+    expected = np.zeros(3)
+    expected[index] = angle
+    np.testing.assert_allclose(right, expected, atol=1e-15)
+    # the left side negates adduction and rotation, not flexion
+    expected[1:] *= -1
+    np.testing.assert_allclose(left, expected, atol=1e-15)
+
+
+def test_hip_angles_do_not_depend_on_a_common_rotation(rng):
+    """Turning the whole body (both segments) leaves the joint angles unchanged."""
+    p, f = random_quats(100, rng), random_quats(100, rng)
+    turn = random_quats(1, rng)
+    a = Q.hip_angles(p, f, "right")
+    b = Q.hip_angles(Q.multiply(turn, p), Q.multiply(turn, f), "right")
+    np.testing.assert_allclose(a, b, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [(np.zeros((3, 3)), r"shape \(N, 4\)"), (np.zeros((2, 4, 1)), r"shape \(N, 4\)")],
+)
+def test_wrong_shapes_are_rejected_with_the_argument_name(bad, message):
+    with pytest.raises(ValueError, match=message):
+        Q.multiply(bad, np.zeros(4))
+
+
+def test_row_counts_that_do_not_broadcast_are_rejected(rng):
+    with pytest.raises(ValueError, match="do not broadcast"):
+        Q.relative(random_quats(3, rng), random_quats(4, rng))
+
+
+def test_c_kernel_validates_buffers_itself():
+    from hipimu import _core
+
+    with pytest.raises(TypeError, match="float64"):
+        _core.quat_conjugate(np.zeros((2, 4), dtype=np.float32), np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="out: expected 2 rows"):
+        _core.quat_conjugate(np.zeros((2, 4)), np.zeros((3, 4)))
+    with pytest.raises(TypeError, match="writable"):
+        _core.quat_conjugate(np.zeros((2, 4)), b"\0" * 64)
+    with pytest.raises(TypeError, match="C-contiguous"):
+        _core.euler_zxy(np.zeros((4, 8))[:, ::2], np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="side_sign"):
+        _core.hip_angles(np.zeros((1, 4)), np.zeros((1, 4)), 0.5, np.zeros((1, 3)))
