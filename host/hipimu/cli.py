@@ -1,86 +1,16 @@
-"""The ``hipimu`` command line: a thin layer over the library (docs/cli.md)."""
+"""The ``hipimu`` command line: a thin layer over the library (docs/cli.md).
+
+Subcommands live one per module in :mod:`hipimu.commands`, discovered at start-up.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import pkgutil
 import sys
-from pathlib import Path
 
-import numpy as np
-
-from hipimu import __version__
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from hipimu.pipeline import analyse
-    from hipimu.progress import Progress
-    from hipimu.record.session_dir import write_results, write_session
-    from hipimu.simulate import Client, Protocol, simulate_session
-    from hipimu.validation import hip_errors
-
-    progress = Progress(stages=8, quiet=args.quiet)
-    progress.stage("simulating three sensors")
-    client = Client.symmetric() if args.symmetric else Client()
-    sim = simulate_session(Protocol(client), seed=args.seed, progress=progress.update)
-    out = Path(args.out)
-    progress.stage("writing session log")
-    write_session(
-        out,
-        sim.notifications,
-        sim.markers,
-        {"source": "simulated", "seed": args.seed, "client": "sim-0001", "hipimu": __version__},
-    )
-    analysis = analyse(sim.notifications, sim.markers, stage=progress.stage)
-    errors = hip_errors(analysis.kinematics, sim.truth)
-    progress.stage("writing results")
-    np.savez(out / "truth.npz", **sim.truth.as_arrays())
-    write_results(
-        out,
-        analysis,
-        {
-            "error_rmse_deg": {
-                side: dict(
-                    zip(
-                        ("flexion", "adduction", "rotation"),
-                        np.round(np.rad2deg(e), 4).tolist(),
-                        strict=True,
-                    )
-                )
-                for side, e in errors.items()
-            }
-        },
-    )
-    progress.close()
-    _print_demo(analysis, errors, out)
-    return 0
-
-
-def _print_demo(analysis, errors, out: Path) -> None:
-    names = {"side_lying_leg_lift": "side-lying leg lift", "marching": "marching"}
-    print()
-    print("Range of motion per exercise and side (degrees)")
-    print(f"{'exercise':<22}{'plane':<11}{'right':>8}{'left':>8}{'left/right':>12}{'L-R':>8}")
-    for s in analysis.sides:
-        mark = " *" if s.primary else ""
-        print(
-            f"{names.get(s.exercise, s.exercise):<22}{s.plane:<11}"
-            f"{np.rad2deg(s.right):8.1f}{np.rad2deg(s.left):8.1f}"
-            f"{s.left_percent_of_right:11.1f}%{np.rad2deg(s.difference):8.1f}{mark}"
-        )
-    print("  * the exercise's primary plane")
-    print()
-    print("Angle error against the simulator's truth (RMSE, degrees)")
-    print(f"{'hip':<8}{'flexion':>10}{'adduction':>11}{'rotation':>10}")
-    for side, e in errors.items():
-        d = np.rad2deg(e)
-        print(f"{side:<8}{d[0]:10.2f}{d[1]:11.2f}{d[2]:10.2f}")
-    q = analysis.calibration.quality
-    print()
-    print(
-        f"Calibration: heading from {q.heading_source}; "
-        f"flexion peaks {q.flexion_peaks}; warnings: {q.warnings or 'none'}"
-    )
-    print(f"Session written to {out}/")
+from hipimu import __version__, commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,24 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"hipimu {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    demo = sub.add_parser(
-        "demo", help="run a simulated session end to end and report ranges and errors"
-    )
-    demo.add_argument(
-        "--out",
-        default="hipimu-demo",
-        metavar="DIR",
-        help="directory for the session and results (default: %(default)s)",
-    )
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    demo.add_argument(
-        "--symmetric",
-        action="store_true",
-        help="simulate a client without the default left-side asymmetry",
-    )
-    demo.add_argument("--quiet", action="store_true", help="no progress display")
-    demo.set_defaults(func=_demo)
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"hipimu.commands.{info.name}").register(sub)
     return parser
 
 
@@ -116,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(f"hipimu {args.command}: interrupted", file=sys.stderr)
         return 130
     except (ValueError, OSError) as exc:
         print(f"hipimu {args.command}: {exc}", file=sys.stderr)
