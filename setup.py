@@ -13,7 +13,15 @@ HERE = Path(__file__).parent
 CORE = Path("host/hipimu/_core")
 sources = sorted(str(p) for p in CORE.glob("*.c"))
 
-extra_compile_args = ["-std=c11", "-O3", "-fno-math-errno", "-Wall", "-Wextra", "-Wshadow", "-Wconversion"]
+extra_compile_args = [
+    "-std=c11",
+    "-O3",
+    "-fno-math-errno",
+    "-Wall",
+    "-Wextra",
+    "-Wshadow",
+    "-Wconversion",
+]
 if os.environ.get("HIPIMU_STRICT"):
     extra_compile_args.append("-Werror")
 
