@@ -99,7 +99,7 @@ class CalibrationQuality:
 
     static_window: tuple[float, float]
     static_max_speed_deg_s: float
-    heading_source: str  # "functional" or "placement"
+    heading_source: str  # "forward axis", "functional" or "placement"
     flexion_peaks: dict[str, int] = field(default_factory=dict)
     heading_spread_deg: float = float("nan")  # circular spread of per-peak headings
     warnings: list[str] = field(default_factory=list)
@@ -145,45 +145,70 @@ def _mean_quat(q: np.ndarray) -> np.ndarray:
     return Rotation.from_quat(q, scalar_first=True).mean().as_quat(scalar_first=True)
 
 
-def _flexion_headings(
-    aligned: AlignedSamples, static: np.ndarray, q_static: dict[str, np.ndarray]
-) -> dict[str, list[np.ndarray]]:
-    """Per femur, the anterior direction in pelvis-sensor coordinates at each flexion peak."""
+def _thigh_peaks(
+    aligned: AlignedSamples, exclude: np.ndarray, q_static: dict[str, np.ndarray]
+) -> list[tuple[str, np.ndarray, float]]:
+    """Peaks of thigh excursion while the pelvis is upright: (role, horizontal direction of
+    the thigh's distal axis in pelvis-sensor coordinates, excursion in radians)."""
     q_p = aligned.quat["pelvis"]
     up_p = rotate(quat.conjugate(q_static["pelvis"]), UP)[0]  # pelvis Y in its sensor frame
-    pelvis_up_g = rotate(q_p, up_p)
-    upright = np.nan_to_num(pelvis_up_g @ UP, nan=0.0) > np.cos(np.deg2rad(30))
-    placement = PELVIS_ANTERIOR_IN_SENSOR - np.dot(PELVIS_ANTERIOR_IN_SENSOR, up_p) * up_p
-    placement /= np.linalg.norm(placement)
-    found: dict[str, list[np.ndarray]] = {}
+    upright = np.nan_to_num(rotate(q_p, up_p) @ UP, nan=0.0) > np.cos(np.deg2rad(30))
+    found = []
     for role in FEMURS:
-        if role not in aligned.quat:
+        if role not in aligned.quat or role not in q_static:
             continue
-        q_f = aligned.quat[role]
         down_f = -rotate(quat.conjugate(q_static[role]), UP)[0]  # femur -Y in its sensor
-        down_g = rotate(q_f, down_f)
-        # deviation of the thigh from the pelvis's vertical, measured in the pelvis sensor
-        down_p = rotate(quat.conjugate(q_p), down_g)
-        cos_dev = np.nan_to_num(-(down_p @ up_p), nan=1.0)
-        dev = np.arccos(np.clip(cos_dev, -1, 1))
-        dev[~upright | static] = 0.0
+        # the thigh's distal axis in the pelvis sensor's frame
+        down_p = rotate(quat.relative(q_p, aligned.quat[role]), down_f)
+        dev = np.arccos(np.clip(np.nan_to_num(-(down_p @ up_p), nan=1.0), -1, 1))
+        dev[~upright | exclude] = 0.0
         peaks, _ = find_peaks(dev, height=np.deg2rad(20), distance=int(0.5 * aligned.rate_hz))
-        headings = []
         for i in peaks:
             h = down_p[i] - np.dot(down_p[i], up_p) * up_p
-            h /= np.linalg.norm(h)
-            c = float(np.dot(h, placement))
-            if abs(c) < np.cos(np.deg2rad(45)):
-                continue  # sideways: abduction, not flexion
-            headings.append(h if c > 0 else -h)
-        found[role] = headings
+            found.append((role, h / np.linalg.norm(h), float(dev[i])))
+    return found
+
+
+def _flexion_headings(
+    peaks: list[tuple[str, np.ndarray, float]], prior: np.ndarray | None
+) -> dict[str, list[np.ndarray]]:
+    """Per femur, the anterior direction at each flexion peak.
+
+    Peaks within 45 deg of the anterior-posterior line of ``prior`` count (others are
+    abduction); their sign is taken towards ``prior``. Without a prior the largest
+    excursion, which standing is nearly always flexion, serves as one.
+    """
+    if not peaks:
+        return {}
+    if prior is None:
+        prior = max(peaks, key=lambda p: p[2])[1]
+    found: dict[str, list[np.ndarray]] = {}
+    for role, h, _dev in peaks:
+        c = float(np.dot(h, prior))
+        found.setdefault(role, [])
+        if abs(c) >= np.cos(np.deg2rad(45)):
+            found[role].append(h if c > 0 else -h)
     return found
 
 
 def calibrate(
-    aligned: AlignedSamples, static_window: tuple[float, float] | None = None
+    aligned: AlignedSamples,
+    static_window: tuple[float, float] | None = None,
+    *,
+    pelvis_forward: np.ndarray | None = None,
+    functional: AlignedSamples | None = None,
+    placement_prior: bool = True,
 ) -> Calibration:
-    """Calibrate all sensors of ``aligned`` (roles ``pelvis``, ``femur_r``, ``femur_l``)."""
+    """Calibrate all sensors of ``aligned`` (roles ``pelvis``, ``femur_r``, ``femur_l``).
+
+    ``static_window`` (s) is the standing pose; found automatically when None.
+    ``pelvis_forward``, a pelvis-sensor axis that points forward (as OpenSense's
+    ``base_heading_axis``), fixes the heading; otherwise hip flexion movements in
+    ``aligned`` and in ``functional`` (another trial with the same sensors and earth
+    frame) give it, and failing both the placement convention does. ``placement_prior``
+    says whether hipimu's placement convention (pelvis sensor -z forward) may tell
+    flexion from abduction; for other systems' data set it False.
+    """
     if "pelvis" not in aligned.quat:
         raise CalibrationError("no pelvis sensor: the pelvis defines the hip angles")
     if static_window is None:
@@ -204,7 +229,14 @@ def calibrate(
     if max_speed > 5.0:
         warnings.append(f"standing pose was not still: up to {max_speed:.1f} deg/s")
     up_p = rotate(quat.conjugate(q_static["pelvis"]), UP)[0]
-    per_leg = _flexion_headings(aligned, static, q_static)
+    peaks = _thigh_peaks(aligned, static, q_static)
+    if functional is not None:
+        peaks += _thigh_peaks(functional, np.zeros(len(functional.time), dtype=bool), q_static)
+    prior = None
+    if placement_prior:
+        prior = PELVIS_ANTERIOR_IN_SENSOR - np.dot(PELVIS_ANTERIOR_IN_SENSOR, up_p) * up_p
+        prior /= np.linalg.norm(prior)
+    per_leg = _flexion_headings(peaks, prior)
     leg_means = []
     all_h = []
     for hs in per_leg.values():
@@ -212,7 +244,16 @@ def calibrate(
             m = np.mean(hs, axis=0)
             leg_means.append(m / np.linalg.norm(m))
             all_h.extend(hs)
-    if leg_means:
+    if pelvis_forward is not None:
+        anterior = np.asarray(pelvis_forward, dtype=np.float64)
+        source = "forward axis"
+        spread = float("nan")
+        if abs(np.dot(anterior / np.linalg.norm(anterior), up_p)) > np.cos(np.deg2rad(30)):
+            raise CalibrationError(
+                "the named pelvis forward axis points within 30 deg of the vertical in the "
+                "standing pose; name the sensor axis that points forward"
+            )
+    elif leg_means:
         anterior = np.mean(leg_means, axis=0)
         source = "functional"
         mean = anterior / np.linalg.norm(anterior)
