@@ -1,15 +1,17 @@
 """The host pipeline as one call: notifications in, calibrated angles and scores out.
 
-``decode -> session (clocks, gaps) -> resample -> calibration -> kinematics -> scoring``.
+``decode -> session (clocks, gaps) -> fusion (raw sensors) -> resample -> heading
+alignment -> calibration -> drift correction -> kinematics -> scoring``.
 Researchers can call each stage on its own; :func:`analyse` chains them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from hipimu.calibration import Calibration, calibrate
+from hipimu.calibration import Calibration, calibrate, find_still_window
+from hipimu.heading import DriftReport, align_headings, correct_drift
 from hipimu.kinematics import Kinematics, compute
 from hipimu.scoring.rom import RangeOfMotion, SideComparison, compare_sides, ranges_of_motion
 from hipimu.session import AlignedSamples, SensorTimeline, SessionAssembler, resample
@@ -27,6 +29,33 @@ class Analysis:
     kinematics: Kinematics
     ranges: list[RangeOfMotion]
     sides: list[SideComparison]
+    fused: list[str] = field(default_factory=list)  # roles fused on the host from raw data
+    heading_offsets: dict[str, float] = field(default_factory=dict)
+    drift: DriftReport | None = None
+
+
+def fuse_raw(timelines: dict[str, SensorTimeline]) -> list[str]:
+    """Orientation from raw gyroscope/accelerometer(/magnetometer) where a sensor sent no
+    quaternion (the firmware's raw mode); returns the roles fused. Uses the C filter of
+    :mod:`hipimu.fusion` with each sample's host time, so gaps are handled."""
+    fused = []
+    for role, tl in timelines.items():
+        if tl.quat is not None or tl.gyr is None or tl.acc is None:
+            continue
+        from hipimu.fusion import estimate_orientation
+
+        tl.quat = estimate_orientation(
+            tl.gyr, tl.acc, tl.mag, rate_hz=tl.rate_hz, timestamps=tl.host_time
+        )
+        fused.append(role)
+    return fused
+
+
+def _marker_window(markers: list[dict], exercise: str) -> tuple[float, float] | None:
+    for m in markers:
+        if m.get("exercise") == exercise:
+            return float(m["start"]), float(m["end"])
+    return None
 
 
 def analyse(
@@ -42,13 +71,50 @@ def analyse(
     say("decoding packets")
     assembler = SessionAssembler()
     assembler.extend(notifications)
+    markers = markers or []
     say("aligning sensor clocks")
     timelines = assembler.timelines()
+    fused = fuse_raw(timelines)
     aligned = resample(timelines, rate_hz)
+    # 6D fusion leaves each sensor's heading its own: align them while in their case
+    offsets = {}
+    window = _marker_window(markers, "heading_alignment")
+    six_d = [r for r in fused if timelines[r].mag is None]
+    if six_d and window:
+        offsets = align_headings(aligned, window)
     say("calibrating")
-    cal = calibration or calibrate(aligned)
+    if calibration is None:
+        standing = _marker_window(markers, "standing")
+        static = None
+        if standing:
+            part = resample_window(aligned, standing)
+            static = find_still_window(part, min_seconds=1.0)
+        calibration = calibrate(aligned, static)
+    drift = correct_drift(aligned, calibration) if six_d else None
     say("computing hip angles")
-    kin = compute(aligned, cal)
+    kin = compute(aligned, calibration)
     say("scoring")
-    rows = ranges_of_motion(kin, markers or [])
-    return Analysis(assembler, timelines, aligned, cal, kin, rows, compare_sides(rows))
+    rows = ranges_of_motion(kin, markers)
+    return Analysis(
+        assembler,
+        timelines,
+        aligned,
+        calibration,
+        kin,
+        rows,
+        compare_sides(rows),
+        fused,
+        offsets,
+        drift,
+    )
+
+
+def resample_window(aligned: AlignedSamples, window: tuple[float, float]) -> AlignedSamples:
+    """The part of ``aligned`` inside ``window`` (s)."""
+    inside = (aligned.time >= window[0]) & (aligned.time <= window[1])
+    return AlignedSamples(
+        aligned.time[inside],
+        {r: q[inside] for r, q in aligned.quat.items()},
+        {r: v[inside] for r, v in aligned.valid.items()},
+        aligned.rate_hz,
+    )

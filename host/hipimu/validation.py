@@ -19,6 +19,7 @@ def hip_errors(kin: Kinematics, truth: Truth) -> dict[str, np.ndarray]:
         true = getattr(truth, f"hip_{side}")
         ref = np.column_stack([np.interp(kin.time, truth.time, true[:, j]) for j in range(3)])
         err = kin.hip(side) - ref
-        ok = np.isfinite(err).all(axis=1) & (kin.time <= truth.time[-1])
+        inside = (kin.time >= truth.time[0]) & (kin.time <= truth.time[-1])
+        ok = np.isfinite(err).all(axis=1) & inside
         out[side] = np.sqrt(np.mean(err[ok] ** 2, axis=0))
     return out

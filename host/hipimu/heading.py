@@ -1,0 +1,134 @@
+"""Heading without a magnetometer: align the sensors' earth frames, then keep them aligned.
+
+A 6D orientation filter knows the vertical but not north: each sensor's earth frame has
+its own heading, which also drifts slowly with the residual gyroscope bias about the
+vertical. Hip angles need the femur and pelvis sensors in one frame, so:
+
+1. **Alignment.** While the sensors lie aligned (in their case, a few seconds at the
+   start) they have the same true orientation; the heading differences between their
+   estimates are those of their earth frames and are removed.
+2. **Drift correction.** Whenever the client stands still (pelvis upright, thighs
+   vertical), the hips are back in their neutral rotation, so the femur's internal
+   rotation then measures how far its sensor's heading has drifted against the pelvis
+   sensor's. The drift is interpolated linearly between standing phases and removed.
+   :class:`DriftReport` says how large it was; what remains is the change of the
+   client's own neutral rotation between standing phases (docs/calibration.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hipimu import quaternion as quat
+from hipimu.calibration import UP, Calibration, angular_speed, rotate
+from hipimu.session import AlignedSamples
+
+FEMURS = {"femur_r": ("right", 1.0), "femur_l": ("left", -1.0)}
+
+
+def yaw_quat(angle: np.ndarray) -> np.ndarray:
+    """Rotations about the earth vertical (N, 4)."""
+    angle = np.atleast_1d(angle)
+    return np.column_stack(
+        [np.cos(angle / 2), np.zeros_like(angle), np.zeros_like(angle), np.sin(angle / 2)]
+    )
+
+
+def _rotate_earth(q: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    return quat.multiply(yaw_quat(angle), q)
+
+
+def _heading_of(q: np.ndarray) -> np.ndarray:
+    """Heading (rad) of a rotation: yaw of its swing-twist part about the earth vertical."""
+    return 2.0 * np.arctan2(q[:, 3], q[:, 0])
+
+
+def align_headings(
+    aligned: AlignedSamples, window: tuple[float, float], reference: str = "pelvis"
+) -> dict[str, float]:
+    """Turn every sensor's earth frame onto the reference sensor's (in place).
+
+    During ``window`` the sensors lie with the same orientation. Returns the heading
+    offsets removed (radians) per role.
+    """
+    inside = (aligned.time >= window[0]) & (aligned.time <= window[1])
+    if inside.sum() < 2:
+        raise ValueError(f"heading alignment window {window} holds no samples")
+    ref = aligned.quat[reference][inside]
+    offsets = {}
+    for role, q in aligned.quat.items():
+        if role == reference:
+            continue
+        diff = quat.multiply(ref, quat.conjugate(q[inside]))  # q_Eref_Erole (a pure yaw)
+        angle = float(np.angle(np.nanmean(np.exp(1j * _heading_of(diff)))))
+        aligned.quat[role] = _rotate_earth(q, np.full(len(q), angle))
+        offsets[role] = angle
+    return offsets
+
+
+@dataclass
+class DriftReport:
+    """Heading drift of each femur sensor against the pelvis sensor."""
+
+    phases: list[tuple[float, float]] = field(default_factory=list)
+    drift_deg: dict[str, list[float]] = field(default_factory=dict)  # at each phase
+
+    @property
+    def max_drift_deg(self) -> float:
+        values = [abs(v) for vs in self.drift_deg.values() for v in vs]
+        return max(values, default=0.0)
+
+
+def standing_phases(
+    aligned: AlignedSamples,
+    cal: Calibration,
+    min_seconds: float = 1.0,
+    max_tilt_deg: float = 12.0,
+    max_speed_deg_s: float = 8.0,
+) -> list[tuple[float, float]]:
+    """Intervals in which the client stands still: every segment's Y within
+    ``max_tilt_deg`` of the vertical and every sensor slower than ``max_speed_deg_s``."""
+    ok = np.ones(len(aligned.time), dtype=bool)
+    for role, q in aligned.quat.items():
+        if role not in cal.mounts:
+            continue
+        y_axis = rotate(quat.multiply(q, cal.mounts[role]), np.array([0.0, 1.0, 0.0]))
+        ok &= np.nan_to_num(y_axis @ UP) > np.cos(np.deg2rad(max_tilt_deg))
+        ok &= np.rad2deg(np.nan_to_num(angular_speed(q, aligned.rate_hz), nan=1e9)) < (
+            max_speed_deg_s
+        )
+    phases, start = [], None
+    need = int(min_seconds * aligned.rate_hz)
+    for i, flag in enumerate(np.append(ok, False)):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            if i - start >= need:
+                phases.append((float(aligned.time[start]), float(aligned.time[i - 1])))
+            start = None
+    return phases
+
+
+def correct_drift(aligned: AlignedSamples, cal: Calibration) -> DriftReport:
+    """Remove femur heading drift against the pelvis (in place); see the module text."""
+    phases = standing_phases(aligned, cal)
+    report = DriftReport(phases=phases)
+    if not phases:
+        return report
+    q_pelvis = quat.multiply(aligned.quat["pelvis"], cal.mounts["pelvis"])
+    for role, (side, sign) in FEMURS.items():
+        if role not in aligned.quat or role not in cal.mounts:
+            continue
+        q_femur = quat.multiply(aligned.quat[role], cal.mounts[role])
+        rotation = quat.hip_angles(q_pelvis, q_femur, side)[:, 2]
+        times, drifts = [], []
+        for t0, t1 in phases:
+            inside = (aligned.time >= t0) & (aligned.time <= t1)
+            times.append(0.5 * (t0 + t1))
+            drifts.append(sign * float(np.nanmedian(rotation[inside])))
+        drift = np.interp(aligned.time, times, drifts)  # held flat outside the phases
+        aligned.quat[role] = _rotate_earth(aligned.quat[role], -drift)
+        report.drift_deg[role] = [float(np.rad2deg(d)) for d in drifts]
+    return report
