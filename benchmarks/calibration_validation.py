@@ -9,19 +9,23 @@ every round (``hipimu.simulate.realistic``). Prints RMSE per plane and side for:
 * the same without drift correction;
 * the same pipeline with vqf's VQF (6D) as the orientation filter (peer).
 
-    python benchmarks/calibration_validation.py [--rounds 5] [--seeds 0 1 2]
+    python benchmarks/calibration_validation.py [--rounds 5] [--seeds 0 1 2] [--breakdown]
+
+``--breakdown`` adds one seed with each error source switched off in turn.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 
 import numpy as np
 
 from hipimu import pipeline
 from hipimu.heading import DriftReport
-from hipimu.simulate.realistic import simulate_realistic_session
+from hipimu.simulate.imu import ImuErrors
+from hipimu.simulate.realistic import Realism, simulate_realistic_session
 from hipimu.validation import hip_errors
 
 
@@ -52,6 +56,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--breakdown", action="store_true")
     args = ap.parse_args()
     variants = {"hipimu": {}, "hipimu, no drift correction": {"drift": False}}
     try:
@@ -84,6 +89,31 @@ def main() -> None:
                 f"{name:<34}{side:<7}{mean[i, 0]:9.2f}{mean[i, 1]:11.2f}{mean[i, 2]:10.2f}"
                 f"   (worst seed {worst[i, 0]:.2f} / {worst[i, 1]:.2f} / {worst[i, 2]:.2f})"
             )
+
+    if args.breakdown:
+        breakdown(args.rounds, args.seeds[0])
+
+
+def breakdown(rounds: int, seed: int) -> None:
+    full = Realism()
+    configs = {
+        "all error sources": full,
+        "no soft-tissue wobble": replace(full, errors=replace(full.errors, wobble_gain_s2=0.0)),
+        "neutral calibration pose": replace(full, pose_offset_deg=(0.0, 0.0, 0.0)),
+        "no sensor noise or bias": replace(
+            full, errors=replace(ImuErrors.none(), wobble_gain_s2=full.errors.wobble_gain_s2)
+        ),
+        "mounting offsets only": Realism(ImuErrors.none(), full.max_mount_offset_deg, (0, 0, 0)),
+    }
+    print()
+    print(f"Error sources one at a time (seed {seed}, {rounds} rounds), RMSE deg right | left")
+    print(f"{'simulation':<28}{'flexion':>14}{'adduction':>14}{'rotation':>14}")
+    for name, realism in configs.items():
+        sim = simulate_realistic_session(rounds, seed=seed, realism=realism)
+        _, errors = run(sim)
+        r, le = np.rad2deg(errors["right"]), np.rad2deg(errors["left"])
+        cells = "".join(f"{r[j]:7.2f} |{le[j]:5.2f}" for j in range(3))
+        print(f"{name:<28}{cells}")
 
 
 if __name__ == "__main__":

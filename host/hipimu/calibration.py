@@ -103,6 +103,7 @@ class CalibrationQuality:
     flexion_peaks: dict[str, int] = field(default_factory=dict)
     heading_spread_deg: float = float("nan")  # circular spread of per-peak headings
     warnings: list[str] = field(default_factory=list)
+    femur_axes: dict[str, dict] = field(default_factory=dict)  # functional refinement
 
 
 @dataclass
@@ -198,6 +199,7 @@ def calibrate(
     pelvis_forward: np.ndarray | None = None,
     functional: AlignedSamples | None = None,
     placement_prior: bool = True,
+    femur_axis: str = "standing",
 ) -> Calibration:
     """Calibrate all sensors of ``aligned`` (roles ``pelvis``, ``femur_r``, ``femur_l``).
 
@@ -207,8 +209,12 @@ def calibrate(
     ``aligned`` and in ``functional`` (another trial with the same sensors and earth
     frame) give it, and failing both the placement convention does. ``placement_prior``
     says whether hipimu's placement convention (pelvis sensor -z forward) may tell
-    flexion from abduction; for other systems' data set it False.
+    flexion from abduction; for other systems' data set it False. ``femur_axis``
+    ``"functional"`` takes each thigh's medio-lateral axis from straight flexion swings
+    instead of the standing pose (which is wrong when the thighs stand rotated).
     """
+    if femur_axis not in ("standing", "functional"):
+        raise ValueError(f"femur_axis must be 'standing' or 'functional', got {femur_axis!r}")
     if "pelvis" not in aligned.quat:
         raise CalibrationError("no pelvis sensor: the pelvis defines the hip angles")
     if static_window is None:
@@ -275,9 +281,19 @@ def calibrate(
     q_sb_pelvis = frame_from_axes(anterior, up_p)
     room = quat.multiply(q_static["pelvis"], q_sb_pelvis)[0]
     mounts = {"pelvis": q_sb_pelvis}
+    femur_axes = {}
     for role in FEMURS:
-        if role in q_static:
-            mounts[role] = quat.multiply(quat.conjugate(q_static[role]), room)[0]
+        if role not in q_static:
+            continue
+        mounts[role] = quat.multiply(quat.conjugate(q_static[role]), room)[0]
+        if femur_axis == "functional":
+            sources = [aligned] + ([functional] if functional is not None else [])
+            refined, info = _functional_femur_mount(sources, role, mounts, q_static)
+            femur_axes[role] = info
+            if refined is None:
+                warnings.append(f"{role}: {info['reason']}; kept the standing pose's axis")
+            else:
+                mounts[role] = refined
     quality = CalibrationQuality(
         static_window=(float(t0), float(t1)),
         static_max_speed_deg_s=max_speed,
@@ -285,5 +301,70 @@ def calibrate(
         flexion_peaks={r: len(h) for r, h in per_leg.items()},
         heading_spread_deg=spread,
         warnings=warnings,
+        femur_axes=femur_axes,
     )
     return Calibration(mounts, room, quality)
+
+
+def _functional_femur_mount(
+    sources: list[AlignedSamples],
+    role: str,
+    mounts: dict[str, np.ndarray],
+    q_static: dict[str, np.ndarray],
+    min_seconds: float = 1.0,
+) -> tuple[np.ndarray | None, dict]:
+    """Femur mounting whose z axis is the thigh's flexion axis (Seel et al. 2014 style).
+
+    The femur's angular velocity relative to the pelvis, in the femur sensor's frame,
+    during flexion-dominated movement made standing, averaged with the sign of the
+    flexion rate, is the flexion (medio-lateral) axis. The long axis stays the standing
+    vertical. Valid when the movement is a straight swing: a flexion with a steady share
+    of rotation or abduction tilts the axis by that share (docs/calibration.md).
+    """
+    side = "right" if role == "femur_r" else "left"
+    up_f = rotate(quat.conjugate(q_static[role]), UP)[0]  # femur Y in its sensor frame
+    total = np.zeros(3)
+    samples, flex_range, spreads = 0, 0.0, []
+    for data in sources:
+        if role not in data.quat:
+            continue
+        q_p, q_f = data.quat["pelvis"], data.quat[role]
+        seg_p = quat.multiply(q_p, mounts["pelvis"])
+        angles = quat.hip_angles(seg_p, quat.multiply(q_f, mounts[role]), side)
+        rates = np.gradient(angles, axis=0) * data.rate_hz
+        rel = quat.relative(q_p, q_f)  # femur sensor relative to pelvis sensor
+        step = quat.relative(rel[:-1], rel[1:])
+        omega = 2.0 * step[:, 1:] * np.sign(step[:, :1]) * data.rate_hz  # femur sensor frame
+        upright = rotate(seg_p, np.array([0.0, 1.0, 0.0])) @ UP > np.cos(np.deg2rad(20))
+        use = (
+            upright[:-1]
+            & (np.abs(rates[:-1, 0]) > np.deg2rad(30))
+            & np.isfinite(omega).all(axis=1)
+            & (np.abs(angles[:-1, 1]) < np.deg2rad(15))
+            & (np.abs(angles[:-1, 2]) < np.deg2rad(15))
+        )
+        if not use.any():
+            continue
+        signed = omega[use] * np.sign(rates[:-1][use, 0])[:, None]
+        total += signed.sum(axis=0)
+        samples += int(use.sum())
+        flex_range = max(flex_range, float(np.ptp(angles[:-1][use, 0])))
+        unit = signed / np.linalg.norm(signed, axis=1, keepdims=True)
+        spreads.append(unit)
+    rate = sources[0].rate_hz
+    if samples < min_seconds * rate or flex_range < np.deg2rad(20):
+        return None, {"reason": "no straight hip flexion swing found", "samples": samples}
+    axis = total / np.linalg.norm(total)
+    z = axis - np.dot(axis, up_f) * up_f
+    z /= np.linalg.norm(z)
+    x = np.cross(up_f, z)
+    q_sb = frame_from_axes(x, up_f)
+    static_z = rotate(mounts[role], np.array([0.0, 0.0, 1.0]))[0]
+    units = np.vstack(spreads)
+    spread = float(np.rad2deg(np.sqrt(np.mean(np.arccos(np.clip(units @ axis, -1, 1)) ** 2))))
+    info = {
+        "samples": samples,
+        "change_from_standing_deg": float(np.rad2deg(np.arccos(np.clip(z @ static_z, -1, 1)))),
+        "axis_spread_deg": spread,
+    }
+    return q_sb, info

@@ -8,9 +8,10 @@ vertical. Hip angles need the femur and pelvis sensors in one frame, so:
    start) they have the same true orientation; the heading differences between their
    estimates are those of their earth frames and are removed.
 2. **Drift correction.** Whenever the client stands still (pelvis upright, thighs
-   vertical), the hips are back in their neutral rotation, so the femur's internal
-   rotation then measures how far its sensor's heading has drifted against the pelvis
-   sensor's. The drift is interpolated linearly between standing phases and removed.
+   vertical), the hips are back in the rotation they had in the calibration's standing
+   pose, so the change of the femur's internal rotation since then measures how far its
+   sensor's heading has drifted against the pelvis sensor's. A smooth curve through
+   these estimates (:func:`_drift_curve`) is removed.
    :class:`DriftReport` says how large it was; what remains is the change of the
    client's own neutral rotation between standing phases (docs/calibration.md).
 """
@@ -111,6 +112,24 @@ def standing_phases(
     return phases
 
 
+def _drift_curve(t: np.ndarray, times: np.ndarray, drifts: np.ndarray) -> np.ndarray:
+    """Smooth drift through the standing phases' estimates.
+
+    Residual gyroscope bias makes the drift grow smoothly, while each standing phase
+    adds the client's own few degrees of stance variability. A low-order polynomial
+    through the phases (linear up to 5 phases, quadratic beyond), anchored at zero in the
+    calibration phase, follows the first and averages out the second; it is held flat
+    outside the phases.
+    """
+    if len(times) < 2:
+        return np.zeros_like(t)
+    degree = 1 if len(times) <= 5 else 2
+    weights = np.ones(len(times))
+    weights[0] = 10.0  # the calibration phase defines zero
+    coef = np.polyfit(times - times[0], drifts, degree, w=weights)
+    return np.polyval(coef, np.clip(t, times[0], times[-1]) - times[0])
+
+
 def correct_drift(aligned: AlignedSamples, cal: Calibration) -> DriftReport:
     """Remove femur heading drift against the pelvis (in place); see the module text."""
     phases = standing_phases(aligned, cal)
@@ -128,7 +147,10 @@ def correct_drift(aligned: AlignedSamples, cal: Calibration) -> DriftReport:
             inside = (aligned.time >= t0) & (aligned.time <= t1)
             times.append(0.5 * (t0 + t1))
             drifts.append(sign * float(np.nanmedian(rotation[inside])))
-        drift = np.interp(aligned.time, times, drifts)  # held flat outside the phases
+        # relative to the first phase (the calibration's standing pose), whose rotation
+        # the calibration already accounts for (zero, or the functional thigh axis)
+        drifts = [d - drifts[0] for d in drifts]
+        drift = _drift_curve(aligned.time, np.array(times), np.array(drifts))
         aligned.quat[role] = _rotate_earth(aligned.quat[role], -drift)
         report.drift_deg[role] = [float(np.rad2deg(d)) for d in drifts]
     return report

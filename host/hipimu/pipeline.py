@@ -64,9 +64,13 @@ def analyse(
     *,
     rate_hz: float | None = None,
     calibration: Calibration | None = None,
+    femur_axis: str = "standing",
     stage: Callable[[str], None] | None = None,
 ) -> Analysis:
-    """Run the whole pipeline. ``stage`` (optional) is told the name of each stage."""
+    """Run the whole pipeline. ``stage`` (optional) is told the name of each stage.
+
+    ``femur_axis="functional"`` takes the thighs' flexion axes from flexion movements
+    instead of the standing pose (:func:`hipimu.calibration.calibrate`)."""
     say = stage or (lambda _name: None)
     say("decoding packets")
     assembler = SessionAssembler()
@@ -89,7 +93,7 @@ def analyse(
         if standing:
             part = resample_window(aligned, standing)
             static = find_still_window(part, min_seconds=1.0)
-        calibration = calibrate(aligned, static)
+        calibration = calibrate(aligned, static, femur_axis=femur_axis)
     drift = correct_drift(aligned, calibration) if six_d else None
     say("computing hip angles")
     kin = compute(aligned, calibration)

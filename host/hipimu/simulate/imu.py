@@ -43,8 +43,8 @@ class ImuErrors:
     gyro_bias_walk_dps: float = 0.01  # bias random walk, std after 60 s
     acc_noise: float = 0.02  # m/s^2 RMS
     acc_bias: float = 0.05  # m/s^2, uniform in +-this per axis
-    wobble_gain_s2: float = 0.002  # soft tissue: wobble (rad) per segment angular accel.
-    wobble_hz: float = 8.0
+    wobble_gain_s2: float = 0.0015  # soft tissue: wobble (rad) per segment angular accel.
+    wobble_hz: float = 12.0  # thigh soft-tissue resonance, 10-20 Hz
     wobble_damping: float = 0.3
 
     @classmethod

@@ -39,6 +39,9 @@ class Realism:
     max_mount_offset_deg: float = 30.0
     pose_offset_deg: tuple[float, float, float] = (1.0, 1.0, 2.0)  # +- flex, add, rot
     max_drift_ppm: float = 50.0
+    # True: the client only *stands* off-neutral and moves from neutral (the thighs turn
+    # out while standing); False: the offset is the client's neutral for the whole round
+    offset_standing_only: bool = False
 
 
 class RoundsProtocol:
@@ -48,8 +51,11 @@ class RoundsProtocol:
     ``pose_offset_deg``), added to the base protocol's hip angles for that whole round.
     """
 
-    def __init__(self, base: Protocol, repeats: int, offsets: np.ndarray) -> None:
+    def __init__(
+        self, base: Protocol, repeats: int, offsets: np.ndarray, standing_only: bool = False
+    ) -> None:
         self.base = base
+        self.standing_only = standing_only
         self.repeats = repeats
         self.offsets = offsets  # (repeats, 2 sides, 3) radians
         self.starts = PRE + base.duration * np.arange(repeats)
@@ -64,9 +70,21 @@ class RoundsProtocol:
         blend = _smooth(local / 2.0)[:, None]
         previous = self.offsets[np.maximum(k - 1, 0)]
         offset = previous + (self.offsets[k] - previous) * blend[:, :, None]
+        if self.standing_only:
+            offset = offset * self._standing_weight(local)[:, None, None]
         out["hip_right"] = out["hip_right"] + offset[:, 0]
         out["hip_left"] = out["hip_left"] + offset[:, 1]
         return out
+
+    def _standing_weight(self, local: np.ndarray) -> np.ndarray:
+        """1 while standing, 0 while exercising, ramped over 0.5 s at the block edges."""
+        weight = np.zeros_like(local)
+        for b in self.base.blocks:
+            if b.name == "standing":
+                rise = _smooth((local - b.start) / 0.5) if b.start > 0 else 1.0
+                fall = _smooth((b.end - local) / 0.5)
+                weight = np.maximum(weight, np.minimum(rise, fall))
+        return weight
 
     def markers(self) -> list[dict]:
         marks = [
@@ -175,7 +193,7 @@ def simulate_realistic_session(
     rng = np.random.default_rng(seed)
     limits = np.deg2rad(realism.pose_offset_deg)
     offsets = rng.uniform(-1, 1, (repeats, 2, 3)) * limits
-    protocol = RoundsProtocol(base, repeats, offsets)
+    protocol = RoundsProtocol(base, repeats, offsets, realism.offset_standing_only)
     body = Body(protocol, rng.uniform(0, 2 * np.pi))
     notifications: list[Notification] = []
     mounts, clocks, samples = {}, {}, {}
