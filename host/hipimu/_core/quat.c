@@ -120,49 +120,34 @@ PyObject *hq_py_quat_relative(PyObject *self, PyObject *args)
     return binary_over_rows(args, "quat_relative", hq_relative);
 }
 
-PyObject *hq_py_quat_conjugate(PyObject *self, PyObject *args)
+/* Kernels that map one quaternion row to one output row; a non-zero return counts the
+ * row as bad (normalize of a zero quaternion). */
+typedef int (*unary_kernel)(const double *, double *);
+
+static int conj_kernel(const double *q, double *out)
 {
-    PyObject *oq, *oout;
-    hq_dbuf q, out;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "OO", &oq, &oout)) {
-        return NULL;
-    }
-    if (hq_dbuf_get(oq, 4, 0, "q", &q) != 0) {
-        return NULL;
-    }
-    if (hq_dbuf_get(oout, 4, 1, "out", &out) != 0) {
-        hq_dbuf_release(&q);
-        return NULL;
-    }
-    if (hq_check_out_rows(&out, q.rows, "out") != 0) {
-        hq_dbuf_release(&q);
-        hq_dbuf_release(&out);
-        return NULL;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < q.rows; i++) {
-        hq_conj(q.data + 4 * i, out.data + 4 * i);
-    }
-    Py_END_ALLOW_THREADS
-    hq_dbuf_release(&q);
-    hq_dbuf_release(&out);
-    Py_RETURN_NONE;
+    hq_conj(q, out);
+    return 0;
 }
 
-PyObject *hq_py_quat_normalize(PyObject *self, PyObject *args)
+static int euler_kernel(const double *q, double *out)
+{
+    hq_euler_zxy(q, out);
+    return 0;
+}
+
+static PyObject *unary_over_rows(PyObject *args, Py_ssize_t out_cols, unary_kernel kernel)
 {
     PyObject *oq, *oout;
     hq_dbuf q, out;
     Py_ssize_t bad = 0;
-    (void)self;
     if (!PyArg_ParseTuple(args, "OO", &oq, &oout)) {
         return NULL;
     }
     if (hq_dbuf_get(oq, 4, 0, "q", &q) != 0) {
         return NULL;
     }
-    if (hq_dbuf_get(oout, 4, 1, "out", &out) != 0) {
+    if (hq_dbuf_get(oout, out_cols, 1, "out", &out) != 0) {
         hq_dbuf_release(&q);
         return NULL;
     }
@@ -173,7 +158,7 @@ PyObject *hq_py_quat_normalize(PyObject *self, PyObject *args)
     }
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < q.rows; i++) {
-        if (hq_normalize(q.data + 4 * i, out.data + 4 * i) != 0) {
+        if (kernel(q.data + 4 * i, out.data + out_cols * i) != 0) {
             bad++;
         }
     }
@@ -183,34 +168,22 @@ PyObject *hq_py_quat_normalize(PyObject *self, PyObject *args)
     return PyLong_FromSsize_t(bad);
 }
 
+PyObject *hq_py_quat_conjugate(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return unary_over_rows(args, 4, conj_kernel);
+}
+
+PyObject *hq_py_quat_normalize(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return unary_over_rows(args, 4, hq_normalize);
+}
+
 PyObject *hq_py_euler_zxy(PyObject *self, PyObject *args)
 {
-    PyObject *oq, *oout;
-    hq_dbuf q, out;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OO", &oq, &oout)) {
-        return NULL;
-    }
-    if (hq_dbuf_get(oq, 4, 0, "q", &q) != 0) {
-        return NULL;
-    }
-    if (hq_dbuf_get(oout, 3, 1, "out", &out) != 0) {
-        hq_dbuf_release(&q);
-        return NULL;
-    }
-    if (hq_check_out_rows(&out, q.rows, "out") != 0) {
-        hq_dbuf_release(&q);
-        hq_dbuf_release(&out);
-        return NULL;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < q.rows; i++) {
-        hq_euler_zxy(q.data + 4 * i, out.data + 3 * i);
-    }
-    Py_END_ALLOW_THREADS
-    hq_dbuf_release(&q);
-    hq_dbuf_release(&out);
-    Py_RETURN_NONE;
+    return unary_over_rows(args, 3, euler_kernel);
 }
 
 PyObject *hq_py_hip_angles(PyObject *self, PyObject *args)

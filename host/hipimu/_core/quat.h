@@ -25,7 +25,7 @@ PyObject *hq_py_hip_angles(PyObject *self, PyObject *args);
 #define HQ_QUAT_METHODS                                                                    \
     {"quat_multiply", hq_py_quat_multiply, METH_VARARGS,                                   \
      "quat_multiply(a, b, out): out = a * b (rows broadcast)"},                            \
-    {"quat_conjugate", hq_py_quat_conjugate, METH_VARARGS, "quat_conjugate(q, out)"},      \
+    {"quat_conjugate", hq_py_quat_conjugate, METH_VARARGS, "quat_conjugate(q, out) -> 0"},  \
     {"quat_normalize", hq_py_quat_normalize, METH_VARARGS,                                 \
      "quat_normalize(q, out) -> rows that could not be normalised (set to NaN)"},          \
     {"quat_relative", hq_py_quat_relative, METH_VARARGS,                                   \
