@@ -8,7 +8,7 @@ under CPython in the host's simulator, so simulated sessions carry the firmware'
 import struct
 
 try:
-    from micropython import const
+    from micropython import const  # pyright: ignore[reportAssignmentType]
 except ImportError:  # CPython
 
     def const(x):

@@ -1,0 +1,399 @@
+"""BNO085 (CEVA SH-2 on SHTP) over SPI: game rotation vector and calibrated raw reports.
+
+References: BNO080/BNO085 datasheet (Hillcrest/CEVA 1000-3927), SH-2 Reference Manual
+(1000-3625), SHTP Reference Manual (1000-3535). Facts used here:
+
+- SPI mode 3, at most 3 MHz; PS0/WAKE and PS1 high select SPI. H_INTN goes low when the
+  hub has a packet; the host then asserts CS and clocks it out. Transfers are full
+  duplex: a host write also carries whatever the hub sends, so it is parsed too.
+- SHTP header: u16 length (bit 15: continuation; length includes the 4-byte header),
+  u8 channel, u8 sequence number (per channel and direction).
+- Channels: 0 SHTP command (advertisement), 1 executable (0x01 = reset complete),
+  2 sensor hub control, 3 input sensor reports, 4 wake reports, 5 gyro-integrated RV.
+- Control reports (channel 2): 0xFD Set Feature (17 bytes: id, flags, u16 sensitivity,
+  u32 report interval us, u32 batch interval, u32 sensor-specific), 0xFC Get Feature
+  Response (same layout), 0xF9 Product ID Request / 0xF8 Response, 0xF2 Command
+  Request (tare = command 0x03) / 0xF1 Command Response.
+- Input reports (channel 3) start with 0xFB Base Timestamp Reference (5 bytes); each
+  sensor report is ``id, seq, status (bits 0-1 accuracy), delay, data``. Q points:
+  accelerometer 0x01 Q8 m/s^2, calibrated gyroscope 0x02 Q9 rad/s, calibrated magnetic
+  field 0x03 Q4 uT, game rotation vector 0x08 Q14 (i, j, k, real), stability
+  classifier 0x13 (byte 4: 0 unknown, 1 on table, 2 stationary, 3 stable, 4 motion).
+
+The game rotation vector is already Q14 -- the wire format's quaternion encoding -- so
+the BNO085 path moves integers only: nothing allocates per sample.
+"""
+
+import struct
+
+from hipimu_fw import packet
+from hipimu_fw.imu import IMU_BNO085, factor, s16, scale
+
+CH_COMMAND = 0
+CH_EXECUTABLE = 1
+CH_CONTROL = 2
+CH_REPORTS = 3
+CH_WAKE_REPORTS = 4
+
+R_ACCEL = 0x01
+R_GYRO = 0x02
+R_MAG = 0x03
+R_GAME_RV = 0x08
+R_STABILITY = 0x13
+R_TIMESTAMP_REBASE = 0xFA
+R_BASE_TIMESTAMP = 0xFB
+R_SET_FEATURE = 0xFD
+R_GET_FEATURE_RESP = 0xFC
+R_PRODUCT_ID_REQ = 0xF9
+R_PRODUCT_ID_RESP = 0xF8
+R_COMMAND_REQ = 0xF2
+R_COMMAND_RESP = 0xF1
+CMD_TARE = 0x03
+
+RX_MAX = 320
+STABILITY_INTERVAL_US = 100_000
+
+# input report lengths by report id (0: unknown -> stop parsing the packet)
+_LEN = bytearray(256)
+for _rid, _n in (
+    (0x01, 10),
+    (0x02, 10),
+    (0x03, 10),
+    (0x04, 10),
+    (0x05, 14),
+    (0x06, 10),
+    (0x07, 16),
+    (0x08, 12),
+    (0x09, 14),
+    (0x0A, 16),
+    (0x0B, 2),
+    (0x0E, 6),
+    (0x0F, 16),
+    (0x10, 10),
+    (0x11, 12),
+    (0x12, 16),
+    (0x13, 6),
+    (0x14, 16),
+    (0x15, 16),
+    (0x16, 10),
+    (0x17, 5),
+    (0x18, 5),
+    (0x1E, 6),
+    (0x28, 8),
+    (0x29, 16),
+    (0x2A, 16),
+    (R_TIMESTAMP_REBASE, 5),
+    (R_BASE_TIMESTAMP, 5),
+):
+    _LEN[_rid] = _n
+
+# declared full scale: gyro 2000 deg/s (code 4), acc 8 g (code 2), mag 400 uT (code 0)
+RANGES = packet.ranges_byte(4, 2, 0)
+_SHIFT = 11
+_GYR_MUL = factor(32768 / (512 * 2000 * 3.141592653589793 / 180), _SHIFT)  # Q9 rad/s
+_ACC_MUL = factor(32768 / (256 * 8 * 9.80665), _SHIFT)  # Q8 m/s^2
+_MAG_MUL = factor(32768 / (16 * 400), _SHIFT)  # Q4 uT
+
+
+class BNO085:
+    kind = IMU_BNO085
+    supported = 15
+    ranges = RANGES
+
+    def __init__(self, spi, cs, intn, rst, ticks_ms, ticks_diff, sleep_ms, wake=None):
+        self.spi = spi
+        self.wake = wake
+        self.cs = cs
+        self.intn = intn
+        self.rst = rst
+        self._ticks_ms = ticks_ms
+        self._ticks_diff = ticks_diff
+        self._sleep_ms = sleep_ms
+        self.rx = bytearray(RX_MAX)
+        self.rxv = memoryview(self.rx)
+        self._hdr = self.rxv[:4]
+        self._body = [self._hdr] * (RX_MAX + 1)  # views rx[4:n], made once per length
+        self._made = bytearray(RX_MAX + 1)
+        self.tx = bytearray(32)
+        self.seq = bytearray(6)
+        self.q = [0, 0, 0, 16384]  # i, j, k, real (Q14)
+        self.gyr = [0, 0, 0]
+        self.acc = [0, 0, 0]
+        self.mag = [0, 0, 0]
+        self.q_status = 0
+        self.mag_status = 0
+        self.stability = 0
+        self.content = packet.CONTENT_QUAT
+        self.errors = 0
+        self.packets = 0
+        self.reset_done = False
+        self.product = None  # (sw major, sw minor, part number, build)
+        self.features = {}  # report id -> interval (us) confirmed by Get Feature Response
+        self.commands = 0
+
+    # -- transport ------------------------------------------------------------------
+    def _wait_int(self, timeout_ms):
+        t0 = self._ticks_ms()
+        while self.intn.value():
+            if self._ticks_diff(self._ticks_ms(), t0) > timeout_ms:
+                return False
+        return True
+
+    def _body_view(self, n):
+        if not self._made[n]:
+            self._body[n] = self.rxv[4:n]
+            self._made[n] = 1
+        return self._body[n]
+
+    def _read_packet(self):
+        """Clock one packet out of the hub into ``rx``; returns its length (0: none)."""
+        self.cs.value(0)
+        try:
+            self.spi.readinto(self._hdr, 0)
+            n = (self.rx[0] | (self.rx[1] << 8)) & 0x7FFF
+            if n == 0 or n == 0x7FFF:
+                return 0
+            if n > RX_MAX:  # e.g. a large advertisement: keep the head, drop the rest
+                self.spi.readinto(self._body_view(RX_MAX), 0)
+                left = n - RX_MAX
+                while left > 0:
+                    k = left if left < RX_MAX else RX_MAX
+                    self.spi.readinto(self.rxv[:k], 0)  # rare: may allocate
+                    left -= k
+                return 0
+            if n > 4:
+                self.spi.readinto(self._body_view(n), 0)
+        except OSError:
+            self.errors += 1
+            return 0
+        finally:
+            self.cs.value(1)
+        self.packets += 1
+        self._parse(n)
+        return n
+
+    def _write(self, channel, payload):
+        """Send one SHTP packet (waits for H_INTN); parses what the hub sends meanwhile."""
+        n = 4 + len(payload)
+        tx = self.tx
+        struct.pack_into("<HBB", tx, 0, n, channel, self.seq[channel])
+        self.seq[channel] = (self.seq[channel] + 1) & 0xFF
+        tx[4:n] = payload
+        if self.wake is not None:
+            self.wake.value(0)  # ask the hub to assert H_INTN
+        ok = self._wait_int(200)
+        if not ok:
+            if self.wake is not None:
+                self.wake.value(1)
+            self.errors += 1
+            return False
+        self.cs.value(0)
+        if self.wake is not None:
+            self.wake.value(1)  # released once selected (SH-2 wake sequence)
+        try:
+            self.spi.write_readinto(memoryview(tx)[:4], self._hdr)
+            rn = (self.rx[0] | (self.rx[1] << 8)) & 0x7FFF
+            if rn == 0x7FFF:
+                rn = 0
+            total = n if n > rn else rn
+            if total > RX_MAX:
+                total = RX_MAX
+            out = bytearray(total - 4)
+            out[: n - 4] = tx[4:n]
+            self.spi.write_readinto(out, self.rxv[4:total])
+        except OSError:
+            self.errors += 1
+            return False
+        finally:
+            self.cs.value(1)
+        if rn > 4:
+            self._parse(rn if rn <= RX_MAX else RX_MAX)
+        return True
+
+    # -- parsing --------------------------------------------------------------------
+    def _parse(self, n):
+        rx = self.rx
+        ch = rx[2]
+        if ch == CH_REPORTS or ch == CH_WAKE_REPORTS:
+            i = 4
+            while i < n:
+                rid = rx[i]
+                k = _LEN[rid]
+                if k == 0 or i + k > n:
+                    break
+                if rid == R_GAME_RV:
+                    self.q_status = rx[i + 2] & 3
+                    q = self.q
+                    q[0] = s16(rx, i + 4)
+                    q[1] = s16(rx, i + 6)
+                    q[2] = s16(rx, i + 8)
+                    q[3] = s16(rx, i + 10)
+                elif rid == R_GYRO:
+                    v = self.gyr
+                    v[0] = s16(rx, i + 4)
+                    v[1] = s16(rx, i + 6)
+                    v[2] = s16(rx, i + 8)
+                elif rid == R_ACCEL:
+                    v = self.acc
+                    v[0] = s16(rx, i + 4)
+                    v[1] = s16(rx, i + 6)
+                    v[2] = s16(rx, i + 8)
+                elif rid == R_MAG:
+                    self.mag_status = rx[i + 2] & 3
+                    v = self.mag
+                    v[0] = s16(rx, i + 4)
+                    v[1] = s16(rx, i + 6)
+                    v[2] = s16(rx, i + 8)
+                elif rid == R_STABILITY:
+                    self.stability = rx[i + 4]
+                i += k
+        elif ch == CH_EXECUTABLE:
+            if n > 4 and rx[4] == 0x01:
+                self.reset_done = True
+        elif ch == CH_CONTROL and n > 4:
+            rid = rx[4]
+            if rid == R_PRODUCT_ID_RESP and n >= 20:
+                self.product = (
+                    rx[6],
+                    rx[7],
+                    struct.unpack_from("<I", rx, 8)[0],
+                    struct.unpack_from("<I", rx, 12)[0],
+                )
+            elif rid == R_GET_FEATURE_RESP and n >= 21:
+                self.features[rx[5]] = struct.unpack_from("<I", rx, 9)[0]
+            elif rid == R_COMMAND_RESP:
+                self.commands += 1
+
+    # -- setup ----------------------------------------------------------------------
+    def reset(self, timeout_ms=500):
+        """Hardware reset; waits for "reset complete"; returns True when seen."""
+        self.reset_done = False
+        if self.wake is not None:
+            self.wake.value(1)  # PS0 high through reset: SPI mode
+        self.rst.value(0)
+        self._sleep_ms(10)
+        self.rst.value(1)
+        t0 = self._ticks_ms()
+        while not self.reset_done:
+            if self._ticks_diff(self._ticks_ms(), t0) > timeout_ms:
+                return False
+            if not self.intn.value():
+                self._read_packet()
+        return True
+
+    def request_product_id(self, timeout_ms=300):
+        self.product = None
+        self._write(CH_CONTROL, bytes((R_PRODUCT_ID_REQ, 0)))
+        self.service_until(lambda: self.product is not None, timeout_ms)
+        return self.product
+
+    def service_until(self, done, timeout_ms):
+        t0 = self._ticks_ms()
+        while not done():
+            if self._ticks_diff(self._ticks_ms(), t0) > timeout_ms:
+                return False
+            if not self.intn.value():
+                self._read_packet()
+        return True
+
+    def enable(self, report_id, interval_us):
+        buf = bytearray(17)
+        struct.pack_into("<BBBHIII", buf, 0, R_SET_FEATURE, report_id, 0, 0, interval_us, 0, 0)
+        return self._write(CH_CONTROL, buf)
+
+    def configure(self, rate_hz, content):
+        """Enable the reports ``content`` needs at ``rate_hz`` (plus the stability classifier)."""
+        if content & ~self.supported or not content:
+            raise ValueError("content")
+        self.content = content
+        interval = int(1_000_000 / rate_hz + 0.5)
+        ok = True
+        for bit, rid in (
+            (packet.CONTENT_QUAT, R_GAME_RV),
+            (packet.CONTENT_GYR, R_GYRO),
+            (packet.CONTENT_ACC, R_ACCEL),
+            (packet.CONTENT_MAG, R_MAG),
+        ):
+            ok = self.enable(rid, interval if content & bit else 0) and ok
+        ok = self.enable(R_STABILITY, STABILITY_INTERVAL_US) and ok
+        return ok
+
+    def begin(self, rate_hz=100, content=packet.CONTENT_QUAT):
+        """Reset, identify and configure; returns True when the hub answered."""
+        if not self.reset():
+            return False
+        if self.request_product_id() is None:
+            return False
+        return self.configure(rate_hz, content)
+
+    def tare(self):
+        """Tare all axes of the game rotation vector now (not persisted)."""
+        buf = bytearray(12)
+        buf[0] = R_COMMAND_REQ
+        buf[1] = self.commands & 0xFF
+        buf[2] = CMD_TARE
+        buf[3] = 0x00  # tare now
+        buf[4] = 0x07  # x, y, z
+        buf[5] = 0x01  # basis: gaming rotation vector
+        return self._write(CH_CONTROL, buf)
+
+    # -- per tick -------------------------------------------------------------------
+    def service(self, max_packets=4):
+        """Read what the hub has (up to ``max_packets``); returns packets read."""
+        k = 0
+        while k < max_packets and not self.intn.value():
+            if self._read_packet() == 0:
+                break
+            k += 1
+        return k
+
+    def read(self, sample):
+        """Latest values into ``sample`` (wire layout); returns flags, or -1 on a bus error."""
+        e = self.errors
+        self.service()
+        if self.errors != e:
+            return -1
+        c = self.content
+        off = 0
+        if c & packet.CONTENT_QUAT:
+            q = self.q
+            struct.pack_into("<hhhh", sample, 0, q[3], q[0], q[1], q[2])
+            off = 8
+        if c & packet.CONTENT_GYR:
+            v = self.gyr
+            struct.pack_into(
+                "<hhh",
+                sample,
+                off,
+                scale(v[0], _GYR_MUL, _SHIFT),
+                scale(v[1], _GYR_MUL, _SHIFT),
+                scale(v[2], _GYR_MUL, _SHIFT),
+            )
+            off += 6
+        if c & packet.CONTENT_ACC:
+            v = self.acc
+            struct.pack_into(
+                "<hhh",
+                sample,
+                off,
+                scale(v[0], _ACC_MUL, _SHIFT),
+                scale(v[1], _ACC_MUL, _SHIFT),
+                scale(v[2], _ACC_MUL, _SHIFT),
+            )
+            off += 6
+        if c & packet.CONTENT_MAG:
+            v = self.mag
+            struct.pack_into(
+                "<hhh",
+                sample,
+                off,
+                scale(v[0], _MAG_MUL, _SHIFT),
+                scale(v[1], _MAG_MUL, _SHIFT),
+                scale(v[2], _MAG_MUL, _SHIFT),
+            )
+        flags = self.q_status
+        if self.stability == 1 or self.stability == 2:
+            flags |= packet.FLAG_REST
+        if c & packet.CONTENT_MAG and self.mag_status == 0:
+            flags |= packet.FLAG_MAG_DISTURBED
+        return flags

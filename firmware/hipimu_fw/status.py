@@ -1,0 +1,179 @@
+"""Advertisement payloads, the status characteristic, battery level and LED patterns.
+
+Pure (tested under CPython and in the MicroPython VM).
+
+Advertising payloads (31 bytes each, docs/protocol.md "Advertisement"): the
+advertisement holds the flags, the local name ``hipimu-<role>`` and the manufacturer
+data (company 0xFFFF: version, role, kit id, battery percent) -- 30 bytes for the
+longest role name; the 128-bit service UUID goes into the scan response (flags 3 +
+UUID 18 + manufacturer 11 would be 32). Active scanning (BlueZ's default) sees both.
+For role 255 the name would be 33 bytes, so the advertisement carries the shortened
+name ``hipimu-unassign`` (AD type 0x08); the GAP device name stays complete.
+"""
+
+import binascii
+import struct
+
+from hipimu_fw import packet
+
+COMPANY_ID = 0xFFFF
+SERVICE_UUID = "8e3b0001-6869-7069-6d75-000000000000"
+DATA_UUID = "8e3b0002-6869-7069-6d75-000000000000"
+CONTROL_UUID = "8e3b0003-6869-7069-6d75-000000000000"
+STATUS_UUID = "8e3b0004-6869-7069-6d75-000000000000"
+
+ADV_MAX = 31
+_AD_FLAGS = 0x01
+_AD_UUID128_COMPLETE = 0x07
+_AD_NAME_SHORT = 0x08
+_AD_NAME_COMPLETE = 0x09
+_AD_MANUFACTURER = 0xFF
+
+STATE_STREAMING = 0x01
+STATE_CONFIG_DEFAULTS = 0x02
+STATE_LOW_BATTERY = 0x04
+STATE_IMU_ERROR = 0x08
+
+STATUS_SIZE = 19
+LOW_BATTERY_MV = 3400
+
+
+def role_name(role):
+    name = packet.ROLE_NAMES.get(role)
+    return name if name is not None else f"seg{role}"
+
+
+def device_name(role):
+    return "hipimu-" + role_name(role)
+
+
+def uuid_bytes_le(uuid):
+    """A UUID string as the 16 little-endian bytes advertising data carries."""
+    b = binascii.unhexlify(uuid.replace("-", ""))
+    return bytes(b[i] for i in range(len(b) - 1, -1, -1))
+
+
+def _ad(t, payload):
+    return bytes((len(payload) + 1, t)) + payload
+
+
+def manufacturer_data(role, kit, battery_pct):
+    return struct.pack("<HBBIB", COMPANY_ID, packet.VERSION, role, kit & 0xFFFFFFFF, battery_pct)
+
+
+def advert_payloads(role, kit, battery_pct=255):
+    """(adv_data, resp_data) for a role, kit id and battery percent (255: unknown)."""
+    flags = _ad(_AD_FLAGS, b"\x06")  # LE general discoverable, BR/EDR not supported
+    manu = _ad(_AD_MANUFACTURER, manufacturer_data(role, kit, battery_pct))
+    name = device_name(role).encode()
+    room = ADV_MAX - len(flags) - len(manu) - 2
+    if len(name) <= room:
+        nm = _ad(_AD_NAME_COMPLETE, name)
+    else:
+        nm = _ad(_AD_NAME_SHORT, name[:room])
+    adv = flags + nm + manu
+    resp = _ad(_AD_UUID128_COMPLETE, uuid_bytes_le(SERVICE_UUID))
+    return adv, resp
+
+
+# LiPo open-circuit voltage (mV) -> percent, piecewise linear
+_CURVE = (
+    (3300, 0),
+    (3500, 3),
+    (3600, 10),
+    (3700, 25),
+    (3800, 45),
+    (3900, 62),
+    (4000, 78),
+    (4100, 90),
+    (4200, 100),
+)
+
+
+def battery_percent(mv):
+    """Percent from mV; 255 (unknown) below 2500 mV, i.e. no battery or no divider."""
+    if mv < 2500:
+        return 255
+    if mv <= _CURVE[0][0]:
+        return 0
+    for i in range(1, len(_CURVE)):
+        v1, p1 = _CURVE[i]
+        if mv <= v1:
+            v0, p0 = _CURVE[i - 1]
+            return p0 + (p1 - p0) * (mv - v0) // (v1 - v0)
+    return 100
+
+
+def sat16(v):
+    return 65535 if v > 65535 else v
+
+
+def pack_status(
+    buf,
+    fw,
+    imu_type,
+    battery_mv,
+    battery_pct,
+    state,
+    role,
+    kit,
+    notify_failures,
+    dropped,
+    bus_errors,
+):
+    """Write the 19-byte status record into ``buf``."""
+    struct.pack_into(
+        "<BBBBHBBBIHHH",
+        buf,
+        0,
+        packet.VERSION,
+        fw[0],
+        fw[1],
+        imu_type,
+        battery_mv if battery_mv < 65535 else 65535,
+        battery_pct,
+        state,
+        role,
+        kit & 0xFFFFFFFF,
+        sat16(notify_failures),
+        sat16(dropped),
+        sat16(bus_errors),
+    )
+    return buf
+
+
+# LED patterns: (period ms, on ms); checked in this order of priority
+LED_OFF = (0, 0)
+LED_ON = (1, 1)
+LED_IDENTIFY = (200, 100)  # 5 Hz blink while IDENTIFY runs
+LED_IMU_ERROR = (500, 250)  # 2 Hz even blink: no IMU answered
+LED_LOW_BATTERY = (2000, 100)  # short flash every 2 s (when not streaming)
+LED_ADVERTISING = (1000, 100)  # 1 flash per second: waiting for the host
+LED_CONNECTED = (1, 1)  # steady on: connected, not streaming
+LED_STREAMING = (3000, 30)  # brief flash every 3 s: streaming (saves power)
+LED_DEFAULTS = (300, 150)  # used for 3 s after boot when the config fell back
+
+
+def led_pattern(identify, imu_error, config_fallback_boot, low_battery, connected, streaming):
+    if identify:
+        return LED_IDENTIFY
+    if imu_error:
+        return LED_IMU_ERROR
+    if config_fallback_boot:
+        return LED_DEFAULTS
+    if streaming:
+        return LED_STREAMING
+    if low_battery:
+        return LED_LOW_BATTERY
+    if connected:
+        return LED_CONNECTED
+    return LED_ADVERTISING
+
+
+def led_on(pattern, t_ms):
+    period, on = pattern
+    if period == 0:
+        return False
+    if period == 1:
+        return True
+    return t_ms % period < on

@@ -1,0 +1,320 @@
+"""Register-level device models for the firmware tests (MicroPython VM and CPython).
+
+The models answer bus traffic the way the datasheets describe it (see the driver
+modules for the register and report facts); their data come from the vectors below,
+derived from the datasheets' scale factors. The transfer paths allocate nothing.
+
+Datasheet-derived vectors (BNO085: SH-2 Q points; LSM6DSOX at +-1000 deg/s and +-4 g:
+35 mdeg/s and 0.122 mg per LSB; LIS3MDL at +-4 gauss: 6842 LSB/gauss):
+"""
+
+import math
+import struct
+
+import machine
+
+# BNO085 input reports (channel 3), as the hub sends them: id, seq, status, delay, data
+BNO_VECTORS = {
+    # game rotation vector, Q14 (i, j, k, real): 90 deg about z, accuracy 3
+    "game_rv_90z": "08000300" + "0000" + "0000" + "412d" + "412d",
+    # calibrated gyro Q9 rad/s: z = 1.0 rad/s -> 512
+    "gyro_z_1rad": "02000300" + "0000" + "0000" + "0002",
+    # accelerometer Q8 m/s^2: z = 9.80665 -> 2510
+    "accel_1g_z": "01000300" + "0000" + "0000" + "ce09",
+    # calibrated magnetic field Q4 uT: y = 40 uT -> 640, z = -30 uT -> -480
+    "mag_y40_zm30": "03000300" + "0000" + "8002" + "20fe",
+    # stability classifier: 2 = stationary
+    "stability_stationary": "130000000200",
+}
+BNO_EXPECTED = {
+    "game_rv_90z": (11585, 0, 0, 11585),  # wire order w, x, y, z
+    "gyro_z_1rad": 939,  # 1 rad/s at 2000 deg/s full scale: 32768 / 34.9066 = 938.7
+    "accel_1g_z": 4095,  # 1 g at 8 g full scale: 4096 (Q8 rounding: 2510/256 = 9.8047)
+    "mag_y40_zm30": (0, 3277, -2458),  # 40 uT and -30 uT at 400 uT full scale
+}
+
+# LSM6DSOX output registers (gyro x, y, z, acc x, y, z counts)
+LSM_VECTORS = {
+    "rest_flat": (0, 0, 0, 0, 0, 8197),  # 1 g on z: 1000 / 0.122 = 8197
+    "gyro_x_100dps": (2857, 0, 0, 0, 0, 8197),  # 100 / 0.035 = 2857
+}
+LSM_EXPECTED = {
+    "rest_flat": ((0, 0, 0), (0, 0, 8192)),  # 8197 * 0.999424 = 8192.3 -> 8192 = 1 g at 4 g
+    "gyro_x_100dps": ((1638, 0, 0), (0, 0, 8192)),  # 2857 * 0.57344 = 1638.3 (100 deg/s)
+}
+MAG_VECTOR = (0, 3421, -2053)  # 0.5 gauss (50 uT) on y, -0.3 gauss on z
+MAG_EXPECTED = (0, 4096, -2458)  # 50 uT and -30 uT at 400 uT full scale
+
+
+def _hex(s):
+    return bytes(int(s[i : i + 2], 16) for i in range(0, len(s), 2))
+
+
+class FakeBNO085:
+    """SHTP over SPI: reset/advertise, product id, set feature, tare, periodic reports.
+
+    ``script``: list of report lists (bytes) served in turn, one channel-3 packet per
+    transaction while any feature is enabled; by default a 0.5 Hz swing about x.
+    """
+
+    def __init__(self, spi_id=1, cs=4, intn=3, rst=2, wake=43, script=None, rate_hz=100):
+        self.cs_pin = cs
+        self.woken = False
+        self.selected = False
+        self.out = bytearray(400)
+        self.out_len = 0
+        self.pos = 0
+        self.inc = bytearray(64)
+        self.inc_len = 0
+        self.queue = []  # control packets waiting (setup only: may allocate)
+        self.seq = bytearray(6)
+        self.features = {}
+        self.commands = []
+        self.host_packets = 0
+        self.alive = False
+        self.fail = False
+        self.k = 0
+        self.packets = []
+        self._load_script(script, rate_hz)
+        machine.spi_devices[spi_id] = self
+        machine.sources[intn] = self.intn
+        machine.listeners[cs] = self.select
+        machine.listeners[rst] = self.reset_pin
+        machine.listeners[wake] = self.wake_pin
+
+    def _load_script(self, script, rate_hz):
+        if script is None:
+            script = []
+            n = int(rate_hz * 2)
+            for k in range(n):
+                a = math.radians(20.0) * math.sin(2 * math.pi * k / n)
+                qr = round(math.cos(a / 2) * 16384)
+                qi = round(math.sin(a / 2) * 16384)
+                gx = round(math.radians(20.0) * math.pi * math.cos(2 * math.pi * k / n) * 512)
+                rep = [
+                    struct.pack("<BBBBhhhh", 0x08, 0, 3, 0, qi, 0, 0, qr),
+                    struct.pack("<BBBBhhh", 0x02, 0, 3, 0, gx, 0, 0),
+                    struct.pack("<BBBBhhh", 0x01, 0, 3, 0, 0, 0, 2510),
+                    struct.pack("<BBBBhhh", 0x03, 0, 3, 0, 0, 640, -480),
+                    struct.pack("<BBBBBB", 0x13, 0, 0, 0, 4, 0),
+                ]
+                script.append(rep)
+        # one full channel-3 packet per script step, with every report; the reports of
+        # disabled features are skipped when serving (see _next_reports)
+        self.steps = []
+        for reps in script:
+            self.steps.append([bytes(r) for r in reps])
+        self._built = {}
+
+    # -- pins -----------------------------------------------------------------------
+    def intn(self):
+        if not self.alive:
+            return 1
+        if self.queue or self.woken or self._reporting():
+            return 0
+        return 1
+
+    def wake_pin(self, level):
+        if level == 0 and self.alive:
+            self.woken = True  # the hub asserts H_INTN until the host selects it
+
+    def _reporting(self):
+        for rid in (0x01, 0x02, 0x03, 0x08):
+            if self.features.get(rid, 0):
+                return True
+        return False
+
+    def reset_pin(self, level):
+        if level == 0:
+            self.alive = False
+            self.queue = []
+            self.features = {}
+        elif not self.alive:
+            self.alive = True
+            adv = bytearray(60)  # an SHTP advertisement (content irrelevant to the host)
+            adv[0] = 0
+            self._queue(0, bytes(adv))
+            self._queue(1, b"\x01")  # reset complete
+
+    def _queue(self, ch, payload):
+        n = 4 + len(payload)
+        pkt = bytearray(n)
+        struct.pack_into("<HBB", pkt, 0, n, ch, self.seq[ch])
+        self.seq[ch] = (self.seq[ch] + 1) & 0xFF
+        pkt[4:] = payload
+        self.queue.append(pkt)
+
+    def _build_step(self):
+        """Channel-3 packet for the current script step (cached per enabled set)."""
+        key = self.k
+        pkt = self._built.get(key)
+        if pkt is None:
+            body = bytearray(b"\xfb\x00\x00\x00\x00")  # base timestamp reference
+            for rep in self.steps[self.k]:
+                rid = rep[0]
+                if rid == 0x13 or self.features.get(rid, 0):
+                    body += rep
+            n = 4 + len(body)
+            pkt = bytearray(n)
+            struct.pack_into("<HBB", pkt, 0, n, 3, 0)
+            pkt[4:] = body
+            self._built[key] = pkt
+        pkt[3] = self.seq[3]
+        self.seq[3] = (self.seq[3] + 1) & 0xFF
+        self.k += 1
+        if self.k == len(self.steps):
+            self.k = 0
+        return pkt
+
+    def select(self, level):
+        if level == 0:
+            self.selected = True
+            self.woken = False
+            self.pos = 0
+            self.inc_len = 0
+            if self.queue:
+                pkt = self.queue.pop(0)
+            elif self.alive and self._reporting():
+                pkt = self._build_step()
+            else:
+                pkt = None
+            if pkt is None:
+                self.out_len = 0
+            else:
+                n = len(pkt)
+                for i in range(n):
+                    self.out[i] = pkt[i]
+                self.out_len = n
+        else:
+            self.selected = False
+            if self.inc_len >= 4:
+                n = (self.inc[0] | (self.inc[1] << 8)) & 0x7FFF
+                if n >= 4:
+                    self._host_packet(n)
+
+    # -- bus ------------------------------------------------------------------------
+    def transfer(self, wbuf, rbuf, fill):
+        if self.fail:
+            raise OSError(5)
+        if not self.selected:
+            return
+        n = len(rbuf) if rbuf is not None else len(wbuf)
+        pos = self.pos
+        out = self.out
+        olen = self.out_len
+        if rbuf is not None:
+            for i in range(n):
+                j = pos + i
+                rbuf[i] = out[j] if j < olen else 0
+        if wbuf is not None:
+            inc = self.inc
+            k = self.inc_len
+            for i in range(n):
+                if k < 64:
+                    inc[k] = wbuf[i]
+                    k += 1
+            self.inc_len = k
+        self.pos = pos + n
+
+    def _host_packet(self, n):
+        self.host_packets += 1
+        ch = self.inc[2]
+        body = bytes(self.inc[4:n])
+        if ch == 2 and body:
+            rid = body[0]
+            if rid == 0xF9:  # product id request -> response
+                self._queue(2, struct.pack("<BBBBIIHH", 0xF8, 1, 3, 2, 10004135, 171, 7, 0))
+            elif rid == 0xFD and len(body) >= 17:  # set feature -> get feature response
+                fid = body[1]
+                interval = struct.unpack_from("<I", body, 5)[0]
+                self.features[fid] = interval
+                self._built = {}
+                resp = bytearray(body)
+                resp[0] = 0xFC
+                self._queue(2, bytes(resp))
+            elif rid == 0xF2:  # command request
+                self.commands.append(bytes(body))
+                self._queue(
+                    2, bytes((0xF1, body[1], body[2], 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+                )
+
+
+class FakeLSM6DSOX:
+    """Register file; each burst read starting at OUTX_L_G (0x22) serves the next sample."""
+
+    def __init__(self, addr=0x6A, samples=None):
+        self.regs = bytearray(128)
+        self.regs[0x0F] = 0x6C
+        self.regs[0x12] = 0x04  # CTRL3_C reset value: IF_INC
+        self.samples = samples if samples is not None else [LSM_VECTORS["rest_flat"]]
+        self.k = 0
+        self.fail = False
+        self.writes = []
+        machine.i2c_devices[addr] = self
+
+    def _load(self):
+        s = self.samples[self.k]
+        self.k = self.k + 1 if self.k + 1 < len(self.samples) else 0
+        r = self.regs
+        for i in range(6):
+            v = s[i] & 0xFFFF
+            r[0x22 + 2 * i] = v & 0xFF
+            r[0x23 + 2 * i] = v >> 8
+        r[0x1E] = 0x03  # GDA, XLDA
+
+    def read(self, reg, buf):
+        if self.fail:
+            raise OSError(19)
+        if reg == 0x22:
+            self._load()
+        inc = self.regs[0x12] & 0x04
+        for i in range(len(buf)):
+            buf[i] = self.regs[(reg + i) & 0x7F if inc else reg]
+
+    def write(self, reg, buf):
+        self.writes.append((reg, bytes(buf)))
+        for i in range(len(buf)):
+            self.regs[(reg + i) & 0x7F] = buf[i]
+
+
+class FakeLIS3MDL:
+    """Register file; sub-address MSB = auto-increment (I2C), as in the datasheet."""
+
+    def __init__(self, addr=0x1C, sample=MAG_VECTOR):
+        self.regs = bytearray(128)
+        self.regs[0x0F] = 0x3D
+        for i in range(3):
+            v = sample[i] & 0xFFFF
+            self.regs[0x28 + 2 * i] = v & 0xFF
+            self.regs[0x29 + 2 * i] = v >> 8
+        self.writes = []
+        machine.i2c_devices[addr] = self
+
+    def read(self, reg, buf):
+        base = reg & 0x7F
+        inc = reg & 0x80
+        for i in range(len(buf)):
+            buf[i] = self.regs[(base + i) & 0x7F if inc else base]
+
+    def write(self, reg, buf):
+        self.writes.append((reg, bytes(buf)))
+        base = reg & 0x7F
+        for i in range(len(buf)):
+            self.regs[(base + i) & 0x7F] = buf[i]
+
+
+class Ticks:
+    """A settable microsecond tick source (30-bit wrap) for the clock."""
+
+    def __init__(self, t=0):
+        self.t = t
+
+    def __call__(self):
+        return self.t
+
+    def advance(self, dt):
+        self.t = (self.t + dt) & 0x3FFFFFFF
+
+
+def bno_report(name):
+    return _hex(BNO_VECTORS[name])
