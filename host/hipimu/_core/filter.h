@@ -1,7 +1,177 @@
-/* Orientation filter (issue 3). Method table entries are collected by module.c. */
+/* Orientation filter (issue 3): 6D/9D quaternion estimation from gyroscope, accelerometer
+ * and (optionally) magnetometer samples, with gyro bias estimation, rest detection,
+ * magnetic disturbance rejection and online hard-iron (attached magnet) estimation.
+ *
+ * The algorithm is a C11 port of VQF by D. Laidig and T. Seel ("VQF: Highly accurate
+ * IMU orientation estimation with bias estimation and magnetic disturbance rejection",
+ * Information Fusion 91:187-204, 2023; reference implementation MIT licensed,
+ * Copyright 2021 Daniel Laidig, https://github.com/dlaidig/vqf), extended with a hard-iron
+ * Kalman filter, per-sample time steps, NaN/inf gap handling and a forward-backward
+ * offline mode. numpy reference: hipimu/fusion_reference.py. Documentation: docs/fusion.md.
+ *
+ * Method-table entries are collected by module.c through HQ_FILTER_METHODS. The streaming
+ * state lives in a heap struct owned by a PyCapsule (no global mutable state).
+ */
 #ifndef HIPIMU_FILTER_H
 #define HIPIMU_FILTER_H
 
-#define HQ_FILTER_METHODS
+#include <Python.h>
+
+/* Parameter vector layout (a float64 array of HQF_NPARAMS values, built by fusion.py). */
+enum {
+    HQF_TAU_ACC = 0,
+    HQF_TAU_MAG,
+    HQF_MOTION_BIAS,
+    HQF_REST_BIAS,
+    HQF_MAG_REJECTION,
+    HQF_BIAS_SIGMA_INIT,
+    HQF_BIAS_FORGETTING_TIME,
+    HQF_BIAS_CLIP,
+    HQF_BIAS_SIGMA_MOTION,
+    HQF_BIAS_VERTICAL_FORGETTING,
+    HQF_BIAS_SIGMA_REST,
+    HQF_REST_MIN_T,
+    HQF_REST_FILTER_TAU,
+    HQF_REST_TH_GYR,
+    HQF_REST_TH_ACC,
+    HQF_MAG_CURRENT_TAU,
+    HQF_MAG_REF_TAU,
+    HQF_MAG_NORM_TH,
+    HQF_MAG_DIP_TH,
+    HQF_MAG_NEW_TIME,
+    HQF_MAG_NEW_FIRST_TIME,
+    HQF_MAG_NEW_MIN_GYR,
+    HQF_MAG_MIN_UNDISTURBED_TIME,
+    HQF_MAG_MAX_REJECTION_TIME,
+    HQF_MAG_REJECTION_FACTOR,
+    HQF_CORR_RATE_HZ,
+    HQF_BIAS_RATE_HZ,
+    HQF_HARD_IRON,
+    HQF_HI_SIGMA_INIT,
+    HQF_HI_MIN_ANGLE,
+    HQF_HI_MAX_AGE,
+    HQF_HI_SIGMA_OFFSET_RW,
+    HQF_HI_SIGMA_MEAS,
+    HQF_HI_GATE,
+    HQF_HI_RESET_COUNT,
+    HQF_HI_MIN_OFFSET,
+    HQF_HI_MAX_SIGMA,
+    HQF_NPARAMS
+};
+
+/* Per-sample flag bits (uint8 output). */
+#define HQF_FLAG_REST 1u
+#define HQF_FLAG_MAG_DIST 2u
+#define HQF_FLAG_GAP 4u       /* gyroscope sample missing/non-finite: state held */
+#define HQF_FLAG_ACC_SKIP 8u  /* accelerometer sample missing/non-finite/zero: no correction */
+#define HQF_FLAG_MAG_SKIP 16u /* magnetometer sample missing/non-finite/zero: no correction */
+
+/* Second-order low-pass filter over n channels (VQF's filterVec): state s[2*n]; during the
+ * first tau seconds the output is the running mean, which then initialises the filter. */
+typedef struct {
+    double s[18];
+    double sum[9];
+    double count;
+    int ready;
+} hqf_lp;
+
+typedef struct {
+    double p[HQF_NPARAMS];
+    /* coefficients */
+    double ts, rate;
+    double acc_b[3], acc_a[2];
+    double rest_b[3], rest_a[2];
+    double magnd_b[3], magnd_a[2];
+    double k_mag, k_mag_ref;
+    double bias_p0, bias_v, bias_motion_w, bias_vertical_w, bias_rest_w;
+    int corr_decim;
+    double corr_ts;
+    int bias_decim;
+    double bias_ts;
+    double bias_lp_b[3], bias_lp_a[2];
+    double bias_clip, rest_th_gyr2, rest_th_acc2, hi_cos_half_angle;
+    /* state */
+    double gyr_quat[4];
+    double acc_quat[4];
+    double delta;
+    int rest_detected;
+    int mag_dist_detected;
+    double last_acc_lp[3];
+    hqf_lp acc_lp;
+    double k_mag_init;
+    double bias[3];
+    double bias_p[9];
+    hqf_lp motion_r_lp;
+    hqf_lp motion_b_lp;
+    /* multi-rate bookkeeping */
+    int corr_count;
+    double corr_t;
+    int acc_new, acc_aligned, mag_new;
+    double bias_angle[2], bias_t, bias_n;
+    int bias_count;
+    double last_mag[3];
+    double mag_gyr_quat[4];
+    double delta_c, delta_s;
+    double acc_delta_quat[4];
+    double rest_t;
+    double rest_gyr_lp[3];
+    hqf_lp rest_gyr_lpf;
+    double rest_acc_lp[3];
+    hqf_lp rest_acc_lpf;
+    double mag_ref_norm, mag_ref_dip;
+    double mag_undisturbed_t, mag_reject_t;
+    double mag_cand_norm, mag_cand_dip, mag_cand_t;
+    double mag_norm_dip[2];
+    hqf_lp magnd_lp;
+    /* hard-iron Kalman filter: offset b (sensor frame), covariance, rotation anchor */
+    int hi_init;
+    double hi_scale;
+    double hi_b[3];
+    double hi_p[9];
+    double hi_qa[4];
+    double hi_ma[3];
+    double hi_dt;
+    double hi_age;
+    int hi_rej;
+    int hi_active;
+    /* bookkeeping */
+    double pending_dt; /* time carried over from skipped (gap) samples */
+} hqf_state;
+
+/* Core (no Python objects; safe without the GIL). */
+int hqf_init(hqf_state *st, const double *params, double rate_hz);
+void hqf_reset(hqf_state *st);
+/* One sample. gyr/acc/mag may be NULL (absent); a sample with a non-finite or |x| >= 1e100
+ * component is skipped (gyr: a gap). dt <= 0 or non-finite means 1/rate. Writes the 9D
+ * (use_mag) or 6D output quaternion and returns the HQF_FLAG_* bits. */
+unsigned hqf_step(hqf_state *st, const double *gyr, const double *acc, const double *mag,
+                  double dt, int use_mag, double *q_out);
+void hqf_quat6d(const hqf_state *st, double *out);
+void hqf_quat9d(const hqf_state *st, double *out);
+/* Offline forward-backward estimate over whole arrays (mag and dt may be NULL); returns 0,
+ * -1 when out of memory, -2 for invalid parameters. */
+int hqf_offline(const double *params, double rate_hz, const double *gyr, const double *acc,
+                const double *mag, const double *dt, Py_ssize_t n, double *q_out,
+                double *bias_out, unsigned char *flags_out);
+
+PyObject *hqf_py_filter_new(PyObject *self, PyObject *args);
+PyObject *hqf_py_filter_copy(PyObject *self, PyObject *args);
+PyObject *hqf_py_filter_reset(PyObject *self, PyObject *args);
+PyObject *hqf_py_filter_run(PyObject *self, PyObject *args);
+PyObject *hqf_py_filter_info(PyObject *self, PyObject *args);
+PyObject *hqf_py_filter_offline(PyObject *self, PyObject *args);
+
+#define HQ_FILTER_METHODS                                                                  \
+    {"filter_new", hqf_py_filter_new, METH_VARARGS,                                        \
+     "filter_new(params, rate_hz) -> capsule holding a filter state"},                     \
+    {"filter_copy", hqf_py_filter_copy, METH_VARARGS, "filter_copy(state) -> capsule"},    \
+    {"filter_reset", hqf_py_filter_reset, METH_VARARGS, "filter_reset(state)"},            \
+    {"filter_run", hqf_py_filter_run, METH_VARARGS,                                        \
+     "filter_run(state, gyr, acc, mag|None, dt|None, out_q, out_bias|None, out_flags|None)"},   \
+    {"filter_info", hqf_py_filter_info, METH_VARARGS,                                      \
+     "filter_info(state) -> dict of the current estimates"},                               \
+    {"filter_offline", hqf_py_filter_offline, METH_VARARGS,                                \
+     "filter_offline(params, rate_hz, gyr, acc, mag|None, dt|None, out_q, out_bias, "      \
+     "out_flags)"},
 
 #endif

@@ -1,0 +1,1097 @@
+/* Orientation filter core: a C11 port of VQF (D. Laidig, T. Seel, Information Fusion
+ * 91:187-204, 2023; reference implementation https://github.com/dlaidig/vqf, MIT licence,
+ * Copyright 2021 Daniel Laidig) with hipimu's extensions: a multi-rate structure
+ * (per-sample strapdown integration and low-passes; corrections and the bias filter at
+ * lower rates), online hard-iron estimation from pairs of magnetometer samples across a
+ * rotation, per-sample time steps, non-finite samples treated as gaps, and a
+ * forward-backward offline mode. See filter.h for the interface and docs/fusion.md for the
+ * algorithm. The numpy reference hipimu/fusion_reference.py mirrors the causal filter.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "filter.h"
+
+#define HQF_PI 3.14159265358979323846
+#define HQF_EPS 2.220446049250313e-16
+#define DEG (HQF_PI / 180.0)
+
+static double sq(double x)
+{
+    return x * x;
+}
+
+/* ---- small vector / quaternion helpers ---------------------------------------------- */
+
+static inline void qmul(const double *a, const double *b, double *out)
+{
+    const double w = a[0] * b[0] - a[1] * b[1] - a[2] * b[2] - a[3] * b[3];
+    const double x = a[0] * b[1] + a[1] * b[0] + a[2] * b[3] - a[3] * b[2];
+    const double y = a[0] * b[2] - a[1] * b[3] + a[2] * b[0] + a[3] * b[1];
+    const double z = a[0] * b[3] + a[1] * b[2] - a[2] * b[1] + a[3] * b[0];
+    out[0] = w;
+    out[1] = x;
+    out[2] = y;
+    out[3] = z;
+}
+
+/* Rotation matrix (row-major) of the unit quaternion q: v_earth = R v_sensor. */
+static inline void qmat(const double *q, double *r)
+{
+    const double w = q[0], x = q[1], y = q[2], z = q[3];
+    r[0] = 1.0 - 2.0 * (y * y + z * z);
+    r[1] = 2.0 * (x * y - w * z);
+    r[2] = 2.0 * (w * y + x * z);
+    r[3] = 2.0 * (w * z + x * y);
+    r[4] = 1.0 - 2.0 * (x * x + z * z);
+    r[5] = 2.0 * (y * z - w * x);
+    r[6] = 2.0 * (x * z - w * y);
+    r[7] = 2.0 * (w * x + y * z);
+    r[8] = 1.0 - 2.0 * (x * x + y * y);
+}
+
+static inline void mat_vec(const double *r, const double *v, double *out)
+{
+    const double a = r[0] * v[0] + r[1] * v[1] + r[2] * v[2];
+    const double b = r[3] * v[0] + r[4] * v[1] + r[5] * v[2];
+    const double c = r[6] * v[0] + r[7] * v[1] + r[8] * v[2];
+    out[0] = a;
+    out[1] = b;
+    out[2] = c;
+}
+
+static inline void qrot(const double *q, const double *v, double *out)
+{
+    double r[9];
+    qmat(q, r);
+    mat_vec(r, v, out);
+}
+
+static inline double norm3(const double *v)
+{
+    return sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+}
+
+static void normalize_n(double *v, int n)
+{
+    double s = 0.0;
+    for (int i = 0; i < n; i++) {
+        s += v[i] * v[i];
+    }
+    s = sqrt(s);
+    if (s < HQF_EPS) {
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        v[i] /= s;
+    }
+}
+
+static void clip_n(double *v, int n, double lim)
+{
+    for (int i = 0; i < n; i++) {
+        if (v[i] < -lim) {
+            v[i] = -lim;
+        } else if (v[i] > lim) {
+            v[i] = lim;
+        }
+    }
+}
+
+/* out = [cos(d/2), 0, 0, sin(d/2)] * q */
+static void apply_delta(const double *q, double d, double *out)
+{
+    const double c = cos(0.5 * d), s = sin(0.5 * d);
+    const double w = c * q[0] - s * q[3];
+    const double x = c * q[1] - s * q[2];
+    const double y = c * q[2] + s * q[1];
+    const double z = c * q[3] + s * q[0];
+    out[0] = w;
+    out[1] = x;
+    out[2] = y;
+    out[3] = z;
+}
+
+static void mat3_mul(const double *a, const double *b, double *out)
+{
+    double t[9];
+    for (int i = 0; i < 3; i++) {
+        for (int j = 0; j < 3; j++) {
+            t[3 * i + j] = a[3 * i] * b[j] + a[3 * i + 1] * b[3 + j] + a[3 * i + 2] * b[6 + j];
+        }
+    }
+    memcpy(out, t, sizeof t);
+}
+
+/* out = a^T b */
+static void mat3_mul_tf(const double *a, const double *b, double *out)
+{
+    double t[9];
+    for (int i = 0; i < 3; i++) {
+        for (int j = 0; j < 3; j++) {
+            t[3 * i + j] = a[i] * b[j] + a[3 + i] * b[3 + j] + a[6 + i] * b[6 + j];
+        }
+    }
+    memcpy(out, t, sizeof t);
+}
+
+/* out = a b^T */
+static void mat3_mul_ts(const double *a, const double *b, double *out)
+{
+    double t[9];
+    for (int i = 0; i < 3; i++) {
+        for (int j = 0; j < 3; j++) {
+            t[3 * i + j] =
+                a[3 * i] * b[3 * j] + a[3 * i + 1] * b[3 * j + 1] + a[3 * i + 2] * b[3 * j + 2];
+        }
+    }
+    memcpy(out, t, sizeof t);
+}
+
+static int mat3_inv(const double *m, double *out)
+{
+    const double A = m[4] * m[8] - m[5] * m[7];
+    const double D = m[2] * m[7] - m[1] * m[8];
+    const double G = m[1] * m[5] - m[2] * m[4];
+    const double B = m[5] * m[6] - m[3] * m[8];
+    const double E = m[0] * m[8] - m[2] * m[6];
+    const double H = m[2] * m[3] - m[0] * m[5];
+    const double C = m[3] * m[7] - m[4] * m[6];
+    const double F = m[1] * m[6] - m[0] * m[7];
+    const double I = m[0] * m[4] - m[1] * m[3];
+    const double det = m[0] * A + m[1] * B + m[2] * C;
+    if (det >= -HQF_EPS && det <= HQF_EPS) {
+        memset(out, 0, 9 * sizeof(double));
+        return -1;
+    }
+    const double r = 1.0 / det;
+    out[0] = A * r;
+    out[1] = D * r;
+    out[2] = G * r;
+    out[3] = B * r;
+    out[4] = E * r;
+    out[5] = H * r;
+    out[6] = C * r;
+    out[7] = F * r;
+    out[8] = I * r;
+    return 0;
+}
+
+/* ---- filters ------------------------------------------------------------------------ */
+
+static double gain_from_tau(double tau, double ts)
+{
+    if (tau < 0.0) {
+        return 0.0;
+    }
+    if (tau == 0.0) {
+        return 1.0;
+    }
+    return 1.0 - exp(-ts / tau);
+}
+
+/* Second-order Butterworth low-pass with the time constant tau (VQF's filterCoeffs). */
+static void lp_coeffs(double tau, double ts, double *b, double *a)
+{
+    if (tau < ts / 2.0) {
+        b[0] = 1.0;
+        b[1] = b[2] = 0.0;
+        a[0] = a[1] = 0.0;
+        return;
+    }
+    const double fc = (sqrt(2.0) / (2.0 * HQF_PI)) / tau;
+    const double c = tan(HQF_PI * fc * ts);
+    const double d = c * c + sqrt(2.0) * c + 1.0;
+    const double b0 = c * c / d;
+    b[0] = b0;
+    b[1] = 2.0 * b0;
+    b[2] = b0;
+    a[0] = 2.0 * (c * c - 1.0) / d;
+    a[1] = (1.0 - sqrt(2.0) * c + c * c) / d;
+}
+
+static void lp_reset(hqf_lp *f)
+{
+    memset(f, 0, sizeof *f);
+}
+
+static void lp_init_state(hqf_lp *f, int n, const double *y, const double *b, const double *a)
+{
+    for (int i = 0; i < n; i++) {
+        f->s[2 * i] = y[i] * (1.0 - b[0]);
+        f->s[2 * i + 1] = y[i] * (b[2] - a[1]);
+    }
+    f->ready = 1;
+}
+
+static void lp_step(hqf_lp *f, const double *x, int n, double tau, double ts, const double *b,
+                    const double *a, double *out)
+{
+    if (!f->ready) {
+        /* average the first samples (for the duration tau), then start from that mean */
+        f->count += 1.0;
+        for (int i = 0; i < n; i++) {
+            f->sum[i] += x[i];
+            out[i] = f->sum[i] / f->count;
+        }
+        if (f->count * ts >= tau) {
+            lp_init_state(f, n, out, b, a);
+        }
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        const double xi = x[i];
+        const double y = b[0] * xi + f->s[2 * i];
+        f->s[2 * i] = b[1] * xi - a[0] * y + f->s[2 * i + 1];
+        f->s[2 * i + 1] = b[2] * xi - a[1] * y;
+        out[i] = y;
+    }
+}
+
+/* 3-channel specialisation of lp_step for the per-sample filters (same arithmetic). */
+static inline void lp3_step(hqf_lp *f, const double *x, double tau, double ts, const double *b,
+                            const double *a, double *out)
+{
+    if (!f->ready) {
+        lp_step(f, x, 3, tau, ts, b, a, out);
+        return;
+    }
+    const double b0 = b[0], b1 = b[1], b2 = b[2], a0 = a[0], a1 = a[1];
+    double *s = f->s;
+    const double x0 = x[0], x1 = x[1], x2 = x[2];
+    const double y0 = b0 * x0 + s[0];
+    const double y1 = b0 * x1 + s[2];
+    const double y2 = b0 * x2 + s[4];
+    s[0] = b1 * x0 - a0 * y0 + s[1];
+    s[1] = b2 * x0 - a1 * y0;
+    s[2] = b1 * x1 - a0 * y1 + s[3];
+    s[3] = b2 * x1 - a1 * y1;
+    s[4] = b1 * x2 - a0 * y2 + s[5];
+    s[5] = b2 * x2 - a1 * y2;
+    out[0] = y0;
+    out[1] = y1;
+    out[2] = y2;
+}
+
+/* ---- set-up --------------------------------------------------------------------------- */
+
+void hqf_reset(hqf_state *st)
+{
+    const double *p = st->p;
+    st->gyr_quat[0] = 1.0;
+    st->gyr_quat[1] = st->gyr_quat[2] = st->gyr_quat[3] = 0.0;
+    memcpy(st->acc_quat, st->gyr_quat, sizeof st->acc_quat);
+    st->delta = 0.0;
+    st->rest_detected = 0;
+    st->mag_dist_detected = 1;
+    memset(st->last_acc_lp, 0, sizeof st->last_acc_lp);
+    lp_reset(&st->acc_lp);
+    st->k_mag_init = 1.0;
+    memset(st->bias, 0, sizeof st->bias);
+    memset(st->bias_p, 0, sizeof st->bias_p);
+    st->bias_p[0] = st->bias_p[4] = st->bias_p[8] = st->bias_p0;
+    lp_reset(&st->motion_r_lp);
+    lp_reset(&st->motion_b_lp);
+    st->rest_t = 0.0;
+    memset(st->rest_gyr_lp, 0, sizeof st->rest_gyr_lp);
+    lp_reset(&st->rest_gyr_lpf);
+    memset(st->rest_acc_lp, 0, sizeof st->rest_acc_lp);
+    lp_reset(&st->rest_acc_lpf);
+    st->mag_ref_norm = 0.0;
+    st->mag_ref_dip = 0.0;
+    st->mag_undisturbed_t = 0.0;
+    st->mag_reject_t = p[HQF_MAG_MAX_REJECTION_TIME];
+    st->mag_cand_norm = -1.0;
+    st->mag_cand_dip = 0.0;
+    st->mag_cand_t = 0.0;
+    st->mag_norm_dip[0] = st->mag_norm_dip[1] = 0.0;
+    lp_reset(&st->magnd_lp);
+    st->hi_init = 0;
+    st->hi_scale = 0.0;
+    memset(st->hi_b, 0, sizeof st->hi_b);
+    memset(st->hi_p, 0, sizeof st->hi_p);
+    st->delta_c = 1.0;
+    st->delta_s = 0.0;
+    memcpy(st->acc_delta_quat, st->acc_quat, sizeof st->acc_delta_quat);
+    st->acc_new = 0;
+    st->acc_aligned = 0;
+    st->bias_angle[0] = st->bias_angle[1] = 0.0;
+    st->bias_t = 0.0;
+    st->bias_n = 0.0;
+    st->bias_count = 0;
+    st->mag_new = 0;
+    memset(st->last_mag, 0, sizeof st->last_mag);
+    /* the first valid sample triggers a correction (fast initial convergence) */
+    st->corr_count = st->corr_decim - 1;
+    st->corr_t = 0.0;
+    memset(st->hi_qa, 0, sizeof st->hi_qa);
+    memset(st->hi_ma, 0, sizeof st->hi_ma);
+    st->hi_dt = 0.0;
+    st->hi_age = 0.0;
+    st->hi_rej = 0;
+    st->hi_active = 0;
+    st->pending_dt = 0.0;
+}
+
+int hqf_init(hqf_state *st, const double *params, double rate_hz)
+{
+    if (!(rate_hz > 0.0) || !isfinite(rate_hz)) {
+        return -1;
+    }
+    memset(st, 0, sizeof *st);
+    memcpy(st->p, params, sizeof st->p);
+    const double *p = st->p;
+    const double ts = 1.0 / rate_hz;
+    st->ts = ts;
+    st->rate = rate_hz;
+    if (!(p[HQF_TAU_ACC] > 0.0) || !(p[HQF_REST_FILTER_TAU] > 0.0)) {
+        return -1;
+    }
+    int cdecim = (int)lround(rate_hz / fmax(p[HQF_CORR_RATE_HZ], 1e-3));
+    st->corr_decim = cdecim < 1 ? 1 : (cdecim > 1000 ? 1000 : cdecim);
+    const double cts = ts * (double)st->corr_decim;
+    st->corr_ts = cts;
+    lp_coeffs(p[HQF_TAU_ACC], ts, st->acc_b, st->acc_a);
+    int bdecim = (int)lround(p[HQF_CORR_RATE_HZ] / fmax(p[HQF_BIAS_RATE_HZ], 1e-3));
+    st->bias_decim = bdecim < 1 ? 1 : (bdecim > 1000 ? 1000 : bdecim);
+    st->bias_ts = cts * (double)st->bias_decim;
+    lp_coeffs(p[HQF_TAU_ACC], st->bias_ts, st->bias_lp_b, st->bias_lp_a);
+    st->k_mag = gain_from_tau(p[HQF_TAU_MAG], cts);
+    st->bias_p0 = sq(p[HQF_BIAS_SIGMA_INIT] * 100.0);
+    st->bias_v = sq(0.1 * 100.0) * ts / p[HQF_BIAS_FORGETTING_TIME];
+    const double p_motion = sq(p[HQF_BIAS_SIGMA_MOTION] * 100.0);
+    st->bias_motion_w = sq(p_motion) / st->bias_v + p_motion;
+    st->bias_vertical_w = st->bias_motion_w / fmax(p[HQF_BIAS_VERTICAL_FORGETTING], 1e-10);
+    const double p_rest = sq(p[HQF_BIAS_SIGMA_REST] * 100.0);
+    st->bias_rest_w = sq(p_rest) / st->bias_v + p_rest;
+    st->bias_clip = p[HQF_BIAS_CLIP] * DEG;
+    st->rest_th_gyr2 = sq(p[HQF_REST_TH_GYR] * DEG);
+    st->rest_th_acc2 = sq(p[HQF_REST_TH_ACC]);
+    lp_coeffs(p[HQF_REST_FILTER_TAU], ts, st->rest_b, st->rest_a);
+    st->k_mag_ref = gain_from_tau(p[HQF_MAG_REF_TAU], cts);
+    if (p[HQF_MAG_CURRENT_TAU] > 0.0) {
+        lp_coeffs(p[HQF_MAG_CURRENT_TAU], cts, st->magnd_b, st->magnd_a);
+    }
+    st->hi_cos_half_angle = cos(0.5 * p[HQF_HI_MIN_ANGLE] * DEG);
+    hqf_reset(st);
+    return 0;
+}
+
+void hqf_quat6d(const hqf_state *st, double *out)
+{
+    qmul(st->acc_quat, st->gyr_quat, out);
+}
+
+void hqf_quat9d(const hqf_state *st, double *out)
+{
+    /* [cos(delta/2), 0, 0, sin(delta/2)] * acc_quat * gyr_quat; the first two factors only
+     * change at correction steps and are kept multiplied in st->acc_delta_quat */
+    qmul(st->acc_delta_quat, st->gyr_quat, out);
+}
+
+/* Refresh acc_delta_quat after acc_quat or delta changed. */
+static void update_acc_delta(hqf_state *st)
+{
+    const double c = st->delta_c, s = st->delta_s;
+    const double *q = st->acc_quat;
+    double *out = st->acc_delta_quat;
+    out[0] = c * q[0] - s * q[3];
+    out[1] = c * q[1] - s * q[2];
+    out[2] = c * q[2] + s * q[1];
+    out[3] = c * q[3] + s * q[0];
+}
+
+/* ---- update steps ----------------------------------------------------------------------- */
+
+/* sin(x)/x and cos(x) via Taylor series for small x (exact to rounding for |x| < 0.1). */
+static inline void half_angle_sc(double x, double *c, double *sx)
+{
+    if (fabs(x) < 0.025) {
+        /* truncation error below x^8/8! < 4e-18: exact to rounding */
+        const double x2 = x * x;
+        *c = 1.0 - x2 * 0.5 * (1.0 - x2 * (1.0 / 12.0) * (1.0 - x2 * (1.0 / 30.0)));
+        *sx = 1.0 - x2 * (1.0 / 6.0) * (1.0 - x2 * (1.0 / 20.0) * (1.0 - x2 * (1.0 / 42.0)));
+    } else if (fabs(x) < 0.1) {
+        /* reciprocal constants: multiplications keep the dependency chain short */
+        const double x2 = x * x;
+        *c = 1.0 - x2 * 0.5 *
+                       (1.0 - x2 * (1.0 / 12.0) *
+                                  (1.0 - x2 * (1.0 / 30.0) *
+                                             (1.0 - x2 * (1.0 / 56.0) * (1.0 - x2 * (1.0 / 90.0)))));
+        *sx = 1.0 - x2 * (1.0 / 6.0) *
+                        (1.0 - x2 * (1.0 / 20.0) *
+                                   (1.0 - x2 * (1.0 / 42.0) *
+                                              (1.0 - x2 * (1.0 / 72.0) * (1.0 - x2 * (1.0 / 110.0)))));
+    } else {
+        *c = cos(x);
+        *sx = sin(x) / x;
+    }
+}
+
+static void quat_normalize(double *q)
+{
+    const double n2 = q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3];
+    if (n2 < HQF_EPS * HQF_EPS) {
+        return;
+    }
+    const double inv = 1.0 / sqrt(n2);
+    q[0] *= inv;
+    q[1] *= inv;
+    q[2] *= inv;
+    q[3] *= inv;
+}
+
+/* Per-sample gyroscope step: rest detection low-pass and strapdown integration. */
+static void update_gyr(hqf_state *st, const double *gyr, double dt)
+{
+    const double *p = st->p;
+    if (p[HQF_REST_BIAS] != 0.0 || p[HQF_MAG_REJECTION] != 0.0) {
+        lp3_step(&st->rest_gyr_lpf, gyr, p[HQF_REST_FILTER_TAU], st->ts, st->rest_b, st->rest_a,
+                 st->rest_gyr_lp);
+        const double dev = sq(gyr[0] - st->rest_gyr_lp[0]) + sq(gyr[1] - st->rest_gyr_lp[1]) +
+                           sq(gyr[2] - st->rest_gyr_lp[2]);
+        const double clip = st->bias_clip;
+        if (dev >= st->rest_th_gyr2 || fabs(st->rest_gyr_lp[0]) > clip ||
+            fabs(st->rest_gyr_lp[1]) > clip || fabs(st->rest_gyr_lp[2]) > clip) {
+            st->rest_t = 0.0;
+            st->rest_detected = 0;
+        }
+    }
+    const double g[3] = {gyr[0] - st->bias[0], gyr[1] - st->bias[1], gyr[2] - st->bias[2]};
+    const double gn2 = g[0] * g[0] + g[1] * g[1] + g[2] * g[2];
+    if (gn2 > HQF_EPS * HQF_EPS) {
+        double c, sx;
+        const double half = 0.5 * sqrt(gn2) * dt;
+        half_angle_sc(half, &c, &sx);
+        const double s = sx * 0.5 * dt;
+        const double step[4] = {c, s * g[0], s * g[1], s * g[2]};
+        /* the step is unit to rounding: |q| drifts by ~1e-16 per step and is renormalised
+         * at every correction step */
+        qmul(st->gyr_quat, step, st->gyr_quat);
+    }
+}
+
+/* Per-sample accelerometer step: rest detection and the low-pass of the accelerometer in
+ * the gyro-integrated (almost inertial) frame. */
+static void sample_acc(hqf_state *st, const double *acc, double dt)
+{
+    const double *p = st->p;
+    const double ts = st->ts;
+    if (p[HQF_REST_BIAS] != 0.0) {
+        lp3_step(&st->rest_acc_lpf, acc, p[HQF_REST_FILTER_TAU], ts, st->rest_b, st->rest_a,
+                 st->rest_acc_lp);
+        const double dev = sq(acc[0] - st->rest_acc_lp[0]) + sq(acc[1] - st->rest_acc_lp[1]) +
+                           sq(acc[2] - st->rest_acc_lp[2]);
+        if (dev >= st->rest_th_acc2) {
+            st->rest_t = 0.0;
+            st->rest_detected = 0;
+        } else {
+            st->rest_t += dt;
+            if (st->rest_t >= p[HQF_REST_MIN_T]) {
+                st->rest_detected = 1;
+            }
+        }
+    }
+    double v[3];
+    qrot(st->gyr_quat, acc, v);
+    lp3_step(&st->acc_lp, v, p[HQF_TAU_ACC], ts, st->acc_b, st->acc_a, st->last_acc_lp);
+    st->acc_new = 1;
+}
+
+/* Gyroscope bias Kalman filter (VQF's motion and rest bias estimation) at the correction
+ * rate; corr_rate = the inclination correction angle (x, y) per second over the block. */
+static void update_bias(hqf_state *st, const double *q6, const double *corr_rate, double nblk)
+{
+    const double *p = st->p;
+    const double clip = st->bias_clip;
+    double R[9], blp[2], w[3], e[3];
+    qmat(q6, R);
+    blp[0] = R[0] * st->bias[0] + R[1] * st->bias[1] + R[2] * st->bias[2];
+    blp[1] = R[3] * st->bias[0] + R[4] * st->bias[1] + R[5] * st->bias[2];
+    lp_step(&st->motion_r_lp, R, 9, p[HQF_TAU_ACC], st->bias_ts, st->bias_lp_b, st->bias_lp_a, R);
+    lp_step(&st->motion_b_lp, blp, 2, p[HQF_TAU_ACC], st->bias_ts, st->bias_lp_b, st->bias_lp_a,
+            blp);
+    if (st->rest_detected && p[HQF_REST_BIAS] != 0.0) {
+        e[0] = st->rest_gyr_lp[0] - st->bias[0];
+        e[1] = st->rest_gyr_lp[1] - st->bias[1];
+        e[2] = st->rest_gyr_lp[2] - st->bias[2];
+        memset(R, 0, sizeof R);
+        R[0] = R[4] = R[8] = 1.0;
+        w[0] = w[1] = w[2] = st->bias_rest_w / nblk;
+    } else if (p[HQF_MOTION_BIAS] != 0.0) {
+        e[0] = corr_rate[0] + blp[0] - R[0] * st->bias[0] - R[1] * st->bias[1] -
+               R[2] * st->bias[2];
+        e[1] = corr_rate[1] + blp[1] - R[3] * st->bias[0] - R[4] * st->bias[1] -
+               R[5] * st->bias[2];
+        e[2] = -R[6] * st->bias[0] - R[7] * st->bias[1] - R[8] * st->bias[2];
+        w[0] = w[1] = st->bias_motion_w / nblk;
+        w[2] = st->bias_vertical_w / nblk;
+    } else {
+        w[0] = w[1] = w[2] = -1.0;
+    }
+    double *P = st->bias_p;
+    const double v = st->bias_v * nblk;
+    if (P[0] < st->bias_p0) {
+        P[0] += v;
+    }
+    if (P[4] < st->bias_p0) {
+        P[4] += v;
+    }
+    if (P[8] < st->bias_p0) {
+        P[8] += v;
+    }
+    if (w[0] >= 0.0) {
+        clip_n(e, 3, clip);
+        double K[9], PRt[9];
+        mat3_mul_ts(P, R, PRt); /* P R^T */
+        mat3_mul(R, PRt, K);    /* R P R^T */
+        K[0] += w[0];
+        K[4] += w[1];
+        K[8] += w[2];
+        mat3_inv(K, K);
+        mat3_mul(PRt, K, K); /* K = P R^T inv(W + R P R^T) */
+        st->bias[0] += K[0] * e[0] + K[1] * e[1] + K[2] * e[2];
+        st->bias[1] += K[3] * e[0] + K[4] * e[1] + K[5] * e[2];
+        st->bias[2] += K[6] * e[0] + K[7] * e[1] + K[8] * e[2];
+        double KRP[9];
+        mat3_mul_ts(K, PRt, KRP); /* K R P = K (P R^T)^T */
+        for (int i = 0; i < 9; i++) {
+            P[i] -= KRP[i];
+        }
+        clip_n(st->bias, 3, clip);
+    }
+}
+
+/* Inclination correction (at the correction rate) from the low-passed accelerometer. */
+static void correct_acc(hqf_state *st, double block_t, double nblk)
+{
+    const double *p = st->p;
+    double v[3];
+    qrot(st->acc_quat, st->last_acc_lp, v);
+    /* the shortest rotation taking v to +z: [n + vz, vy, -vx, 0] / sqrt(2 n (n + vz)) */
+    const double n = norm3(v);
+    if (!(n > HQF_EPS)) {
+        return;
+    }
+    double corr[4];
+    if (n + v[2] > 2e-12 * n) {
+        corr[0] = n + v[2];
+        corr[1] = v[1];
+        corr[2] = -v[0];
+        corr[3] = 0.0;
+    } else {
+        corr[0] = 0.0;
+        corr[1] = 1.0;
+        corr[2] = 0.0;
+        corr[3] = 0.0;
+    }
+    qmul(corr, st->acc_quat, st->acc_quat);
+    quat_normalize(st->acc_quat);
+    /* the first correction aligns the initial orientation: not a measurement of the bias */
+    if ((p[HQF_MOTION_BIAS] == 0.0 && p[HQF_REST_BIAS] == 0.0) || !st->acc_aligned) {
+        st->acc_aligned = 1;
+        return;
+    }
+    /* the bias filter runs every bias_decim-th correction on the block's mean correction
+     * rate (correction angle over block time) */
+    const double k = 1.0 / n;
+    st->bias_angle[0] -= v[1] * k;
+    st->bias_angle[1] += v[0] * k;
+    st->bias_t += block_t;
+    st->bias_n += nblk;
+    if (++st->bias_count >= st->bias_decim) {
+        const double rate[2] = {st->bias_angle[0] / st->bias_t, st->bias_angle[1] / st->bias_t};
+        const double nb = st->bias_n;
+        st->bias_angle[0] = st->bias_angle[1] = 0.0;
+        st->bias_t = 0.0;
+        st->bias_n = 0.0;
+        st->bias_count = 0;
+        double q6[4];
+        qmul(st->acc_quat, st->gyr_quat, q6);
+        update_bias(st, q6, rate, nb);
+    }
+}
+
+/* Hard-iron estimation: a Kalman filter over the constant sensor-frame offset b of the
+ * magnetometer (a magnet or magnetised part fixed to the sensor). Two magnetometer samples
+ * taken before and after a rotation of at least hard_iron_min_angle (relative rotation from
+ * the 6D estimate, i.e. essentially the gyroscope) see the same earth field h, so
+ *     m - Rrel^T m_a = (I - Rrel^T) b,   Rrel = R_a^T R  (m = R^T h + b),
+ * which eliminates h: no assumption about the field's size or direction is needed. Pairs
+ * whose innovation fails a Mahalanobis gate (field disturbances) are skipped; repeated
+ * misfits restart the estimate (the magnet moved or went). The offset is applied only once
+ * it is large and well determined. */
+static void update_hard_iron(hqf_state *st, const double *q6, const double *mag, double dt)
+{
+    const double *p = st->p;
+    st->hi_dt += dt;
+    st->hi_age += dt;
+    if (!st->hi_init) {
+        const double s = norm3(mag);
+        if (!(s > 0.0)) {
+            return;
+        }
+        st->hi_scale = s;
+        memset(st->hi_p, 0, sizeof st->hi_p);
+        st->hi_p[0] = st->hi_p[4] = st->hi_p[8] = sq(p[HQF_HI_SIGMA_INIT] * s);
+        st->hi_init = 1;
+        st->hi_dt = 0.0;
+        goto new_anchor;
+    }
+    /* relative rotation anchor -> now: w of conj(q_a) q6 */
+    const double *qa = st->hi_qa;
+    const double w = qa[0] * q6[0] + qa[1] * q6[1] + qa[2] * q6[2] + qa[3] * q6[3];
+    if (fabs(w) > st->hi_cos_half_angle) {
+        if (st->hi_age > p[HQF_HI_MAX_AGE]) {
+            goto new_anchor;
+        }
+        return;
+    }
+    {
+        const double s = st->hi_scale;
+        double *P = st->hi_p;
+        const double qb = sq(p[HQF_HI_SIGMA_OFFSET_RW] * s) * st->hi_dt;
+        P[0] += qb;
+        P[4] += qb;
+        P[8] += qb;
+        st->hi_dt = 0.0;
+        double Ra[9], R[9], Rrel[9], H[9];
+        qmat(qa, Ra);
+        qmat(q6, R);
+        mat3_mul_tf(R, Ra, Rrel); /* R^T R_a = Rrel^T */
+        for (int i = 0; i < 9; i++) {
+            H[i] = -Rrel[i];
+        }
+        H[0] += 1.0;
+        H[4] += 1.0;
+        H[8] += 1.0;
+        double ma[3], nu[3], hb[3];
+        mat_vec(Rrel, st->hi_ma, ma);
+        mat_vec(H, st->hi_b, hb);
+        nu[0] = mag[0] - ma[0] - hb[0];
+        nu[1] = mag[1] - ma[1] - hb[1];
+        nu[2] = mag[2] - ma[2] - hb[2];
+        double PHt[9], S[9], Si[9];
+        mat3_mul_ts(P, H, PHt); /* P H^T */
+        mat3_mul(H, PHt, S);
+        const double rn = 2.0 * sq(p[HQF_HI_SIGMA_MEAS] * s);
+        S[0] += rn;
+        S[4] += rn;
+        S[8] += rn;
+        if (mat3_inv(S, Si) == 0) {
+            double sn[3];
+            mat_vec(Si, nu, sn);
+            const double d2 = nu[0] * sn[0] + nu[1] * sn[1] + nu[2] * sn[2];
+            if (d2 > sq(p[HQF_HI_GATE])) {
+                if (++st->hi_rej >= (int)p[HQF_HI_RESET_COUNT]) {
+                    memset(st->hi_b, 0, sizeof st->hi_b);
+                    memset(P, 0, sizeof st->hi_p);
+                    P[0] = P[4] = P[8] = sq(p[HQF_HI_SIGMA_INIT] * s);
+                    st->hi_rej = 0;
+                }
+            } else {
+                st->hi_rej = 0;
+                double K[9], KHP[9], dx[3];
+                mat3_mul(PHt, Si, K);
+                mat_vec(K, nu, dx);
+                st->hi_b[0] += dx[0];
+                st->hi_b[1] += dx[1];
+                st->hi_b[2] += dx[2];
+                mat3_mul_ts(K, PHt, KHP); /* K H P = K (P H^T)^T */
+                for (int i = 0; i < 3; i++) {
+                    for (int j = i; j < 3; j++) {
+                        const double val =
+                            P[3 * i + j] - 0.5 * (KHP[3 * i + j] + KHP[3 * j + i]);
+                        P[3 * i + j] = val;
+                        P[3 * j + i] = val;
+                    }
+                }
+            }
+        }
+    }
+    {
+        const double s = st->hi_scale;
+        const double bn = norm3(st->hi_b);
+        const double sig = sqrt(fmax(st->hi_p[0], fmax(st->hi_p[4], st->hi_p[8])));
+        if (!st->hi_active) {
+            st->hi_active = bn > p[HQF_HI_MIN_OFFSET] * s && sig < p[HQF_HI_MAX_SIGMA] * s;
+        } else {
+            st->hi_active = bn > 0.5 * p[HQF_HI_MIN_OFFSET] * s &&
+                            sig < 2.0 * p[HQF_HI_MAX_SIGMA] * s;
+        }
+    }
+new_anchor:
+    memcpy(st->hi_qa, q6, sizeof st->hi_qa);
+    memcpy(st->hi_ma, mag, sizeof st->hi_ma);
+    st->hi_age = 0.0;
+}
+
+static void set_delta(hqf_state *st, double d)
+{
+    st->delta = d;
+    st->delta_c = cos(0.5 * d);
+    st->delta_s = sin(0.5 * d);
+}
+
+/* Heading correction (at the correction rate) from the latest valid magnetometer sample. */
+static void correct_mag(hqf_state *st, const double *mag_raw, double block_t)
+{
+    const double *p = st->p;
+    const double cts = st->corr_ts;
+    double q6[4], me[3];
+    double mag[3] = {mag_raw[0], mag_raw[1], mag_raw[2]};
+    /* the orientation at the time of the magnetometer sample (the latest valid one) */
+    qmul(st->acc_quat, st->mag_gyr_quat, q6);
+    if (p[HQF_HARD_IRON] != 0.0) {
+        update_hard_iron(st, q6, mag_raw, block_t);
+    }
+    if (st->hi_active) {
+        mag[0] -= st->hi_b[0];
+        mag[1] -= st->hi_b[1];
+        mag[2] -= st->hi_b[2];
+    }
+    qrot(q6, mag, me);
+
+    if (p[HQF_MAG_REJECTION] != 0.0) {
+        const double dip_th = p[HQF_MAG_DIP_TH] * DEG;
+        const double kref = st->k_mag_ref;
+        double *nd = st->mag_norm_dip;
+        nd[0] = norm3(me);
+        nd[1] = -asin(me[2] / nd[0]);
+        if (p[HQF_MAG_CURRENT_TAU] > 0.0) {
+            lp_step(&st->magnd_lp, nd, 2, p[HQF_MAG_CURRENT_TAU], cts, st->magnd_b, st->magnd_a,
+                    nd);
+        }
+        if (fabs(nd[0] - st->mag_ref_norm) < p[HQF_MAG_NORM_TH] * st->mag_ref_norm &&
+            fabs(nd[1] - st->mag_ref_dip) < dip_th) {
+            st->mag_undisturbed_t += block_t;
+            if (st->mag_undisturbed_t >= p[HQF_MAG_MIN_UNDISTURBED_TIME]) {
+                st->mag_dist_detected = 0;
+                st->mag_ref_norm += kref * (nd[0] - st->mag_ref_norm);
+                st->mag_ref_dip += kref * (nd[1] - st->mag_ref_dip);
+            }
+        } else {
+            st->mag_undisturbed_t = 0.0;
+            st->mag_dist_detected = 1;
+        }
+        if (fabs(nd[0] - st->mag_cand_norm) < p[HQF_MAG_NORM_TH] * st->mag_cand_norm &&
+            fabs(nd[1] - st->mag_cand_dip) < dip_th) {
+            if (norm3(st->rest_gyr_lp) >= p[HQF_MAG_NEW_MIN_GYR] * DEG) {
+                st->mag_cand_t += block_t;
+            }
+            st->mag_cand_norm += kref * (nd[0] - st->mag_cand_norm);
+            st->mag_cand_dip += kref * (nd[1] - st->mag_cand_dip);
+            if (st->mag_dist_detected &&
+                (st->mag_cand_t >= p[HQF_MAG_NEW_TIME] ||
+                 (st->mag_ref_norm == 0.0 && st->mag_cand_t >= p[HQF_MAG_NEW_FIRST_TIME]))) {
+                st->mag_ref_norm = st->mag_cand_norm;
+                st->mag_ref_dip = st->mag_cand_dip;
+                st->mag_dist_detected = 0;
+                st->mag_undisturbed_t = p[HQF_MAG_MIN_UNDISTURBED_TIME];
+            }
+        } else {
+            st->mag_cand_t = 0.0;
+            st->mag_cand_norm = nd[0];
+            st->mag_cand_dip = nd[1];
+        }
+    }
+
+    double k = st->k_mag;
+    if (p[HQF_MAG_REJECTION] != 0.0) {
+        if (st->mag_dist_detected) {
+            if (st->mag_reject_t <= p[HQF_MAG_MAX_REJECTION_TIME]) {
+                st->mag_reject_t += block_t;
+                k = 0.0;
+            } else {
+                k /= p[HQF_MAG_REJECTION_FACTOR];
+            }
+        } else {
+            st->mag_reject_t = fmax(st->mag_reject_t - p[HQF_MAG_REJECTION_FACTOR] * block_t, 0.0);
+        }
+    }
+    if (st->k_mag_init != 0.0) {
+        if (k < st->k_mag_init) {
+            k = st->k_mag_init;
+        }
+        st->k_mag_init = st->k_mag_init / (st->k_mag_init + 1.0);
+        if (st->k_mag_init * p[HQF_TAU_MAG] < cts) {
+            st->k_mag_init = 0.0;
+        }
+    }
+    if (k == 0.0) {
+        return;
+    }
+    double dis = atan2(me[0], me[1]) - st->delta;
+    if (dis > HQF_PI) {
+        dis -= 2.0 * HQF_PI;
+    } else if (dis < -HQF_PI) {
+        dis += 2.0 * HQF_PI;
+    }
+    double d = st->delta + k * dis;
+    if (d > HQF_PI) {
+        d -= 2.0 * HQF_PI;
+    } else if (d < -HQF_PI) {
+        d += 2.0 * HQF_PI;
+    }
+    set_delta(st, d);
+}
+
+/* Finite, and small enough that squares and products stay finite (|x| < 1e100). */
+static int finite3(const double *v)
+{
+    return fabs(v[0]) < 1e100 && fabs(v[1]) < 1e100 && fabs(v[2]) < 1e100;
+}
+
+static int usable3(const double *v)
+{
+    return finite3(v) && !(v[0] == 0.0 && v[1] == 0.0 && v[2] == 0.0);
+}
+
+unsigned hqf_step(hqf_state *st, const double *gyr, const double *acc, const double *mag,
+                  double dt, int use_mag, double *q_out)
+{
+    unsigned flags = 0;
+    if (!(dt > 0.0) || !isfinite(dt)) {
+        dt = st->ts;
+    }
+    if (gyr == NULL || !finite3(gyr)) {
+        /* gap: hold the state, carry the elapsed time to the next valid sample */
+        st->pending_dt += dt;
+        flags |= HQF_FLAG_GAP | HQF_FLAG_ACC_SKIP | (use_mag ? HQF_FLAG_MAG_SKIP : 0u);
+    } else {
+        const double step_dt = dt + st->pending_dt;
+        st->pending_dt = 0.0;
+        update_gyr(st, gyr, step_dt);
+        if (acc != NULL && usable3(acc)) {
+            sample_acc(st, acc, dt);
+        } else {
+            flags |= HQF_FLAG_ACC_SKIP;
+        }
+        if (use_mag) {
+            if (mag != NULL && usable3(mag)) {
+                st->last_mag[0] = mag[0];
+                st->last_mag[1] = mag[1];
+                st->last_mag[2] = mag[2];
+                memcpy(st->mag_gyr_quat, st->gyr_quat, sizeof st->mag_gyr_quat);
+                st->mag_new = 1;
+            } else {
+                flags |= HQF_FLAG_MAG_SKIP;
+            }
+        }
+        /* corrections at the correction rate (every corr_decim-th valid sample) */
+        st->corr_t += step_dt;
+        if (++st->corr_count >= st->corr_decim) {
+            const double block_t = st->corr_t;
+            const double nblk = (double)st->corr_count;
+            quat_normalize(st->gyr_quat);
+            st->corr_count = 0;
+            st->corr_t = 0.0;
+            if (st->acc_new) {
+                st->acc_new = 0;
+                correct_acc(st, block_t, nblk);
+            }
+            if (st->mag_new) {
+                st->mag_new = 0;
+                correct_mag(st, st->last_mag, block_t);
+            }
+            update_acc_delta(st);
+        }
+    }
+    if (st->rest_detected) {
+        flags |= HQF_FLAG_REST;
+    }
+    if (use_mag && st->mag_dist_detected) {
+        flags |= HQF_FLAG_MAG_DIST;
+    }
+    if (use_mag) {
+        hqf_quat9d(st, q_out);
+    } else {
+        hqf_quat6d(st, q_out);
+    }
+    return flags;
+}
+
+/* ---- offline forward-backward mode (after VQF's offlineVQF) ------------------------------ */
+
+/* Fuse two Gaussian estimates (x1, inverse covariance I1) and (x2, I2) of a 3-vector. */
+static void fuse3(double *x1, const double *i1, const double *x2, const double *i2)
+{
+    double a[3], b[3], isum[9], cov[9];
+    mat_vec(i1, x1, a);
+    mat_vec(i2, x2, b);
+    for (int k = 0; k < 9; k++) {
+        isum[k] = i1[k] + i2[k];
+    }
+    if (mat3_inv(isum, cov) != 0) {
+        return;
+    }
+    a[0] += b[0];
+    a[1] += b[1];
+    a[2] += b[2];
+    mat_vec(cov, a, x1);
+}
+
+int hqf_offline(const double *params, double rate_hz, const double *gyr, const double *acc,
+                const double *mag, const double *dt, Py_ssize_t n, double *q_out,
+                double *bias_out, unsigned char *flags_out)
+{
+    if (n <= 0) {
+        return 0;
+    }
+    hqf_state *st = malloc(sizeof *st);
+    const size_t un = (size_t)n;
+    double *binv = malloc(un * 9 * sizeof(double));
+    double *acci = malloc(un * 3 * sizeof(double));
+    double *q3 = malloc(un * 4 * sizeof(double));
+    double *q9f = mag ? malloc(un * 4 * sizeof(double)) : NULL;
+    double *q9b = mag ? malloc(un * 4 * sizeof(double)) : NULL;
+    int ok = st && binv && acci && q3 && (!mag || (q9f && q9b));
+    if (!ok || hqf_init(st, params, rate_hz) != 0) {
+        free(st);
+        free(binv);
+        free(acci);
+        free(q3);
+        free(q9f);
+        free(q9b);
+        return ok ? -2 : -1;
+    }
+    const int use_mag = mag != NULL;
+    const double ts = st->ts;
+    double qtmp[4];
+    /* forward pass */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double d = dt ? dt[i] : ts;
+        flags_out[i] = (unsigned char)hqf_step(st, gyr + 3 * i, acc + 3 * i,
+                                               use_mag ? mag + 3 * i : NULL, d, use_mag,
+                                               use_mag ? q9f + 4 * i : qtmp);
+        memcpy(bias_out + 3 * i, st->bias, 3 * sizeof(double));
+        mat3_inv(st->bias_p, binv + 9 * i);
+    }
+    /* backward pass (time reversed: negated gyro), fused with the forward estimates */
+    hqf_reset(st);
+    for (Py_ssize_t i = n - 1; i >= 0; i--) {
+        const double g[3] = {-gyr[3 * i], -gyr[3 * i + 1], -gyr[3 * i + 2]};
+        /* the time step of sample i+1 separates it from sample i */
+        const double d = (dt && i + 1 < n) ? dt[i + 1] : ts;
+        const unsigned f = hqf_step(st, g, acc + 3 * i, use_mag ? mag + 3 * i : NULL, d, use_mag,
+                                    use_mag ? q9b + 4 * i : qtmp);
+        unsigned char fo = flags_out[i];
+        if (f & HQF_FLAG_REST) {
+            fo |= HQF_FLAG_REST;
+        }
+        if (!(f & HQF_FLAG_MAG_DIST)) {
+            fo &= (unsigned char)~HQF_FLAG_MAG_DIST;
+        }
+        flags_out[i] = fo;
+        /* the backward filter sees the negated gyroscope, so its bias estimate is negated */
+        double i2[9];
+        const double nb[3] = {-st->bias[0], -st->bias[1], -st->bias[2]};
+        mat3_inv(st->bias_p, i2);
+        fuse3(bias_out + 3 * i, binv + 9 * i, nb, i2);
+    }
+    /* gyroscope strapdown integration with the smoothed bias */
+    double q[4] = {1.0, 0.0, 0.0, 0.0};
+    double pending = 0.0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double d = dt ? dt[i] : ts;
+        if (!(d > 0.0) || !isfinite(d)) {
+            d = ts;
+        }
+        if (flags_out[i] & HQF_FLAG_GAP) {
+            pending += d;
+        } else {
+            const double *b = bias_out + 3 * i;
+            const double g[3] = {gyr[3 * i] - b[0], gyr[3 * i + 1] - b[1], gyr[3 * i + 2] - b[2]};
+            const double gn = norm3(g);
+            d += pending;
+            pending = 0.0;
+            if (gn > HQF_EPS) {
+                double c, sx;
+                half_angle_sc(0.5 * gn * d, &c, &sx);
+                const double s = sx * 0.5 * d;
+                const double stp[4] = {c, s * g[0], s * g[1], s * g[2]};
+                qmul(q, stp, q);
+                normalize_n(q, 4);
+            }
+        }
+        memcpy(q3 + 4 * i, q, sizeof q);
+    }
+    /* accelerometer in the gyro-integrated frame, zero-phase low-pass */
+    double last[3] = {0.0, 0.0, 0.0};
+    int have_acc = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!(flags_out[i] & HQF_FLAG_ACC_SKIP)) {
+            qrot(q3 + 4 * i, acc + 3 * i, last);
+            if (!have_acc) {
+                for (Py_ssize_t j = 0; j < i; j++) {
+                    memcpy(acci + 3 * j, last, sizeof last);
+                }
+                have_acc = 1;
+            }
+        }
+        memcpy(acci + 3 * i, last, sizeof last);
+    }
+    if (!have_acc) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            acci[3 * i] = acci[3 * i + 1] = 0.0;
+            acci[3 * i + 2] = 1.0;
+        }
+    }
+    {
+        hqf_lp f;
+        lp_reset(&f);
+        const double tau = st->p[HQF_TAU_ACC];
+        for (Py_ssize_t i = 0; i < n; i++) {
+            lp_step(&f, acci + 3 * i, 3, tau, ts, st->acc_b, st->acc_a, acci + 3 * i);
+        }
+        lp_init_state(&f, 3, acci + 3 * (n - 1), st->acc_b, st->acc_a);
+        for (Py_ssize_t i = n - 1; i >= 0; i--) {
+            lp_step(&f, acci + 3 * i, 3, tau, ts, st->acc_b, st->acc_a, acci + 3 * i);
+        }
+    }
+    /* inclination correction */
+    double aq[4] = {1.0, 0.0, 0.0, 0.0};
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double ae[3], corr[4];
+        qrot(aq, acci + 3 * i, ae);
+        normalize_n(ae, 3);
+        const double qw = sqrt((ae[2] + 1.0) / 2.0);
+        if (qw > 1e-6) {
+            corr[0] = qw;
+            corr[1] = 0.5 * ae[1] / qw;
+            corr[2] = -0.5 * ae[0] / qw;
+            corr[3] = 0.0;
+        } else {
+            corr[0] = 0.0;
+            corr[1] = 1.0;
+            corr[2] = corr[3] = 0.0;
+        }
+        qmul(corr, aq, aq);
+        normalize_n(aq, 4);
+        qmul(aq, q3 + 4 * i, q_out + 4 * i);
+    }
+    if (use_mag) {
+        /* heading: the causal 9D estimates of the forward and the backward pass, each
+         * expressed as a heading offset from the offline 6D estimate, averaged on the
+         * circle (their errors are largely independent) */
+        for (Py_ssize_t i = 0; i < n; i++) {
+            double *q6 = q_out + 4 * i;
+            const double c6[4] = {q6[0], -q6[1], -q6[2], -q6[3]};
+            double ef[4], eb[4];
+            qmul(q9f + 4 * i, c6, ef);
+            qmul(q9b + 4 * i, c6, eb);
+            const double pf = 2.0 * atan2(ef[3], ef[0]);
+            const double pb = 2.0 * atan2(eb[3], eb[0]);
+            const double d = atan2(sin(pf) + sin(pb), cos(pf) + cos(pb));
+            apply_delta(q6, d, q6);
+        }
+    }
+    free(st);
+    free(binv);
+    free(acci);
+    free(q3);
+    free(q9f);
+    free(q9b);
+    return 0;
+}

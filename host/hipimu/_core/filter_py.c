@@ -1,0 +1,349 @@
+/* Python wrappers of the orientation filter (filter_core.c). The streaming state is a heap
+ * hqf_state owned by a PyCapsule; every array crosses as a C-contiguous float64 buffer
+ * (flags as a uint8 buffer), shapes are checked here and the loops run without the GIL.
+ */
+#include <string.h>
+
+#include "buffers.h"
+#include "filter.h"
+
+static const char CAPSULE_NAME[] = "hipimu._core.filter_state";
+
+typedef struct {
+    hqf_state st;
+    int use_mag; /* -1 until the first update decides 6D or 9D */
+} hqf_obj;
+
+static void capsule_free(PyObject *cap)
+{
+    void *p = PyCapsule_GetPointer(cap, CAPSULE_NAME);
+    PyMem_Free(p);
+}
+
+static hqf_obj *get_obj(PyObject *cap)
+{
+    if (!PyCapsule_IsValid(cap, CAPSULE_NAME)) {
+        PyErr_SetString(PyExc_TypeError, "state: expected a filter state from filter_new");
+        return NULL;
+    }
+    return (hqf_obj *)PyCapsule_GetPointer(cap, CAPSULE_NAME);
+}
+
+static PyObject *wrap(hqf_obj *o)
+{
+    PyObject *cap = PyCapsule_New(o, CAPSULE_NAME, capsule_free);
+    if (cap == NULL) {
+        PyMem_Free(o);
+    }
+    return cap;
+}
+
+static int get_params(PyObject *obj, hq_dbuf *b)
+{
+    if (hq_dbuf_get(obj, HQF_NPARAMS, 0, "params", b) != 0) {
+        return -1;
+    }
+    if (b->rows != 1) {
+        PyErr_Format(PyExc_ValueError, "params: expected %d values", (int)HQF_NPARAMS);
+        hq_dbuf_release(b);
+        return -1;
+    }
+    return 0;
+}
+
+PyObject *hqf_py_filter_new(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *oparams;
+    double rate;
+    hq_dbuf pb;
+    if (!PyArg_ParseTuple(args, "Od", &oparams, &rate)) {
+        return NULL;
+    }
+    if (get_params(oparams, &pb) != 0) {
+        return NULL;
+    }
+    hqf_obj *o = PyMem_Malloc(sizeof *o);
+    if (o == NULL) {
+        hq_dbuf_release(&pb);
+        return PyErr_NoMemory();
+    }
+    const int rc = hqf_init(&o->st, pb.data, rate);
+    hq_dbuf_release(&pb);
+    if (rc != 0) {
+        PyMem_Free(o);
+        PyErr_SetString(PyExc_ValueError,
+                        "rate_hz, tau_acc and rest_filter_tau must be positive and finite");
+        return NULL;
+    }
+    o->use_mag = -1;
+    return wrap(o);
+}
+
+PyObject *hqf_py_filter_copy(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cap;
+    if (!PyArg_ParseTuple(args, "O", &cap)) {
+        return NULL;
+    }
+    hqf_obj *src = get_obj(cap);
+    if (src == NULL) {
+        return NULL;
+    }
+    hqf_obj *o = PyMem_Malloc(sizeof *o);
+    if (o == NULL) {
+        return PyErr_NoMemory();
+    }
+    memcpy(o, src, sizeof *o);
+    return wrap(o);
+}
+
+PyObject *hqf_py_filter_reset(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cap;
+    if (!PyArg_ParseTuple(args, "O", &cap)) {
+        return NULL;
+    }
+    hqf_obj *o = get_obj(cap);
+    if (o == NULL) {
+        return NULL;
+    }
+    hqf_reset(&o->st);
+    o->use_mag = -1;
+    Py_RETURN_NONE;
+}
+
+/* Acquire a writable uint8 buffer of exactly n items. */
+static int get_flags(PyObject *obj, Py_ssize_t n, Py_buffer *view)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) != 0) {
+        PyErr_SetString(PyExc_TypeError, "out_flags: expected a writable C-contiguous uint8 array");
+        return -1;
+    }
+    const char *fmt = view->format;
+    if (view->itemsize != 1 || (fmt != NULL && strcmp(fmt, "B") != 0) || view->len != n) {
+        PyErr_Format(PyExc_ValueError, "out_flags: expected %zd uint8 items", n);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct {
+    hq_dbuf gyr, acc, mag, dt, q, bias;
+    Py_buffer flags;
+    int have_flags;
+} io_bufs;
+
+static void release_io(io_bufs *b)
+{
+    hq_dbuf_release(&b->gyr);
+    hq_dbuf_release(&b->acc);
+    hq_dbuf_release(&b->mag);
+    hq_dbuf_release(&b->dt);
+    hq_dbuf_release(&b->q);
+    hq_dbuf_release(&b->bias);
+    if (b->have_flags) {
+        PyBuffer_Release(&b->flags);
+        b->have_flags = 0;
+    }
+}
+
+static int check_rows(const hq_dbuf *b, Py_ssize_t n, const char *name)
+{
+    if (b->rows != n) {
+        PyErr_Format(PyExc_ValueError, "%s: expected %zd rows (as many as gyr), got %zd", name, n,
+                     b->rows);
+        return -1;
+    }
+    return 0;
+}
+
+/* Acquire gyr, acc, mag|None, dt|None, out_q, out_bias|None, out_flags; all with n rows. */
+static int get_io(PyObject *og, PyObject *oa, PyObject *om, PyObject *odt, PyObject *oq,
+                  PyObject *ob, PyObject *of, int bias_required, io_bufs *b)
+{
+    memset(b, 0, sizeof *b);
+    if (hq_dbuf_get(og, 3, 0, "gyr", &b->gyr) != 0) {
+        return -1;
+    }
+    const Py_ssize_t n = b->gyr.rows;
+    if (hq_dbuf_get(oa, 3, 0, "acc", &b->acc) != 0 || check_rows(&b->acc, n, "acc") != 0) {
+        goto fail;
+    }
+    if (om != Py_None &&
+        (hq_dbuf_get(om, 3, 0, "mag", &b->mag) != 0 || check_rows(&b->mag, n, "mag") != 0)) {
+        goto fail;
+    }
+    if (odt != Py_None &&
+        (hq_dbuf_get(odt, 1, 0, "dt", &b->dt) != 0 || check_rows(&b->dt, n, "dt") != 0)) {
+        goto fail;
+    }
+    if (hq_dbuf_get(oq, 4, 1, "out_q", &b->q) != 0 || check_rows(&b->q, n, "out_q") != 0) {
+        goto fail;
+    }
+    if ((ob != Py_None || bias_required) &&
+        (hq_dbuf_get(ob, 3, 1, "out_bias", &b->bias) != 0 ||
+         check_rows(&b->bias, n, "out_bias") != 0)) {
+        goto fail;
+    }
+    if (of != Py_None || bias_required) {
+        if (get_flags(of, n, &b->flags) != 0) {
+            goto fail;
+        }
+        b->have_flags = 1;
+    }
+    return 0;
+fail:
+    release_io(b);
+    return -1;
+}
+
+PyObject *hqf_py_filter_run(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cap, *og, *oa, *om, *odt, *oq, *ob, *of;
+    io_bufs b;
+    if (!PyArg_ParseTuple(args, "OOOOOOOO", &cap, &og, &oa, &om, &odt, &oq, &ob, &of)) {
+        return NULL;
+    }
+    hqf_obj *o = get_obj(cap);
+    if (o == NULL) {
+        return NULL;
+    }
+    if (get_io(og, oa, om, odt, oq, ob, of, 0, &b) != 0) {
+        return NULL;
+    }
+    const int use_mag = om != Py_None;
+    if (o->use_mag == -1) {
+        o->use_mag = use_mag;
+    } else if (o->use_mag != use_mag) {
+        release_io(&b);
+        PyErr_SetString(PyExc_ValueError,
+                        use_mag ? "mag: this filter was started without a magnetometer (6D)"
+                                : "mag: this filter was started with a magnetometer (9D); "
+                                  "pass NaN rows for missing samples");
+        return NULL;
+    }
+    const Py_ssize_t n = b.gyr.rows;
+    const double *gyr = b.gyr.data, *acc = b.acc.data, *mag = b.mag.data, *dt = b.dt.data;
+    double *q = b.q.data, *bias = b.bias.data;
+    unsigned char *flags = b.have_flags ? (unsigned char *)b.flags.buf : NULL;
+    hqf_state *st = &o->st;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const unsigned f = hqf_step(st, gyr + 3 * i, acc + 3 * i, use_mag ? mag + 3 * i : NULL,
+                                    dt ? dt[i] : 0.0, use_mag, q + 4 * i);
+        if (flags) {
+            flags[i] = (unsigned char)f;
+        }
+        if (bias) {
+            bias[3 * i] = st->bias[0];
+            bias[3 * i + 1] = st->bias[1];
+            bias[3 * i + 2] = st->bias[2];
+        }
+    }
+    Py_END_ALLOW_THREADS
+    release_io(&b);
+    Py_RETURN_NONE;
+}
+
+PyObject *hqf_py_filter_offline(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *oparams, *og, *oa, *om, *odt, *oq, *ob, *of;
+    double rate;
+    hq_dbuf pb;
+    io_bufs b;
+    if (!PyArg_ParseTuple(args, "OdOOOOOOO", &oparams, &rate, &og, &oa, &om, &odt, &oq, &ob,
+                          &of)) {
+        return NULL;
+    }
+    if (get_params(oparams, &pb) != 0) {
+        return NULL;
+    }
+    if (get_io(og, oa, om, odt, oq, ob, of, 1, &b) != 0) {
+        hq_dbuf_release(&pb);
+        return NULL;
+    }
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = hqf_offline(pb.data, rate, b.gyr.data, b.acc.data, b.mag.data, b.dt.data, b.gyr.rows,
+                     b.q.data, b.bias.data, (unsigned char *)b.flags.buf);
+    Py_END_ALLOW_THREADS
+    release_io(&b);
+    hq_dbuf_release(&pb);
+    if (rc == -1) {
+        return PyErr_NoMemory();
+    }
+    if (rc != 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "rate_hz, tau_acc and rest_filter_tau must be positive and finite");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static int dict_set(PyObject *d, const char *key, PyObject *v)
+{
+    if (v == NULL) {
+        return -1;
+    }
+    const int rc = PyDict_SetItemString(d, key, v);
+    Py_DECREF(v);
+    return rc;
+}
+
+static PyObject *vec(const double *v, int n)
+{
+    PyObject *t = PyTuple_New(n);
+    if (t == NULL) {
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        PyObject *f = PyFloat_FromDouble(v[i]);
+        if (f == NULL || PyTuple_SetItem(t, i, f) != 0) {
+            Py_DECREF(t);
+            return NULL;
+        }
+    }
+    return t;
+}
+
+PyObject *hqf_py_filter_info(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cap;
+    if (!PyArg_ParseTuple(args, "O", &cap)) {
+        return NULL;
+    }
+    hqf_obj *o = get_obj(cap);
+    if (o == NULL) {
+        return NULL;
+    }
+    const hqf_state *st = &o->st;
+    double q6[4], q9[4];
+    hqf_quat6d(st, q6);
+    hqf_quat9d(st, q9);
+    PyObject *d = PyDict_New();
+    if (d == NULL) {
+        return NULL;
+    }
+    if (dict_set(d, "quat6d", vec(q6, 4)) || dict_set(d, "quat9d", vec(q9, 4)) ||
+        dict_set(d, "bias", vec(st->bias, 3)) || dict_set(d, "bias_p", vec(st->bias_p, 9)) ||
+        dict_set(d, "delta", PyFloat_FromDouble(st->delta)) ||
+        dict_set(d, "rest", PyBool_FromLong(st->rest_detected)) ||
+        dict_set(d, "mag_disturbed", PyBool_FromLong(st->mag_dist_detected)) ||
+        dict_set(d, "hard_iron", vec(st->hi_b, 3)) ||
+        dict_set(d, "hard_iron_p", vec(st->hi_p, 9)) ||
+        dict_set(d, "hard_iron_active", PyBool_FromLong(st->hi_active)) ||
+        dict_set(d, "mag_ref_norm", PyFloat_FromDouble(st->mag_ref_norm)) ||
+        dict_set(d, "mag_ref_dip", PyFloat_FromDouble(st->mag_ref_dip)) ||
+        dict_set(d, "use_mag", PyLong_FromLong(o->use_mag))) {
+        Py_DECREF(d);
+        return NULL;
+    }
+    return d;
+}

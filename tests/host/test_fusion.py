@@ -1,0 +1,459 @@
+"""Orientation filter (issue 3): analytic cases, C vs numpy reference, gaps, validation, BROAD."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hipimu import fusion
+from hipimu.fusion import (
+    FLAG_GAP,
+    FLAG_MAG_DISTURBED,
+    FLAG_REST,
+    OrientationFilter,
+    estimate_orientation,
+    make_params,
+)
+from hipimu.fusion_reference import estimate_orientation_reference
+
+ROOT = Path(__file__).resolve().parents[2]
+BROAD = ROOT.parent / "shared" / "data" / "broad"
+G = 9.81
+FIELD = np.array([0.0, 20.0, -40.0])  # ENU earth field (north, pointing down)
+
+
+# ---- helpers ------------------------------------------------------------------------------
+
+
+def qmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    aw, ax, ay, az = np.moveaxis(a, -1, 0)
+    bw, bx, by, bz = np.moveaxis(b, -1, 0)
+    return np.stack(
+        [
+            aw * bw - ax * bx - ay * by - az * bz,
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+        ],
+        axis=-1,
+    )
+
+
+def rotate_inv(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """R(q)^T v for each row of q (earth vector seen in the sensor frame)."""
+    qc = q * np.array([1.0, -1.0, -1.0, -1.0])
+    vq = np.concatenate([np.zeros((len(q), 1)), np.broadcast_to(v, (len(q), 3))], axis=1)
+    return qmul(qmul(qc, vq), q)[:, 1:]
+
+
+def angle_deg(q1: np.ndarray, q2: np.ndarray) -> np.ndarray:
+    """Rotation angle between the orientations (degrees), row-wise."""
+    d = np.abs(np.sum(q1 * q2, axis=-1))
+    return np.degrees(2.0 * np.arccos(np.clip(d, 0.0, 1.0)))
+
+
+def incl_heading_deg(q_est: np.ndarray, q_ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    e = qmul(q_est, q_ref * np.array([1.0, -1.0, -1.0, -1.0]))
+    w = np.abs(e[:, 0])
+    heading = np.degrees(2.0 * np.arctan(np.abs(e[:, 3]) / np.maximum(w, 1e-300)))
+    incl = np.degrees(2.0 * np.arccos(np.clip(np.hypot(e[:, 0], e[:, 3]), 0.0, 1.0)))
+    return incl, heading
+
+
+def integrate(omega: np.ndarray, dt: np.ndarray | float, q0: np.ndarray | None = None):
+    """Truth q_ES: q_k = q_{k-1} * exp(omega_k dt_k / 2) (the filter's convention)."""
+    n = len(omega)
+    dts = np.broadcast_to(np.asarray(dt, dtype=float), (n,))
+    q = np.array([1.0, 0.0, 0.0, 0.0]) if q0 is None else np.asarray(q0, float)
+    out = np.empty((n, 4))
+    for i in range(n):
+        w = omega[i]
+        a = np.linalg.norm(w) * dts[i]
+        if a > 0:
+            ax = w / np.linalg.norm(w)
+            q = qmul(q, np.r_[np.cos(a / 2), np.sin(a / 2) * ax])
+        out[i] = q
+    return out
+
+
+def synth(omega: np.ndarray, rate: float, q0=None, hard_iron=(0.0, 0.0, 0.0)):
+    """Perfect gyr/acc/mag samples for the angular velocity omega (sensor frame)."""
+    q = integrate(omega, 1.0 / rate, q0)
+    acc = rotate_inv(q, np.array([0.0, 0.0, G]))
+    mag = rotate_inv(q, FIELD) + np.asarray(hard_iron)
+    return np.ascontiguousarray(omega, dtype=float), acc, mag, q
+
+
+def motion_sequence(n: int, rate: float, seed: int = 0) -> np.ndarray:
+    """Smooth varied rotation (rad/s), with a rest phase at the start."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / rate
+    w = np.zeros((n, 3))
+    for k in range(3):
+        f = rng.uniform(0.1, 0.6, 3)
+        ph = rng.uniform(0, 2 * np.pi, 3)
+        amp = rng.uniform(0.5, 2.0, 3)
+        w[:, k] = sum(amp[j] * np.sin(2 * np.pi * f[j] * t + ph[j]) for j in range(3))
+    w[t < 2.0] = 0.0
+    return w
+
+
+# ---- analytic cases -----------------------------------------------------------------------
+
+
+def test_static_tilt_gives_the_inclination_at_once():
+    rate = 100.0
+    tilt = np.radians(30.0)
+    q0 = np.array([np.cos(tilt / 2), np.sin(tilt / 2), 0.0, 0.0])  # 30 deg about x
+    gyr, acc, _, q_true = synth(np.zeros((300, 3)), rate, q0)
+    q = estimate_orientation(gyr, acc, rate_hz=rate)
+    incl, _ = incl_heading_deg(q, q_true)
+    assert np.max(incl) < 1e-4
+    # z up: the accelerometer direction rotated into the earth frame is +z
+    assert np.allclose(np.abs(q[-1]), np.abs(q0), atol=1e-9)
+
+
+def test_constant_rate_about_vertical_gives_known_heading_6d():
+    rate = 200.0
+    w = np.radians(45.0)
+    n = 2000
+    gyr = np.tile([0.0, 0.0, w], (n, 1))
+    acc = np.tile([0.0, 0.0, G], (n, 1))
+    q = estimate_orientation(gyr, acc, rate_hz=rate)
+    t = np.arange(1, n + 1) / rate
+    expected = np.stack([np.cos(w * t / 2), 0 * t, 0 * t, np.sin(w * t / 2)], axis=1)
+    assert np.max(angle_deg(q, expected)) < 1e-4
+
+
+def test_rotation_about_tilted_axes_tracks_truth_9d():
+    rate = 100.0
+    omega = motion_sequence(3000, rate, seed=1)
+    gyr, acc, mag, q_true = synth(omega, rate)
+    q = estimate_orientation(gyr, acc, mag, rate_hz=rate)
+    # perfect data: the corrections see no disagreement, the estimate is the truth
+    assert np.max(angle_deg(q, q_true)) < 1e-3
+
+
+def test_static_9d_heading_converges_immediately():
+    rate = 100.0
+    yaw = np.radians(70.0)
+    q0 = np.array([np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)])
+    gyr, acc, mag, q_true = synth(np.zeros((200, 3)), rate, q0)
+    q = estimate_orientation(gyr, acc, mag, rate_hz=rate)
+    assert angle_deg(q[:1], q_true[:1])[0] < 1e-4  # first sample: full correction
+    assert np.max(angle_deg(q, q_true)) < 1e-4
+
+
+def test_gyro_bias_is_estimated_at_rest():
+    rate = 100.0
+    n = 3000
+    bias = np.radians([0.5, -0.3, 0.4])
+    gyr = np.tile(bias, (n, 1)) + np.random.default_rng(2).normal(0, 0.002, (n, 3))
+    acc = np.tile([0.0, 0.0, G], (n, 1))
+    res = estimate_orientation(gyr, acc, rate_hz=rate, return_details=True)
+    assert res.rest[-1] and not res.rest[0]
+    assert np.allclose(res.bias[-1], bias, atol=np.radians(0.02))
+    # with the bias removed, the heading barely drifts over the last 10 s
+    _, heading = incl_heading_deg(res.quat[-1:], res.quat[-1000:-999])
+    assert heading[0] < 0.1
+
+
+def test_hard_iron_offset_is_learned_and_removed():
+    rate = 100.0
+    offset = np.array([12.0, -25.0, 30.0])  # a magnet on the sensor, larger than the field
+    omega = motion_sequence(9000, rate, seed=3)
+    gyr, acc, mag, q_true = synth(omega, rate, hard_iron=offset)
+    f = OrientationFilter(rate)
+    q = f.update(gyr, acc, mag)
+    assert np.allclose(f.hard_iron, offset, atol=1.0)
+    _, heading = incl_heading_deg(q[-1000:], q_true[-1000:])
+    assert np.max(heading) < 1.0
+    # without hard-iron estimation the same recording is far off
+    q0 = estimate_orientation(gyr, acc, mag, rate_hz=rate, hard_iron=0)
+    _, heading0 = incl_heading_deg(q0[-1000:], q_true[-1000:])
+    assert np.mean(heading0) > 5.0
+
+
+def test_magnetic_disturbance_is_flagged_and_rejected():
+    rate = 100.0
+    omega = motion_sequence(4000, rate, seed=4)
+    gyr, acc, mag, q_true = synth(omega, rate)
+    mag = mag.copy()
+    # a nearby magnet for 5 s: a field change fixed in the room (a change fixed in the
+    # sensor frame would be a hard-iron offset, which the filter learns and removes)
+    mag[2500:3000] += rotate_inv(q_true[2500:3000], np.array([30.0, 0.0, 0.0]))
+    res = estimate_orientation(gyr, acc, mag, rate_hz=rate, return_details=True)
+    assert np.all(res.mag_disturbed[2520:3000])
+    assert not np.any(res.mag_disturbed[2000:2500])
+    _, heading = incl_heading_deg(res.quat, q_true)
+    assert np.max(heading[2500:3100]) < 0.5  # the disturbance does not reach the heading
+
+
+# ---- streaming, gaps, time steps ----------------------------------------------------------
+
+
+def test_streaming_in_chunks_equals_batch():
+    rate = 100.0
+    gyr, acc, mag, _ = synth(motion_sequence(1001, rate, seed=5), rate)
+    batch = estimate_orientation(gyr, acc, mag, rate_hz=rate)
+    f = OrientationFilter(rate)
+    parts = [f.update(gyr[i : i + 4], acc[i : i + 4], mag[i : i + 4]) for i in range(0, 1001, 4)]
+    assert np.array_equal(np.concatenate(parts), batch)
+    g = OrientationFilter(rate)
+    cuts = [0, 1, 2, 50, 333, 334, 900, 1001]
+    parts = [g.update(gyr[a:b], acc[a:b], mag[a:b]) for a, b in itertools.pairwise(cuts)]
+    assert np.array_equal(np.concatenate(parts), batch)
+
+
+def test_copy_and_reset():
+    rate = 100.0
+    gyr, acc, mag, _ = synth(motion_sequence(400, rate, seed=6), rate)
+    f = OrientationFilter(rate)
+    f.update(gyr[:200], acc[:200], mag[:200])
+    g = f.copy()
+    assert np.array_equal(
+        f.update(gyr[200:], acc[200:], mag[200:]), g.update(gyr[200:], acc[200:], mag[200:])
+    )
+    f.reset()
+    assert np.array_equal(
+        f.update(gyr, acc, mag), estimate_orientation(gyr, acc, mag, rate_hz=rate)
+    )
+
+
+def test_nan_samples_are_gaps_and_time_carries_over():
+    rate = 100.0
+    w = np.radians(30.0)
+    n = 500
+    gyr = np.tile([0.0, 0.0, w], (n, 1))
+    acc = np.tile([0.0, 0.0, G], (n, 1))
+    gyr[100:118] = np.nan
+    gyr[118:120] = [1e300, 0.0, 0.0]  # finite but absurd: a gap too
+    acc[300:310] = np.inf
+    res = estimate_orientation(gyr, acc, rate_hz=rate, return_details=True)
+    assert np.all(np.isfinite(res.quat))
+    assert np.all(res.gap[100:120]) and not np.any(res.gap[:100]) and not np.any(res.gap[120:])
+    assert np.array_equal(res.quat[100:120], np.repeat(res.quat[99:100], 20, axis=0))
+    assert np.all(res.flags[300:310] & fusion.FLAG_ACC_SKIPPED)
+    # the gap's 20 samples of time are integrated with the next valid rate: heading exact
+    t = np.arange(1, n + 1) / rate
+    expected = np.stack([np.cos(w * t / 2), 0 * t, 0 * t, np.sin(w * t / 2)], axis=1)
+    assert np.max(angle_deg(res.quat[120:], expected[120:])) < 1e-4
+
+
+def test_missing_magnetometer_samples_keep_9d_running():
+    rate = 100.0
+    gyr, acc, mag, q_true = synth(motion_sequence(1500, rate, seed=7), rate)
+    mag = mag.copy()
+    mag[::3] = np.nan
+    res = estimate_orientation(gyr, acc, mag, rate_hz=rate, return_details=True)
+    assert np.all(np.isfinite(res.quat))
+    assert np.all(res.flags[::3] & fusion.FLAG_MAG_SKIPPED)
+    assert np.max(angle_deg(res.quat, q_true)) < 1e-3
+
+
+def test_timestamps_with_jitter_and_a_gap():
+    rate = 100.0
+    rng = np.random.default_rng(8)
+    dt = 0.01 * (1.0 + rng.uniform(-0.2, 0.2, 800))
+    dt[400] = 0.25  # a lost stretch of samples
+    omega = motion_sequence(800, rate, seed=9)
+    q_true = integrate(omega, dt)
+    acc = rotate_inv(q_true, np.array([0.0, 0.0, G]))
+    mag = rotate_inv(q_true, FIELD)
+    t = np.cumsum(dt)
+    q = estimate_orientation(omega, acc, mag, rate_hz=rate, timestamps=t)
+    assert np.max(angle_deg(q[1:], q_true[1:])) < 0.05
+    q_dt = estimate_orientation(omega, acc, mag, rate_hz=rate, dt=dt)
+    assert np.max(angle_deg(q_dt, q_true)) < 0.05
+    q_nominal = estimate_orientation(omega, acc, mag, rate_hz=rate)
+    assert np.max(angle_deg(q_nominal, q_true)) > 1.0  # ignoring the timing is wrong
+
+
+# ---- C vs numpy reference ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("with_mag", [False, True])
+def test_c_filter_matches_numpy_reference(with_mag):
+    rate = 100.0
+    rng = np.random.default_rng(10)
+    gyr, acc, mag, _ = synth(motion_sequence(1500, rate, seed=11), rate, hard_iron=(5, -30, 20))
+    gyr = gyr + np.radians([0.3, -0.2, 0.1]) + rng.normal(0, 0.01, gyr.shape)
+    acc = acc + rng.normal(0, 0.3, acc.shape)
+    mag = mag + rng.normal(0, 0.5, mag.shape)
+    mag[900:1000] += 25.0  # a disturbance
+    gyr[700:705] = np.nan
+    m = mag if with_mag else None
+    res = estimate_orientation(gyr, acc, m, rate_hz=rate, return_details=True)
+    q_ref, b_ref, f_ref = estimate_orientation_reference(gyr, acc, m, make_params(), rate)
+    assert np.max(np.abs(res.quat - q_ref)) < 1e-9
+    assert np.max(np.abs(res.bias - b_ref)) < 1e-12
+    assert np.array_equal(res.flags, f_ref)
+
+
+def test_c_filter_matches_reference_with_hard_iron_active():
+    rate = 50.0
+    gyr, acc, mag, _ = synth(motion_sequence(2500, rate, seed=12), rate, hard_iron=(10, -35, 25))
+    f = OrientationFilter(rate)
+    q = f.update(gyr, acc, mag)
+    assert f._info()["hard_iron_active"]
+    q_ref, _, _ = estimate_orientation_reference(gyr, acc, mag, make_params(), rate)
+    assert np.max(np.abs(q - q_ref)) < 1e-9
+
+
+def test_c_filter_matches_reference_with_time_steps():
+    rate = 100.0
+    gyr, acc, mag, _ = synth(motion_sequence(600, rate, seed=13), rate)
+    dt = 0.01 * (1.0 + np.random.default_rng(14).uniform(-0.3, 0.3, 600))
+    q = estimate_orientation(gyr, acc, mag, rate_hz=rate, dt=dt)
+    q_ref, _, _ = estimate_orientation_reference(gyr, acc, mag, make_params(), rate, dt=dt)
+    assert np.max(np.abs(q - q_ref)) < 1e-9
+
+
+# ---- input validation ---------------------------------------------------------------------
+
+
+def test_validation_messages():
+    g = np.zeros((10, 3))
+    a = np.tile([0.0, 0.0, G], (10, 1))
+    with pytest.raises(ValueError, match="acc"):
+        estimate_orientation(g, a[:, :2], rate_hz=100.0)
+    with pytest.raises(ValueError, match="acc"):
+        estimate_orientation(g, a[:5], rate_hz=100.0)
+    with pytest.raises(ValueError, match="gyr"):
+        estimate_orientation(np.zeros((10, 3, 1)), a, rate_hz=100.0)
+    with pytest.raises(TypeError, match="gyr"):
+        estimate_orientation(g.astype(complex), a, rate_hz=100.0)
+    with pytest.raises(TypeError, match="mag"):
+        estimate_orientation(g, a, np.array([["a", "b", "c"]] * 10), rate_hz=100.0)
+    with pytest.raises(ValueError, match="mag"):
+        estimate_orientation(g, a, np.zeros((9, 3)), rate_hz=100.0)
+    with pytest.raises(ValueError, match="rate_hz"):
+        estimate_orientation(g, a, rate_hz=0.0)
+    with pytest.raises(TypeError, match="tau_acc_typo"):
+        estimate_orientation(g, a, rate_hz=100.0, tau_acc_typo=1.0)
+    with pytest.raises(ValueError, match="mode"):
+        estimate_orientation(g, a, rate_hz=100.0, mode="smooth")
+    with pytest.raises(ValueError, match="timestamps"):
+        estimate_orientation(g, a, rate_hz=100.0, timestamps=np.zeros(10))
+    with pytest.raises(ValueError, match="dt"):
+        estimate_orientation(g, a, rate_hz=100.0, dt=np.zeros(10))
+    # float32 and integer inputs are converted, not rejected
+    q32 = estimate_orientation(g.astype(np.float32), a.astype(np.float32), rate_hz=100.0)
+    assert q32.shape == (10, 4) and q32.dtype == np.float64
+    f = OrientationFilter(100.0)
+    f.update(g, a)
+    with pytest.raises(ValueError, match="mag"):
+        f.update(g, a, np.ones((10, 3)))
+
+
+def test_garbage_never_reaches_the_output():
+    rng = np.random.default_rng(15)
+    for _ in range(40):
+        n = int(rng.integers(1, 200))
+        g = rng.normal(0, rng.choice([0.01, 1.0, 1e6]), (n, 3))
+        a = rng.normal(0, rng.choice([0.1, 10.0, 1e8]), (n, 3))
+        m = rng.normal(0, rng.choice([1.0, 40.0, 1e9]), (n, 3))
+        for arr in (g, a, m):
+            idx = rng.integers(0, n, 4)
+            arr[idx, rng.integers(0, 3, 4)] = rng.choice([np.nan, np.inf, -np.inf, 0.0, 1e300], 4)
+        dt = rng.choice([0.01, 1e3, 1e-9], n)
+        for mode in ("causal", "offline"):
+            q = estimate_orientation(g, a, m, rate_hz=100.0, dt=dt, mode=mode)
+            assert np.all(np.isfinite(q))
+            assert np.allclose(np.linalg.norm(q, axis=1), 1.0, atol=1e-6)
+
+
+def test_core_rejects_bad_buffers():
+    from hipimu import _core
+
+    st = _core.filter_new(make_params(), 100.0)
+    g = np.zeros((4, 3))
+    with pytest.raises(TypeError, match="gyr"):
+        _core.filter_run(st, g.astype(np.float32), g, None, None, np.empty((4, 4)), None, None)
+    with pytest.raises(ValueError, match="out_q"):
+        _core.filter_run(st, g, g, None, None, np.empty((3, 4)), None, None)
+    with pytest.raises(ValueError, match="out_flags"):
+        _core.filter_run(st, g, g, None, None, np.empty((4, 4)), None, np.empty(3, np.uint8))
+    with pytest.raises(TypeError, match="state"):
+        _core.filter_run(object(), g, g, None, None, np.empty((4, 4)), None, None)
+    with pytest.raises(ValueError, match="params"):
+        _core.filter_new(np.zeros(3), 100.0)
+
+
+# ---- BROAD ----------------------------------------------------------------------------------
+
+needs_broad = pytest.mark.skipif(
+    not BROAD.is_dir(), reason=f"BROAD data not found at {BROAD} (../shared/data/broad)"
+)
+
+
+def _broad():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import _broad
+
+    return _broad
+
+
+# (trial, 9D total RMSE bound in degrees): measured values plus a margin
+BROAD_CASES = [
+    ("14_undisturbed_slow_translation_with_breaks_B", 1.2),
+    ("26_disturbed_phone_vibration_A", 2.5),
+    ("32_disturbed_attached_magnet_1cm", 3.0),
+]
+
+
+@needs_broad
+@pytest.mark.parametrize(("name", "bound"), BROAD_CASES)
+def test_broad_accuracy(name, bound):
+    b = _broad()
+    t = b.load_trial(BROAD / f"{name}.mat")
+    q9 = estimate_orientation(t.gyr, t.acc, t.mag, rate_hz=t.rate_hz)
+    total, _, incl = b.errors_deg(q9, t.quat, t.movement)
+    assert total < bound
+    assert incl < 1.0
+    q6 = estimate_orientation(t.gyr, t.acc, rate_hz=t.rate_hz)
+    total6, _, _ = b.errors_deg(q6, t.quat, t.movement, remove_heading=True)
+    assert total6 < 2.5
+    qo = estimate_orientation(t.gyr, t.acc, t.mag, rate_hz=t.rate_hz, mode="offline")
+    _, _, incl_off = b.errors_deg(qo, t.quat, t.movement)
+    assert incl_off < incl + 0.05
+
+
+@needs_broad
+def test_broad_attached_magnet_beats_vqf():
+    vqf = pytest.importorskip("vqf")
+    b = _broad()
+    t = b.load_trial(BROAD / "32_disturbed_attached_magnet_1cm.mat")
+    ours = b.errors_deg(
+        estimate_orientation(t.gyr, t.acc, t.mag, rate_hz=t.rate_hz), t.quat, t.movement
+    )
+    theirs = vqf.VQF(1.0 / t.rate_hz).updateBatch(t.gyr, t.acc, t.mag)["quat9D"]
+    ref = b.errors_deg(theirs, t.quat, t.movement)
+    assert ours[0] < ref[0] - 2.0  # VQF: 7.7 deg, hipimu about 2 deg
+
+
+@needs_broad
+def test_broad_slice_matches_reference():
+    b = _broad()
+    t = b.load_trial(BROAD / "24_disturbed_tapping_A.mat")
+    sl = slice(9000, 11000)  # motion starts around 40 s (285.7 Hz)
+    q = estimate_orientation(t.gyr[sl], t.acc[sl], t.mag[sl], rate_hz=t.rate_hz)
+    q_ref, _, _ = estimate_orientation_reference(
+        t.gyr[sl], t.acc[sl], t.mag[sl], make_params(), t.rate_hz
+    )
+    assert np.max(np.abs(q - q_ref)) < 1e-9
+
+
+def test_flags_constants_are_distinct_bits():
+    bits = [
+        FLAG_REST,
+        FLAG_MAG_DISTURBED,
+        FLAG_GAP,
+        fusion.FLAG_ACC_SKIPPED,
+        fusion.FLAG_MAG_SKIPPED,
+    ]
+    assert sum(bits) == 31
