@@ -6,6 +6,10 @@ drops duplicates, restores order, notes lost notifications and gaps, and fits a
 :class:`ClockModel` (offset and drift) from device time to host time using the
 arrival times: arrival = sample time + latency, where latency is positive and its
 lower edge is nearly constant, so the model follows the lower envelope of the points.
+When the source also delivers time-sync round trips (``TIME_PING``/echo on the control
+characteristic, :meth:`SessionAssembler.add_sync`), the model is fitted to those instead:
+each round trip bounds the moment the sensor read its clock, and the line runs halfway
+between the tightest bounds (:meth:`ClockModel.fit_sync`, docs/ble.md "Time sync").
 :func:`resample` then puts all sensors on one uniform host-time grid by slerp.
 """
 
@@ -72,6 +76,81 @@ class ClockModel:
             float(intercept + low - slope * x0), float(slope), float(np.median(r - low) * 1e3)
         )
 
+    @classmethod
+    def fit_sync(
+        cls,
+        device_us: np.ndarray,
+        host_send: np.ndarray,
+        host_recv: np.ndarray,
+        bin_s: float | None = None,
+        slope: float | None = None,
+    ) -> ClockModel:
+        """Fit ping/echo round trips: the sensor's clock read ``device_us`` between
+        ``host_send`` and ``host_recv`` (host seconds).
+
+        Each round trip bounds the moment of the reading: after ``host_send`` and before
+        ``host_recv``. Round trips longer than the 80th percentile are dropped first
+        (NTP-style filtering: long ones carry queueing, not information). Then two
+        envelopes are fitted, as :meth:`fit` does for arrivals: the upper envelope of
+        the send times (the reads that happened right after their write went out) and
+        the lower envelope of the receive times (the replies that came back fastest);
+        the model is the line halfway between them. So a ping whose write waited long
+        for a connection event still tightens the upper bound, and vice versa, which
+        makes the fit much tighter than the midpoints of the shortest round trips alone.
+        The midline sits about half the shortest round trip after the true read when the
+        reply leaves one connection interval after the write arrived: a bias common to
+        all sensors on links with the same interval (docs/ble.md "Time sync").
+        ``residual_ms`` is half the gap between the envelopes. With a given ``slope``
+        (e.g. from the arrival times when the pings span too short a time) only the
+        offsets are fitted. ``bin_s`` is accepted for compatibility and unused.
+        """
+        x = np.asarray(device_us, dtype=np.float64) / 1e6
+        h0 = np.asarray(host_send, dtype=np.float64)
+        h1 = np.asarray(host_recv, dtype=np.float64)
+        if len(x) == 0:
+            raise ValueError("fit_sync needs at least one round trip")
+        rtt = h1 - h0
+        keep = rtt <= np.percentile(rtt, 80) if len(x) >= 5 else np.ones(len(x), dtype=bool)
+        x, h0, h1 = x[keep], h0[keep], h1[keep]
+        x0 = x[0]
+        u = x - x0
+
+        def envelope(y: np.ndarray, upper: bool) -> tuple[float, float]:
+            if slope is not None or len(u) < 3 or np.ptp(u) <= 0:
+                k = 1.0 if slope is None else slope
+                r = y - k * u
+                return k, float(np.max(r) if upper else np.min(r))
+            sel = np.ones(len(u), dtype=bool)
+            k, c = 1.0, 0.0
+            for _ in range(3):
+                if sel.sum() < 2 or np.ptp(u[sel]) <= 0:
+                    break
+                k, c = np.polyfit(u[sel], y[sel], 1)
+                r = y - (c + k * u)
+                sel = r >= np.percentile(r, 70) if upper else r <= np.percentile(r, 30)
+            r = y - (c + k * u)
+            return float(k), float(c + (np.percentile(r, 98) if upper else np.percentile(r, 2)))
+
+        k0, c0 = envelope(h0, upper=True)
+        k1, c1 = envelope(h1, upper=False)
+        k, c = 0.5 * (k0 + k1), 0.5 * (c0 + c1)
+        return cls(float(c - k * x0), float(k), float(max(0.0, c1 - c0) * 0.5e3))
+
+
+@dataclass(frozen=True, slots=True)
+class SyncPoint:
+    """One time-sync round trip: the sensor read ``device_us`` (unwrapped) between the
+    host's ``send`` and ``recv`` (host seconds)."""
+
+    send: float
+    recv: float
+    device_us: int
+
+
+#: minimum span of sync points (s) for them to give the drift; below it the arrival
+#: times give the drift and the sync points only the offset
+MIN_SYNC_SPAN_S = 30.0
+
 
 @dataclass
 class SensorTimeline:
@@ -92,6 +171,7 @@ class SensorTimeline:
     duplicates: int
     lost_packets: int
     gaps: list[tuple[float, float]]  # host-time intervals with missing samples
+    sync_points: int = 0  # time-sync round trips used (0: clock from arrival times)
 
     @property
     def loss_percent(self) -> float:
@@ -102,12 +182,13 @@ class SensorTimeline:
 @dataclass
 class _Accumulator:
     sensor: str
-    role: int
+    role: int | None  # None until the first packet (sync points can come first)
     packets: list[tuple[int, int, float, Packet]] = field(default_factory=list)
     last_seq: int | None = None
     last_t0: int | None = None
     seen: set[int] = field(default_factory=set)
     duplicates: int = 0
+    syncs: list[SyncPoint] = field(default_factory=list)
 
 
 class SessionAssembler:
@@ -131,6 +212,8 @@ class SessionAssembler:
         acc = self._sensors.get(note.sensor)
         if acc is None:
             acc = self._sensors[note.sensor] = _Accumulator(note.sensor, pkt.role)
+        elif acc.role is None:
+            acc.role = pkt.role
         seq = pkt.seq if acc.last_seq is None else unwrap_near(pkt.seq, acc.last_seq, U16)
         t0 = pkt.t0_us if acc.last_t0 is None else unwrap_near(pkt.t0_us, acc.last_t0, U32)
         if seq in acc.seen:
@@ -146,15 +229,43 @@ class SessionAssembler:
         for note in notes:
             self.add(note)
 
+    def add_sync(self, sensor: str, send: float, recv: float, device_us: int) -> SyncPoint:
+        """File one time-sync round trip of ``sensor`` (its u32 clock ``device_us`` read
+        between host times ``send`` and ``recv``); returns it with the clock unwrapped.
+
+        Raises ``ValueError`` if ``recv`` precedes ``send``.
+        """
+        if not recv >= send:
+            raise ValueError(f"sync point of {sensor}: received {recv} before sent {send}")
+        acc = self._sensors.get(sensor)
+        if acc is None:
+            acc = self._sensors[sensor] = _Accumulator(sensor, None)
+        raw = int(device_us) % U32
+        dev = raw if acc.last_t0 is None else unwrap_near(raw, acc.last_t0, U32)
+        acc.last_t0 = dev if acc.last_t0 is None else max(dev, acc.last_t0)
+        point = SyncPoint(float(send), float(recv), dev)
+        acc.syncs.append(point)
+        return point
+
+    def add_event(self, event: dict) -> bool:
+        """File a session-log event the assembler understands (``time_sync``: keys
+        ``sensor``, ``send``, ``recv``, ``device_us``); returns whether it was used."""
+        if event.get("type") != "time_sync":
+            return False
+        self.add_sync(event["sensor"], event["send"], event["recv"], event["device_us"])
+        return True
+
     @property
     def sensors(self) -> dict[str, str]:
         """Address -> role name of every sensor heard so far."""
-        return {addr: role_name(acc.role) for addr, acc in self._sensors.items()}
+        return {addr: role_name(acc.role) for addr, acc in self._sensors.items() if acc.packets}
 
     def timelines(self) -> dict[str, SensorTimeline]:
         """One timeline per role. Raises ``ValueError`` if two sensors share a role."""
         by_role: dict[str, SensorTimeline] = {}
         for addr, acc in self._sensors.items():
+            if not acc.packets:
+                continue
             timeline = _build(acc)
             if timeline.role in by_role:
                 other = by_role[timeline.role].sensor
@@ -180,6 +291,15 @@ def _build(acc: _Accumulator) -> SensorTimeline:
         arrival.append(host)
     device_us = np.concatenate(dev)
     clock = ClockModel.fit(np.array(last_dev), np.array(arrival))
+    if acc.syncs:
+        sync_dev = np.array([p.device_us for p in acc.syncs], dtype=np.float64)
+        span = (sync_dev.max() - sync_dev.min()) / 1e6
+        clock = ClockModel.fit_sync(
+            sync_dev,
+            np.array([p.send for p in acc.syncs]),
+            np.array([p.recv for p in acc.syncs]),
+            slope=None if span >= MIN_SYNC_SPAN_S else clock.scale,
+        )
     host_time = clock.host_time(device_us)
     seqs = np.array([p[0] for p in packets])
     lost = int(seqs.max() - seqs.min() + 1 - len(seqs)) if len(seqs) else 0
@@ -206,6 +326,7 @@ def _build(acc: _Accumulator) -> SensorTimeline:
         duplicates=acc.duplicates,
         lost_packets=lost,
         gaps=gaps,
+        sync_points=len(acc.syncs),
     )
 
 

@@ -1,0 +1,56 @@
+"""``hipimu identify ROLE``: make one sensor of the kit blink its LED."""
+
+from __future__ import annotations
+
+import argparse
+
+from hipimu.protocol import ROLES_BY_NAME
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("identify", help="blink the LED of the kit's sensor with ROLE")
+    p.add_argument("role", metavar="ROLE", help="pelvis, femur_r or femur_l")
+    p.add_argument("--seconds", type=int, default=5, help="blink time (default: %(default)s s)")
+    p.add_argument(
+        "--timeout", type=float, default=5.0, metavar="S", help="scan time (default: %(default)s s)"
+    )
+    from hipimu.sources.ble.cli_support import add_simulate_args
+
+    add_simulate_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from hipimu import config
+    from hipimu.sources.ble import cli_support
+
+    role = ROLES_BY_NAME.get(args.role)
+    if role is None or role == 255:
+        raise ValueError(f"unknown role {args.role!r}: use pelvis, femur_r or femur_l")
+    if not 0 <= args.seconds <= 255:
+        raise ValueError(f"--seconds must be 0..255, got {args.seconds}")
+    cfg = config.load()
+
+    async def main() -> int:
+        from hipimu.sources.ble import connect_role, control
+
+        scanner, client_backend, _world = cli_support.backends(args, cfg.kit)
+        try:
+            client, link = await connect_role(
+                role,
+                cfg.kit,
+                scan_timeout_s=args.timeout,
+                scanner_backend=scanner,
+                client_backend=client_backend,
+            )
+        except LookupError as exc:
+            print(f"hipimu identify: {exc}")
+            return 1
+        try:
+            await link.command(control.identify(args.seconds))
+        finally:
+            await client.disconnect()
+        print(f"{args.role} ({link.address}) blinks for {args.seconds} s")
+        return 0
+
+    return cli_support.run("identify", args, main)
