@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from hipimu.calibration import Calibration, calibrate, find_still_window
 from hipimu.heading import DriftReport, align_headings, correct_drift
@@ -16,6 +18,9 @@ from hipimu.kinematics import Kinematics, compute
 from hipimu.scoring.rom import RangeOfMotion, SideComparison, compare_sides, ranges_of_motion
 from hipimu.session import AlignedSamples, SensorTimeline, SessionAssembler, resample
 from hipimu.sources.base import Notification
+
+if TYPE_CHECKING:
+    from hipimu.scoring.session import SessionScores
 
 
 @dataclass
@@ -32,6 +37,18 @@ class Analysis:
     fused: list[str] = field(default_factory=list)  # roles fused on the host from raw data
     heading_offsets: dict[str, float] = field(default_factory=dict)
     drift: DriftReport | None = None
+
+    @cached_property
+    def scores(self) -> SessionScores:
+        """Repetitions, holds, smoothness, symmetry and compensation of every marked set
+        (:func:`hipimu.scoring.score_session`), computed on first use."""
+        from hipimu.scoring.session import score_session
+
+        sets = [
+            {"exercise": r.exercise, "side": r.side, "start": r.start, "end": r.end}
+            for r in self.ranges
+        ]
+        return score_session(self.kinematics, sets)
 
 
 def fuse_raw(timelines: dict[str, SensorTimeline]) -> list[str]:

@@ -13,7 +13,7 @@ import numpy as np
 
 from hipimu.kinematics import ANGLE_NAMES, Kinematics
 
-# The plane each exercise mainly trains (docs/exercises.md).
+# The plane each exercise mainly trains (docs/exercises.md; others: the catalog).
 PRIMARY_PLANE = {"side_lying_leg_lift": "adduction", "marching": "flexion"}
 LOW, HIGH = 0.5, 99.5
 
@@ -33,7 +33,16 @@ class RangeOfMotion:
 
     @property
     def primary_plane(self) -> str:
-        return PRIMARY_PLANE.get(self.exercise, "flexion")
+        return primary_plane(self.exercise)
+
+
+def primary_plane(exercise: str) -> str:
+    """The hip-angle plane an exercise mainly trains, from the catalog (docs/exercises.md)."""
+    if exercise in PRIMARY_PLANE:
+        return PRIMARY_PLANE[exercise]
+    from hipimu.scoring.catalog import exercise as lookup
+
+    return lookup(exercise).primary_plane
 
 
 def ranges_of_motion(kin: Kinematics, markers: list[dict]) -> list[RangeOfMotion]:
@@ -97,7 +106,7 @@ def compare_sides(rows: list[RangeOfMotion]) -> list[SideComparison]:
                     plane,
                     float(r_range[j]),
                     float(l_range[j]),
-                    plane == PRIMARY_PLANE.get(exercise, "flexion"),
+                    plane == primary_plane(exercise),
                 )
             )
     return out

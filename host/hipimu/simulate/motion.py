@@ -55,13 +55,21 @@ class Block:
     params: dict = field(default_factory=dict)
 
 
-def rep_profile(tau: np.ndarray, jerk: float = 0.0, waves: int = 4) -> np.ndarray:
+def rep_profile(
+    tau: np.ndarray,
+    jerk: float = 0.0,
+    waves: int = 4,
+    phases: tuple[float, float, float] | None = None,
+) -> np.ndarray:
     """Raise-hold-lower profile on ``tau`` in [0, 1]: 0 -> 1 -> 0.
 
-    Raise over 40 % of the repetition, hold 10 %, lower 40 %, rest 10 %. ``jerk`` in
-    [0, 1) warps time with ``waves`` stop-and-go sub-movements per phase (monotone).
+    Raise over 40 % of the repetition, hold 10 %, lower 40 %, rest 10 %, or the
+    ``phases`` (raise, hold, lower) fractions given (the rest is what remains). ``jerk``
+    in [0, 1) warps time with ``waves`` stop-and-go sub-movements per phase (monotone).
     """
     tau = np.clip(tau, 0.0, 1.0)
+    if phases is not None:
+        return _phased_profile(tau, jerk, waves, phases)
 
     def phase(u: np.ndarray) -> np.ndarray:
         u = np.clip(u, 0.0, 1.0)
@@ -74,28 +82,227 @@ def rep_profile(tau: np.ndarray, jerk: float = 0.0, waves: int = 4) -> np.ndarra
     return np.where(tau < 0.4, up, np.where(tau < 0.5, 1.0, np.where(tau < 0.9, 1.0 - down, 0.0)))
 
 
+def _phased_profile(
+    tau: np.ndarray, jerk: float, waves: int, phases: tuple[float, float, float]
+) -> np.ndarray:
+    """:func:`rep_profile` with arbitrary raise, hold and lower fractions."""
+    rise, hold, lower = phases
+
+    def phase(u: np.ndarray) -> np.ndarray:
+        u = np.clip(u, 0.0, 1.0)
+        if jerk:
+            u = u + jerk / (2 * np.pi * waves) * np.sin(2 * np.pi * waves * u)
+        return 0.5 * (1.0 - np.cos(np.pi * u))
+
+    top, back = rise + hold, rise + hold + lower
+    up = phase(tau / rise)
+    down = phase((tau - top) / lower)
+    return np.where(tau < rise, up, np.where(tau < top, 1.0, np.where(tau < back, 1.0 - down, 0.0)))
+
+
+@dataclass(frozen=True)
+class RepTruth:
+    """What one simulated repetition really was (seconds, radians)."""
+
+    exercise: str
+    side: str
+    start: float  # movement starts
+    top_start: float  # the top (hold) is reached
+    top_end: float  # the lowering starts
+    end: float  # back at rest
+    amplitude: np.ndarray  # (3,) hip flexion, adduction, internal rotation at the top
+
+    @property
+    def hold(self) -> float:
+        return self.top_end - self.top_start
+
+    @property
+    def time_up(self) -> float:
+        return self.top_start - self.start
+
+    @property
+    def time_down(self) -> float:
+        return self.end - self.top_end
+
+
+# Exercise sets that can be added after the default protocol (``Protocol(extras=...)``):
+# name -> (block name, (flexion, adduction, rotation) amplitude in degrees, kind)
+EXTRA_SETS = {
+    "standing_leg_lift_hold": ("standing_leg_lift_60", (60.0, 0.0, 0.0), "hold"),
+    "standing_leg_lift_abduction": ("standing_leg_lift_abduction_45", (45.0, -20.0, 0.0), "reps"),
+}
+
+
 @dataclass
 class Protocol:
-    """The default session: stand 5 s, side-lying leg lifts each side, marching, stand."""
+    """The default session: stand 5 s, side-lying leg lifts each side, marching, stand.
+
+    Options beyond the default (all off by default, leaving the default unchanged):
+    ``extras`` appends sets from :data:`EXTRA_SETS` (standing leg-lift holds of
+    ``hold_seconds`` x ``holds`` per side, a standing lift with abduction);
+    ``variability`` is the relative SD of each repetition's range and duration,
+    ``pauses`` the longest random pause (s) added before a repetition, and
+    ``tremor_deg`` the RMS of band-limited (< 6 Hz) random motion added to every angle
+    during exercise sets;
+    ``seed`` makes these reproducible.
+    """
 
     client: Client = field(default_factory=Client)
     reps: int = 10
     rep_seconds: float = 3.0
     step_seconds: float = 1.6
+    extras: tuple[str, ...] = ()
+    holds: int = 3
+    hold_seconds: float = 7.0
+    variability: float = 0.0
+    pauses: float = 0.0
+    tremor_deg: float = 0.0
+    seed: int = 0
     blocks: list[Block] = field(init=False)
 
+    def _rep_times(
+        self, rng: np.random.Generator, start: float, count: int, period: float, sides
+    ) -> tuple[list[tuple[float, float, str]], list[float]]:
+        """Repetition windows from ``start + 0.5`` and their range scales."""
+        if not (self.variability or self.pauses):
+            reps = [
+                (start + 0.5 + i * period, start + 0.5 + (i + 1) * period, sides(i))
+                for i in range(count)
+            ]
+            return reps, [1.0] * count
+        reps, scales, t = [], [], start + 0.5
+        for i in range(count):
+            t += rng.uniform(0.0, self.pauses) if self.pauses and i else 0.0
+            dur = period * float(np.clip(rng.normal(1.0, self.variability), 0.6, 1.4))
+            reps.append((t, t + dur, sides(i)))
+            scales.append(float(np.clip(rng.normal(1.0, self.variability), 0.5, 1.5)))
+            t += dur
+        return reps, scales
+
     def __post_init__(self) -> None:
+        unknown = [e for e in self.extras if e not in EXTRA_SETS]
+        if unknown:
+            raise ValueError(f"unknown extra sets {unknown}; known: {sorted(EXTRA_SETS)}")
+        rng = np.random.default_rng(self.seed)
+        varied = bool(self.variability or self.pauses)
         t = 0.0
         blocks: list[Block] = []
 
-        def add(name, side, dur, posture, reps=()):
+        def add(name, side, dur, posture, reps=(), params=None):
             nonlocal t
-            blocks.append(Block(name, side, t, t + dur, posture, tuple(reps)))
+            blocks.append(Block(name, side, t, t + dur, posture, tuple(reps), params or {}))
             t += dur
 
+        if varied:
+            self._build_varied(rng, add, lambda: t)
+        else:
+            self._build_default(add, lambda: t)
+        for extra in self.extras:
+            self._build_extra(extra, rng, add, lambda: t)
+        self.blocks = blocks
+        self._tremor = self._make_tremor(rng) if self.tremor_deg else None
+
+    def _build_varied(self, rng, add, now) -> None:
+        """The default sequence with varied repetitions and pauses."""
         add("standing", None, 5.0, "standing")
         add("transition", None, 3.0, "to_side_lying_left_down")
-        start = t
+        for side, posture, after in (
+            ("right", "side_lying_left_down", ("left_down_to_right_down", 4.0)),
+            ("left", "side_lying_right_down", ("right_down_to_standing", 3.0)),
+        ):
+            start = now()
+            reps, scales = self._rep_times(
+                rng, start, self.reps, self.rep_seconds, lambda i, s=side: s
+            )
+            add(
+                "side_lying_leg_lift",
+                side,
+                reps[-1][1] + 0.5 - start,
+                posture,
+                reps,
+                {"scales": scales},
+            )
+            add("transition", None, after[1], after[0])
+        add("standing", None, 2.0, "standing")
+        start = now()
+        reps, scales = self._rep_times(
+            rng,
+            start,
+            2 * self.reps,
+            self.step_seconds,
+            lambda i: "right" if i % 2 == 0 else "left",
+        )
+        add("marching", "both", reps[-1][1] + 0.5 - start, "standing", reps, {"scales": scales})
+        add("standing", None, 3.0, "standing")
+
+    def _build_extra(self, extra: str, rng, add, now) -> None:
+        name, amp, kind = EXTRA_SETS[extra]
+        if kind == "hold":
+            ramp, rest = 1.5, 2.0
+            period = 2 * ramp + self.hold_seconds + rest
+            phases = (ramp / period, self.hold_seconds / period, ramp / period)
+            count = self.holds
+        else:
+            period, phases, count = self.rep_seconds, None, self.reps
+        for side in ("right", "left"):
+            start = now()
+            reps, scales = self._rep_times(rng, start, count, period, lambda i, s=side: s)
+            params = {"amp_deg": amp, "scales": scales}
+            if phases:
+                params["phases"] = phases
+            add(name, side, reps[-1][1] + 0.5 - start, "standing", reps, params)
+            add("standing", None, 2.0, "standing")
+
+    def _make_tremor(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        from scipy.signal import butter, sosfiltfilt
+
+        fs = 200.0
+        grid = np.arange(0.0, self.duration + 1.0, 1.0 / fs)
+        noise = rng.normal(size=(len(grid), 9))
+        noise = sosfiltfilt(butter(2, 6.0, fs=fs, output="sos"), noise, axis=0)
+        noise *= self.tremor_deg * DEG / noise.std(axis=0)
+        return grid, noise
+
+    def repetitions(self) -> list[RepTruth]:
+        """Every repetition's true timing and amplitude (for tests and validation)."""
+        c = self.client
+        out = []
+        for block in self.blocks:
+            phases = block.params.get("phases", (0.4, 0.1, 0.4))
+            scales = block.params.get("scales", [1.0] * len(block.reps))
+            for (r0, r1, side), k in zip(block.reps, scales, strict=True):
+                d = r1 - r0
+                amp = self._amplitude(block) * k
+                amp = amp * (c.left_range_scale if side == "left" else 1.0)
+                out.append(
+                    RepTruth(
+                        block.name,
+                        side,
+                        r0,
+                        r0 + phases[0] * d,
+                        r0 + (phases[0] + phases[1]) * d,
+                        r0 + sum(phases) * d,
+                        amp,
+                    )
+                )
+        return out
+
+    def _amplitude(self, block: Block) -> np.ndarray:
+        """Hip angles (radians) at the top of a repetition on the right side."""
+        c = self.client
+        if "amp_deg" in block.params:
+            return np.asarray(block.params["amp_deg"], dtype=float) * DEG
+        if block.name == "side_lying_leg_lift":
+            amp = [c.side_lying_flexion_deg, c.abduction_deg * -1, c.side_lying_rotation_deg]
+        else:
+            amp = [c.march_flexion_deg, c.march_adduction_deg, c.march_rotation_deg]
+        return np.array(amp) * DEG
+
+    def _build_default(self, add, now) -> None:
+        """The default sequence (unchanged: other tests rely on its exact timing)."""
+        add("standing", None, 5.0, "standing")
+        add("transition", None, 3.0, "to_side_lying_left_down")
+        start = now()
         add(
             "side_lying_leg_lift",
             "right",
@@ -111,7 +318,7 @@ class Protocol:
             ],
         )
         add("transition", None, 4.0, "left_down_to_right_down")
-        start = t
+        start = now()
         add(
             "side_lying_leg_lift",
             "left",
@@ -128,7 +335,7 @@ class Protocol:
         )
         add("transition", None, 3.0, "right_down_to_standing")
         add("standing", None, 2.0, "standing")
-        start = t
+        start = now()
         steps = [
             (
                 start + 0.5 + i * self.step_seconds,
@@ -139,7 +346,6 @@ class Protocol:
         ]
         add("marching", "both", 2 * self.reps * self.step_seconds + 1.0, "standing", steps)
         add("standing", None, 3.0, "standing")
-        self.blocks = blocks
 
     @property
     def duration(self) -> float:
@@ -170,14 +376,19 @@ class Protocol:
                 lying[inside] = -90 * DEG + 180 * DEG * ramp
             elif block.posture == "right_down_to_standing":
                 lying[inside] = 90 * DEG * (1 - ramp)
-            for r0, r1, side in block.reps:
+            scales = block.params.get("scales", [1.0] * len(block.reps))
+            phases = block.params.get("phases")
+            for (r0, r1, side), k in zip(block.reps, scales, strict=True):
                 sel = (t >= r0) & (t < r1)
                 if not sel.any():
                     continue
                 scale = c.left_range_scale if side == "left" else 1.0
                 jerk = c.left_jerk if side == "left" else 0.0
-                p = rep_profile((t[sel] - r0) / (r1 - r0), jerk)
-                if block.name == "side_lying_leg_lift":
+                p = rep_profile((t[sel] - r0) / (r1 - r0), jerk, phases=phases)
+                if "amp_deg" in block.params or k != 1.0:
+                    p = p * k
+                    amp = self._amplitude(block) / DEG
+                elif block.name == "side_lying_leg_lift":
                     amp = np.array(
                         [c.side_lying_flexion_deg, c.abduction_deg * -1, c.side_lying_rotation_deg]
                     )
@@ -195,6 +406,18 @@ class Protocol:
                     # hiking the left side of the pelvis: a positive (right-hand) rotation
                     # about the anterior X axis drops the right side and lifts the left
                     pelvis[sel, 1] += c.pelvis_hike_left_deg * DEG * p
+        if self._tremor is not None:
+            grid, noise = self._tremor
+            wobble = np.column_stack([np.interp(t, grid, noise[:, j]) for j in range(9)])
+            # only while exercising: standing and lying still stay still (calibration)
+            active = np.zeros(t.size, dtype=bool)
+            for block in self.blocks:
+                if block.reps:
+                    active |= (t >= block.start) & (t < block.end)
+            wobble[~active] = 0.0
+            hip["right"] += wobble[:, 0:3]
+            hip["left"] += wobble[:, 3:6]
+            pelvis += wobble[:, 6:9]
         return {
             "hip_right": hip["right"],
             "hip_left": hip["left"],

@@ -1,0 +1,170 @@
+"""Left against right: symmetry index, symmetry angle, and when a difference counts.
+
+* Symmetry index (Robinson et al. 1987, J Manipulative Physiol Ther 10:172):
+  ``SI = (R - L) / (0.5 (R + L)) * 100 %``; 0 is symmetric, positive means the right is
+  larger. It explodes when R + L is near zero, so it is only given for measures that
+  are positive amounts (ranges, times).
+* Symmetry angle (Zifchock et al. 2008, Gait & Posture 27:622):
+  ``SA = (45° - atan(L / R)) / 90° * 100 %`` (minus 180° inside when the first term
+  exceeds 90°); bounded in [-100, 100] %, positive means the right is larger.
+
+Both are computed on the per-side means of the repetitions, with a bootstrap 95 %
+interval from resampling each side's repetitions. The difference ``left - right`` of
+the means gets a Welch 95 % interval. A difference is **flagged** only when that
+interval excludes zero (more than repetition-to-repetition variation explains) AND it
+is at least the measure's minimal relevant size (:class:`~hipimu.scoring.catalog.FlagRule`,
+chosen above what the sensors can resolve; docs/scoring.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from hipimu.scoring.catalog import FlagRule
+
+BOOTSTRAP = 2000
+
+
+def symmetry_index(right: float, left: float) -> float:
+    """Robinson's symmetry index in percent (NaN when ``right + left`` is zero)."""
+    total = right + left
+    return float((right - left) / (0.5 * total) * 100.0) if total else float("nan")
+
+
+def symmetry_angle(right: float, left: float) -> float:
+    """Zifchock's symmetry angle in percent of 90 degrees."""
+    if right == 0 and left == 0:
+        return 0.0
+    a = np.degrees(np.arctan(left / right)) if right else np.copysign(90.0, left)
+    first = 45.0 - a
+    if first > 90.0:
+        first -= 180.0
+    return float(first / 90.0 * 100.0)
+
+
+@dataclass
+class SideDifference:
+    """One measure of one exercise, left against right (SI units)."""
+
+    exercise: str
+    measure: str  # "range", "sparc", ..., or "compensation:<key>"
+    rule: FlagRule
+    right: np.ndarray  # per-repetition values
+    left: np.ndarray
+    difference: float  # mean left - mean right
+    ci: tuple[float, float]  # Welch 95 % interval of the difference
+    p_value: float
+    symmetry_index: float | None
+    symmetry_index_ci: tuple[float, float] | None
+    symmetry_angle: float | None
+    symmetry_angle_ci: tuple[float, float] | None
+    flagged: bool
+    note: str = ""
+
+    @property
+    def right_mean(self) -> float:
+        return float(np.mean(self.right))
+
+    @property
+    def left_mean(self) -> float:
+        return float(np.mean(self.left))
+
+    @property
+    def right_sd(self) -> float:
+        return float(np.std(self.right, ddof=1)) if len(self.right) > 1 else float("nan")
+
+    @property
+    def left_sd(self) -> float:
+        return float(np.std(self.left, ddof=1)) if len(self.left) > 1 else float("nan")
+
+    @property
+    def worse_side(self) -> str | None:
+        """The side whose mean is on the worse side of the other's (``rule.better``)."""
+        if self.difference == 0:
+            return None
+        left_higher = self.difference > 0
+        return (
+            ("right" if left_higher else "left")
+            if self.rule.better == "higher"
+            else ("left" if left_higher else "right")
+        )
+
+
+def welch_interval(right: np.ndarray, left: np.ndarray, level: float = 0.95):
+    """Welch interval and two-sided p for ``mean(left) - mean(right)``."""
+    d = float(np.mean(left) - np.mean(right))
+    vr, vl = np.var(right, ddof=1) / len(right), np.var(left, ddof=1) / len(left)
+    se = float(np.sqrt(vr + vl))
+    if se == 0:
+        return (d, d), (0.0 if d else 1.0)
+    df = (vr + vl) ** 2 / (vr**2 / (len(right) - 1) + vl**2 / (len(left) - 1))
+    q = stats.t.ppf(0.5 + level / 2, df)
+    p = 2 * stats.t.sf(abs(d) / se, df)
+    return (d - q * se, d + q * se), float(p)
+
+
+def _bootstrap(right: np.ndarray, left: np.ndarray, fn, seed: int = 0) -> tuple[float, float]:
+    rng = np.random.default_rng(seed)
+    mr = right[rng.integers(0, len(right), (BOOTSTRAP, len(right)))].mean(axis=1)
+    ml = left[rng.integers(0, len(left), (BOOTSTRAP, len(left)))].mean(axis=1)
+    vals = np.array([fn(a, b) for a, b in zip(mr, ml, strict=True)])
+    vals = vals[np.isfinite(vals)]
+    if not len(vals):
+        return (float("nan"), float("nan"))
+    lo, hi = np.percentile(vals, [2.5, 97.5])
+    return (float(lo), float(hi))
+
+
+def compare(
+    exercise: str,
+    measure: str,
+    rule: FlagRule,
+    right: np.ndarray,
+    left: np.ndarray,
+    ratio: bool,
+) -> SideDifference | None:
+    """Compare per-repetition values of the two sides (None if a side has no value)."""
+    right = np.asarray(right, dtype=float)
+    left = np.asarray(left, dtype=float)
+    right, left = right[np.isfinite(right)], left[np.isfinite(left)]
+    if not len(right) or not len(left):
+        return None
+    d = float(left.mean() - right.mean())
+    note = ""
+    if len(right) < 2 or len(left) < 2:
+        ci, p = (float("nan"), float("nan")), float("nan")
+        note = "too few repetitions on one side to tell a difference from chance"
+    else:
+        ci, p = welch_interval(right, left)
+    si = sa = si_ci = sa_ci = None
+    if ratio and right.mean() > 0 and left.mean() > 0:
+        si = symmetry_index(right.mean(), left.mean())
+        sa = symmetry_angle(right.mean(), left.mean())
+        if len(right) > 1 and len(left) > 1:
+            si_ci = _bootstrap(right, left, symmetry_index)
+            sa_ci = _bootstrap(right, left, symmetry_angle)
+    beyond_chance = bool(np.isfinite(ci[0]) and (ci[0] > 0 or ci[1] < 0))
+    big_enough = abs(d) >= rule.min_difference
+    if rule.min_percent is not None and si is not None:
+        big_enough = big_enough and abs(si) >= rule.min_percent
+    if beyond_chance and not big_enough and not note:
+        note = "a real but small difference, below the size that matters"
+    return SideDifference(
+        exercise,
+        measure,
+        rule,
+        right,
+        left,
+        d,
+        ci,
+        p,
+        si,
+        si_ci,
+        sa,
+        sa_ci,
+        beyond_chance and big_enough,
+        note,
+    )
