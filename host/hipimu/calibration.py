@@ -70,11 +70,19 @@ def angular_speed(q: np.ndarray, rate_hz: float) -> np.ndarray:
 def find_still_window(
     aligned: AlignedSamples, min_seconds: float = 2.0, max_speed_deg_s: float = 3.0
 ) -> tuple[float, float]:
-    """The first interval of at least ``min_seconds`` in which every sensor is still."""
+    """The first interval of at least ``min_seconds`` in which every sensor is still.
+
+    Short gaps (lost notifications) do not break a still interval: a gap of at most
+    0.2 s counts as still when the samples on both sides are.
+    """
     still = np.ones(len(aligned.time), dtype=bool)
+    max_gap = int(0.2 * aligned.rate_hz)
     for q in aligned.quat.values():
-        speed = np.nan_to_num(angular_speed(q, aligned.rate_hz), nan=np.inf)
-        still &= np.rad2deg(speed) < max_speed_deg_s
+        speed = np.rad2deg(angular_speed(q, aligned.rate_hz))
+        missing = np.isnan(speed)
+        ok = np.nan_to_num(speed, nan=np.inf) < max_speed_deg_s
+        ok |= missing & _short_runs(missing, max_gap)
+        still &= ok
     need = int(min_seconds * aligned.rate_hz)
     run = 0
     for i, s in enumerate(still):
@@ -91,6 +99,16 @@ def find_still_window(
         f"no standing pose found: no {min_seconds:.0f} s in which all sensors were still "
         f"(below {max_speed_deg_s:.0f} deg/s); stand still at the start of the recording"
     )
+
+
+def _short_runs(mask: np.ndarray, max_len: int) -> np.ndarray:
+    """True on runs of ``mask`` that are at most ``max_len`` long."""
+    out = np.zeros_like(mask)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    for start, end in zip(edges[::2], edges[1::2], strict=True):
+        if end - start <= max_len:
+            out[start:end] = True
+    return out
 
 
 @dataclass
@@ -226,10 +244,15 @@ def calibrate(
     q_static, max_speed = {}, 0.0
     for role, q in aligned.quat.items():
         qs = q[static]
-        if np.isnan(qs).any():
-            raise CalibrationError(f"sensor {role} has a gap during the standing pose")
-        q_static[role] = _mean_quat(qs)
-        max_speed = max(max_speed, float(np.rad2deg(angular_speed(qs, aligned.rate_hz).max())))
+        valid = np.isfinite(qs).all(axis=1)
+        if valid.sum() < 0.5 * len(qs):
+            raise CalibrationError(
+                f"sensor {role} lost more than half of the standing pose "
+                f"({t0:.2f}-{t1:.2f} s); check its connection and stand still again"
+            )
+        q_static[role] = _mean_quat(qs[valid])
+        speed = angular_speed(qs, aligned.rate_hz)
+        max_speed = max(max_speed, float(np.rad2deg(np.nanmax(speed))))
 
     warnings = []
     if max_speed > 5.0:
