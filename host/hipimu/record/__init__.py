@@ -1,5 +1,24 @@
-"""Recording: the append-only session log and the files a session directory holds."""
+"""Recording: the append-only session log, the session directory, research formats.
 
-from hipimu.record.log import LogContents, SessionLogWriter, read_log
+``log`` (SessionLogWriter, read_log), ``session_dir`` (the files of a session),
+``export`` and its formats (``tables``, ``opensim``, ``hdf5``, ``c3d``), ``lsl``
+(Lab Streaming Layer publisher), ``stream`` (record any source into a log).
+"""
 
-__all__ = ["LogContents", "SessionLogWriter", "read_log"]
+from hipimu.record.log import (
+    LogContents,
+    LogFormatError,
+    Recovery,
+    SessionLogWriter,
+    new_client_id,
+    read_log,
+)
+
+__all__ = [
+    "LogContents",
+    "LogFormatError",
+    "Recovery",
+    "SessionLogWriter",
+    "new_client_id",
+    "read_log",
+]

@@ -1,0 +1,71 @@
+"""Printing a session's analysis on the terminal, shared by commands (degrees)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+EXERCISE_NAMES = {"side_lying_leg_lift": "side-lying leg lift", "marching": "marching"}
+
+
+def print_ranges(analysis) -> None:
+    """Range of motion per exercise, plane and side, and left as % of right."""
+    if not analysis.sides:  # one side only (a sensor missing): the blocks as they are
+        print("Range of motion per exercise block (degrees; no side to compare)")
+        print(f"{'exercise':<22}{'side':<7}{'flexion':>9}{'adduction':>11}{'rotation':>10}")
+        for r in analysis.ranges:
+            d = np.rad2deg(r.range)
+            print(
+                f"{EXERCISE_NAMES.get(r.exercise, r.exercise):<22}{r.side:<7}"
+                f"{d[0]:9.1f}{d[1]:11.1f}{d[2]:10.1f}"
+            )
+        return
+    print("Range of motion per exercise and side (degrees)")
+    print(f"{'exercise':<22}{'plane':<11}{'right':>8}{'left':>8}{'left/right':>12}{'L-R':>8}")
+    for s in analysis.sides:
+        mark = " *" if s.primary else ""
+        print(
+            f"{EXERCISE_NAMES.get(s.exercise, s.exercise):<22}{s.plane:<11}"
+            f"{np.rad2deg(s.right):8.1f}{np.rad2deg(s.left):8.1f}"
+            f"{s.left_percent_of_right:11.1f}%{np.rad2deg(s.difference):8.1f}{mark}"
+        )
+    print("  * the exercise's primary plane")
+
+
+def print_errors(errors: dict[str, np.ndarray]) -> None:
+    """RMSE against a simulator's truth, per hip and plane."""
+    print("Angle error against the simulator's truth (RMSE, degrees)")
+    print(f"{'hip':<8}{'flexion':>10}{'adduction':>11}{'rotation':>10}")
+    for side, e in errors.items():
+        d = np.rad2deg(e)
+        print(f"{side:<8}{d[0]:10.2f}{d[1]:11.2f}{d[2]:10.2f}")
+
+
+def print_calibration(analysis) -> None:
+    q = analysis.calibration.quality
+    print(
+        f"Calibration: heading from {q.heading_source}; flexion peaks {q.flexion_peaks}; "
+        f"warnings: {'; '.join(q.warnings) or 'none'}"
+    )
+
+
+def print_sensors(analysis) -> None:
+    """Packets and losses per sensor."""
+    print(f"{'sensor':<10}{'address':<22}{'packets':>9}{'lost':>7}{'loss %':>8}{'gaps':>6}")
+    for role, tl in analysis.timelines.items():
+        print(
+            f"{role:<10}{tl.sensor:<22}{tl.packets:9d}{tl.lost_packets:7d}"
+            f"{tl.loss_percent:8.2f}{len(tl.gaps):6d}"
+        )
+
+
+def print_analysis(analysis, errors: dict[str, np.ndarray] | None = None) -> None:
+    """Ranges, (errors), sensors and calibration, as ``hipimu demo`` and ``replay`` show."""
+    print()
+    print_ranges(analysis)
+    if errors:
+        print()
+        print_errors(errors)
+    print()
+    print_sensors(analysis)
+    print()
+    print_calibration(analysis)
