@@ -1,0 +1,255 @@
+"""The live view's real widgets, offscreen: it follows a replayed session, shows the
+scoring module's repetition counts, records, and saves a screenshot."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pyqtgraph", reason="the live view needs the 'live' extra (pyqtgraph)")
+pytest.importorskip("PySide6", reason="the live view needs the 'live' extra (PySide6)")
+
+from pyqtgraph.Qt import QtGui, QtWidgets
+
+from hipimu.cli import main
+from hipimu.live.bridge import SourceThread
+from hipimu.live.pipeline import HIP_L, LivePipeline
+from hipimu.live.view import LEFT_COLOR, RIGHT_COLOR, LiveWindow
+from hipimu.pipeline import analyse
+from hipimu.record.log import read_log
+from hipimu.record.session_dir import write_session
+from hipimu.scoring.catalog import exercise as catalog_exercise
+from hipimu.scoring.reps import score_set
+from hipimu.simulate import Protocol, simulate_session
+from hipimu.sources.replay import ReplaySource
+
+
+@pytest.fixture(scope="module")
+def app():
+    return QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory):
+    sim = simulate_session(Protocol(reps=4), seed=11)
+    directory = tmp_path_factory.mktemp("session")
+    write_session(directory, sim.notifications, sim.markers, {"source": "simulated"})
+    return sim, directory
+
+
+@pytest.fixture(scope="module")
+def offline(session):
+    sim, _ = session
+    return analyse(sim.notifications, sim.markers)
+
+
+def scoring_count(offline, exercise, side, start, end):
+    """Complete repetitions hipimu.scoring finds in the same window."""
+    score = score_set(offline.kinematics, catalog_exercise(exercise), side, start, end)
+    return len([r for r in score.reps if r.complete])
+
+
+def run_view(app, window, feed, until=None):
+    """Drive the view's frames until the source is drained (or ``until()`` holds)."""
+    window.show()
+    feed.start()
+    while not feed.done and not (until and until()):
+        window.step()
+        app.processEvents()
+    window.step()
+    app.processEvents()
+
+
+def calibrate_on_first_rows(window):
+    """What ``hipimu live --replay`` does: stand-only calibration on the first seconds."""
+    pipe = window.pipeline
+    if pipe.cal.phase == "idle" and pipe.rows is not None and len(pipe.rows):
+        window.start_calibration(stand_s=4.5, march_s=0.0, start=pipe.rows.view()[0, 0])
+        assert pipe.cal.phase == "stand"
+        assert "Stand still" in window.cal_label.text()
+    return False
+
+
+def colour_pixels(image: QtGui.QImage, colour: str, tol: int = 40) -> int:
+    target = QtGui.QColor(colour)
+    step = 2
+    count = 0
+    for y in range(0, image.height(), step):
+        for x in range(0, image.width(), step):
+            c = image.pixelColor(x, y)
+            if (
+                abs(c.red() - target.red()) < tol
+                and abs(c.green() - target.green()) < tol
+                and abs(c.blue() - target.blue()) < tol
+            ):
+                count += 1
+    return count
+
+
+def test_view_follows_a_replayed_session_and_counts_like_scoring(app, session, offline, tmp_path):
+    sim, directory = session
+    source = ReplaySource(directory, speed=float("inf"))
+    feed = SourceThread(source, capacity=256, overflow="wait")
+    window = LiveWindow(LivePipeline(), feed, source_name="replay", markers=source.markers)
+    run_view(app, window, feed, until=lambda: calibrate_on_first_rows(window))
+    pipe = window.pipeline
+    assert pipe.cal.phase == "done", pipe.cal.message
+    assert feed.dropped == 0 and pipe.stats.notes == len(sim.notifications)
+
+    assert [(s.exercise, s.side) for s in pipe.sets] == [
+        (m["exercise"], m["side"]) for m in sim.markers if m["side"]
+    ]
+    for result in pipe.sets:
+        for side, count in result.reps.items():
+            expected = scoring_count(offline, result.exercise, side, result.start, result.end)
+            assert count == expected == 4, (result.exercise, side)
+    # what the counters show: the last set (marching, both sides)
+    window._refresh_panel()
+    assert window.rep_counts() == pipe.sets[-1].reps == {"right": 4, "left": 4}
+
+    path = window.screenshot(tmp_path / "live.png")
+    image = QtGui.QImage(str(path))
+    assert path.stat().st_size > 20_000
+    assert image.width() >= 1000 and image.height() >= 700
+    assert colour_pixels(image, RIGHT_COLOR) > 200  # the right trace, counter and bar
+    assert colour_pixels(image, LEFT_COLOR) > 200
+    window.close()
+
+
+def test_plane_choice_and_mirrored_layout(app, session):
+    source = ReplaySource(session[1], speed=float("inf"))
+    feed = SourceThread(source, capacity=256, overflow="wait")
+    window = LiveWindow(LivePipeline(), feed, markers=source.markers, plane="all", layout="mirror")
+    assert window.plane_box.currentData() == "all"
+    stop_at = 30.0
+    run_view(app, window, feed, until=lambda: window.pipeline.latest_time() > stop_at)
+    feed.stop()
+    assert [p[1] for p in window.plots] == ["flexion", "adduction", "rotation"]
+    _plot, _plane, _sign, right, left = window.plots[1]
+    x, y = left.getData()
+    rows = window.pipeline.window(window.window_s)
+    assert (
+        len(x) == len(rows) and x[-1] == 0.0 and x[0] == pytest.approx(-window.window_s, abs=0.02)
+    )
+    # mirrored: the left hip is drawn negated, in degrees
+    np.testing.assert_allclose(y, -np.rad2deg(rows[:, HIP_L][:, 1]), equal_nan=True)
+    assert np.isfinite(right.getData()[1]).all()
+    window.close()
+
+
+def test_recording_writes_notifications_sets_notes_and_calibration(app, session, offline, tmp_path):
+    """The trainer's controls: Calibrate, Record, exercise and side, Start/End set, Mark,
+    a note; the session log holds what they did."""
+    _sim, directory = session
+    source = ReplaySource(directory, speed=float("inf"))
+    feed = SourceThread(source, capacity=128, overflow="wait")
+    window = LiveWindow(
+        LivePipeline(), feed, markers=source.markers, follow_markers=False, record_dir=tmp_path
+    )
+    pipe = window.pipeline
+    state = {}
+
+    def script():
+        t = pipe.latest_time()
+        if "cal" not in state and pipe.rows is not None and len(pipe.rows):
+            window.cal_button.click()  # stand 5 s (the session starts standing), march 6 s
+            assert pipe.cal.phase == "stand" and "Stand still" in window.cal_label.text()
+            state["cal"] = True
+        if pipe.cal.phase == "march":
+            window.cal_finish.click()  # no marching in this session: finish now
+        if "rec" not in state and pipe.cal.phase == "done":
+            window.record_button.click()
+            state["rec"] = pipe.stats.notes
+        if "rec" in state and "set" not in state and t > 9.0:
+            window.exercise_box.setCurrentIndex(window.exercise_box.findData("side_lying_leg_lift"))
+            window.side_box.setCurrentIndex(window.side_box.findData("right"))
+            window.set_button.click()
+            window.note_edit.setText("client: right feels strong")
+            window.note_edit.returnPressed.emit()
+            state["set"] = True
+        if "set" in state and "end" not in state and t > 20.0:
+            window.set_button.click()
+            window.mark_button.click()
+            state["end"] = True
+        return False
+
+    run_view(app, window, feed, until=script)
+    assert window.writer is not None, pipe.cal.message
+    log_path = window.writer.path
+    window.record_button.click()  # stop
+    assert window.writer is None and log_path.parent.parent == tmp_path
+    log = read_log(log_path)
+    assert log.recovery.clean
+    assert len(log.notifications) == pipe.stats.notes - state["rec"]
+    kinds = [e["type"] for e in log.events]
+    assert kinds.count("calibration") == 1 and "flag" in kinds
+    (note,) = [e for e in log.events if e["type"] == "note"]
+    assert note["text"] == "client: right feels strong" and note["time"] > 9.0
+    # a replay of this recording reuses the calibration made live
+    from hipimu.commands.live import _recorded_calibration
+
+    recorded = _recorded_calibration(ReplaySource(log_path))
+    for role, q in pipe.calibration.mounts.items():
+        np.testing.assert_allclose(recorded.mounts[role], q)
+    (marker,) = log.markers
+    (result,) = pipe.sets
+    assert marker == result.marker() and result.side == "right"
+    expected = scoring_count(offline, result.exercise, "right", result.start, result.end)
+    assert result.reps["right"] == expected >= 2
+    window.close()
+
+
+def test_live_command_runs_unattended_and_saves_a_screenshot(app, tmp_path, capsys):
+    shot = tmp_path / "shot.png"
+    code = main(
+        ["live", "--simulate", "--speed", "20", "--duration", "2", "--screenshot", str(shot)]
+    )
+    assert code == 0
+    assert shot.stat().st_size > 20_000
+    assert "screenshot saved" in capsys.readouterr().out
+
+
+def test_live_command_explains_a_missing_session(tmp_path, capsys):
+    assert main(["live", "--replay", str(tmp_path / "nowhere")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("hipimu live: no session at") and err.count("\n") == 1
+
+
+def test_view_over_the_ble_code_path_shows_battery_and_delay(app):
+    """Simulated sensors through the BLE source (fake bleak backend): the sensor panel
+    shows what the links report."""
+    pytest.importorskip("bleak", reason="the BLE link needs the 'ble' extra (bleak)")
+    from hipimu.commands.live import _sensor_status
+    from hipimu.sources.ble import BleSource
+    from hipimu.sources.ble.fake import simulated_world
+
+    scanner, client = simulated_world(kit=7, seed=1).backends()
+    source = BleSource(7, scanner_backend=scanner, client_backend=client, scan_timeout_s=0.5)
+    feed = SourceThread(source, overflow="drop_oldest")
+    window = LiveWindow(
+        LivePipeline(), feed, source_name="BLE", sensor_status=_sensor_status(source)
+    )
+    pipe = window.pipeline
+    joined = {}
+
+    def all_joined_and_streaming():
+        # sensors connect one at a time: the grid starts with the first, the rest join
+        if len(pipe.by_role()) == 3 and "at" not in joined:
+            joined["at"] = pipe.stats.final_rows
+        return "at" in joined and pipe.stats.final_rows > joined["at"] + 100
+
+    run_view(app, window, feed, until=all_joined_and_streaming)
+    window._refresh_panel()
+    table = window.sensor_table
+    cells = [[table.item(i, j).text() for j in range(1, 5)] for i in range(3)]
+    feed.stop()
+    window.close()
+    assert feed.error is None
+    assert np.isfinite(pipe.rows.tail(50)[:, 1:7]).all()  # both hips, all three sensors
+    for link, battery, loss, delay in cells:
+        assert link == "● live" and battery.endswith("%") and loss.endswith("%")
+        assert delay.endswith("ms")
