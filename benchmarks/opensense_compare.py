@@ -22,7 +22,8 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from hipimu import quaternion as quat
-from hipimu.opensense import MOT_COLUMNS, angles_from_files, mot_table, read_mot
+from hipimu.opensense import angles_from_files
+from hipimu.record.opensim import MOT_COLUMNS, read_mot, write_mot
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "opensense"
@@ -49,7 +50,7 @@ def run_opensense() -> tuple[np.ndarray, dict[str, np.ndarray], float]:
         ik.set_results_directory(str(work))
         ik.run(False)
         took = time.perf_counter() - t0
-        t, cols = read_mot(work / f"ik_{TRIAL.stem}.mot")
+        t, cols, _ = read_mot(work / f"ik_{TRIAL.stem}.mot")
     finally:
         os.chdir(cwd)
         shutil.rmtree(work, ignore_errors=True)
@@ -69,16 +70,15 @@ def main() -> None:
         t_os, os_cols, os_time = run_opensense()
         peer = "OpenSim 4.x OpenSense (run now)"
     except ImportError:
-        t_os, os_cols = read_mot(REFERENCE)
+        t_os, os_cols, _ = read_mot(REFERENCE)
         os_time, peer = float("nan"), f"OpenSense result stored in {REFERENCE.name}"
     if args.write_reference:
-        from hipimu.opensense import write_mot
-
         write_mot(REFERENCE, t_os, {c: os_cols[c] for c in MOT_COLUMNS}, name="opensense_ik")
     t0 = time.perf_counter()
-    kin, cal = angles_from_files(TRIAL, STATIC, args.pelvis_forward_axis)
+    kin, _cal = angles_from_files(TRIAL, STATIC, args.pelvis_forward_axis)
     ours_time = time.perf_counter() - t0
-    ours = mot_table(kin, cal.room)
+    ours = {k: np.rad2deg(v) for k, v in kin.opensim_coordinates().items()}
+    os_cols = {k: np.rad2deg(v) for k, v in os_cols.items()}
     # OpenSense's IK leaves the trial's heading uncorrected: its pelvis angles are relative
     # to the earth frame turned into OpenSim's Y-up ground (-90 deg about X)
     ground = Rotation.from_euler("x", -np.pi / 2).as_quat(scalar_first=True)

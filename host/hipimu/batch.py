@@ -52,7 +52,7 @@ def find_sessions(root: str | Path) -> list[Path]:
 
 def score_session(path: str | Path) -> dict:
     """Analyse one session directory into a flat row (degrees, percent, seconds)."""
-    from hipimu.pipeline import analyse
+    from hipimu.pipeline import analyse_log
     from hipimu.record.session_dir import load_session
 
     path = Path(path)
@@ -72,7 +72,7 @@ def score_session(path: str | Path) -> dict:
         )
         if not contents.notifications:
             raise ValueError("the session log holds no notifications")
-        analysis = analyse(contents.notifications, contents.markers)
+        analysis = analyse_log(contents)
         row.update(_scores(analysis))
     except Exception as exc:  # one bad session must not stop the batch
         row["error"] = f"{type(exc).__name__}: {exc}"

@@ -32,9 +32,32 @@ class Kinematics:
     hip_left: np.ndarray
     pelvis: np.ndarray  # (N, 3) rotation, obliquity, tilt relative to the room
     segments: dict[str, np.ndarray]  # q_GB (N, 4)
+    room: np.ndarray | None = None  # q_GR, the room frame the pelvis angles refer to
 
     def hip(self, side: str) -> np.ndarray:
         return self.hip_right if side == "right" else self.hip_left
+
+    def opensim_coordinates(self) -> dict[str, np.ndarray]:
+        """The nine OpenSim coordinates (radians) for ``.mot`` files and exports.
+
+        Hip angles are hipimu's. The pelvis follows OpenSim's ``ground_pelvis`` joint:
+        tilt about Z, then list about X, then rotation about Y, relative to the room
+        (docs/frames.md); it differs from the Baker order of :attr:`pelvis` once the
+        pelvis turns.
+        """
+        room = self.room if self.room is not None else np.array([1.0, 0.0, 0.0, 0.0])
+        pelvis = quat.euler_zxy(quat.relative(room, self.segments["pelvis"]))
+        return {
+            "pelvis_tilt": pelvis[:, 0],
+            "pelvis_list": pelvis[:, 1],
+            "pelvis_rotation": pelvis[:, 2],
+            "hip_flexion_r": self.hip_right[:, 0],
+            "hip_adduction_r": self.hip_right[:, 1],
+            "hip_rotation_r": self.hip_right[:, 2],
+            "hip_flexion_l": self.hip_left[:, 0],
+            "hip_adduction_l": self.hip_left[:, 1],
+            "hip_rotation_l": self.hip_left[:, 2],
+        }
 
 
 def segment_orientations(aligned: AlignedSamples, cal: Calibration) -> dict[str, np.ndarray]:
@@ -67,5 +90,10 @@ def compute(aligned: AlignedSamples, cal: Calibration) -> Kinematics:
         for side, role in (("right", "femur_r"), ("left", "femur_l"))
     }
     return Kinematics(
-        aligned.time, hips["right"], hips["left"], pelvis_angles(seg["pelvis"], cal.room), seg
+        aligned.time,
+        hips["right"],
+        hips["left"],
+        pelvis_angles(seg["pelvis"], cal.room),
+        seg,
+        np.asarray(cal.room, dtype=np.float64),
     )

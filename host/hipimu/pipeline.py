@@ -20,6 +20,7 @@ from hipimu.session import AlignedSamples, SensorTimeline, SessionAssembler, res
 from hipimu.sources.base import Notification
 
 if TYPE_CHECKING:
+    from hipimu.record.log import LogContents
     from hipimu.scoring.session import SessionScores
 
 
@@ -82,15 +83,20 @@ def analyse(
     rate_hz: float | None = None,
     calibration: Calibration | None = None,
     femur_axis: str = "standing",
+    events: Iterable[dict] = (),
     stage: Callable[[str], None] | None = None,
 ) -> Analysis:
     """Run the whole pipeline. ``stage`` (optional) is told the name of each stage.
 
     ``femur_axis="functional"`` takes the thighs' flexion axes from flexion movements
-    instead of the standing pose (:func:`hipimu.calibration.calibrate`)."""
+    instead of the standing pose (:func:`hipimu.calibration.calibrate`). ``events`` are
+    session-log events; ``time_sync`` round trips align the sensors' clocks (docs/ble.md).
+    """
     say = stage or (lambda _name: None)
     say("decoding packets")
     assembler = SessionAssembler()
+    for event in events:  # time-sync round trips recorded beside the notifications
+        assembler.add_event(event)
     assembler.extend(notifications)
     markers = markers or []
     say("aligning sensor clocks")
@@ -139,3 +145,8 @@ def resample_window(aligned: AlignedSamples, window: tuple[float, float]) -> Ali
         {r: v[inside] for r, v in aligned.valid.items()},
         aligned.rate_hz,
     )
+
+
+def analyse_log(contents: LogContents, **options) -> Analysis:
+    """:func:`analyse` a session log: its notifications, markers and time-sync events."""
+    return analyse(contents.notifications, contents.markers, events=contents.events, **options)

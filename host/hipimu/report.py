@@ -662,7 +662,7 @@ def session_report(
     ``scores.json`` (if ``save``); returns the JSON-ready scores with targets."""
     import json
 
-    from hipimu.pipeline import analyse
+    from hipimu.pipeline import analyse_log
     from hipimu.record.session_dir import load_session
     from hipimu.scoring.session import score_session
     from hipimu.scoring.targets import DEFAULT_SHARE, SCORES_NAME, load_history, plan_targets
@@ -672,7 +672,7 @@ def session_report(
     log = load_session(session)
     if not log.notifications:
         raise ValueError(f"{session}: the session log holds no sensor data")
-    analysis = analyse(log.notifications, log.markers)
+    analysis = analyse_log(log)
     scores = score_session(analysis.kinematics, log.markers)
     history = load_history(directory)
     results, nxt = plan_targets(scores, history, share or DEFAULT_SHARE)

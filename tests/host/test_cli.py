@@ -51,3 +51,17 @@ def test_unknown_command_is_refused():
     with pytest.raises(SystemExit) as exc:
         main(["fly"])
     assert exc.value.code == 2
+
+
+def test_demo_results_hold_the_repetition_scores(tmp_path):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--quiet"]) == 0
+    scores = json.loads((out / "results.json").read_text())["scores"]
+    counts = {}
+    for ex in scores["exercises"]:
+        for side, data in ex["sides"].items():
+            counts[(ex["exercise"], side)] = data["repetitions"]
+    # the simulator's protocol: 10 repetitions per side and exercise
+    assert counts == {
+        (e, s): 10 for e in ("side_lying_leg_lift", "marching") for s in ("right", "left")
+    }

@@ -131,3 +131,27 @@ def test_resample_interpolates_between_samples():
 def test_resample_explains_what_is_missing():
     with pytest.raises(ValueError, match="no sensor"):
         resample({})
+
+
+def test_recorded_time_sync_events_pin_the_clock():
+    """Round trips in the log pin the clock; arrivals alone sit a latency late."""
+    from hipimu.session import SessionAssembler as Assembler
+
+    latency = 0.020
+    notes = stream_notes(1200, latency=latency)  # device time = host time, 12 s
+    events = [
+        {"type": "time_sync", "sensor": "A", "send": t - 0.004, "recv": t + 0.004,
+         "device_us": int(t * 1e6)}
+        for t in np.arange(0.5, 12.0, 1.0)
+    ]  # fmt: skip
+    with_sync = Assembler()
+    for e in events:
+        assert with_sync.add_event(e)
+    with_sync.extend(notes)
+    arrivals_only = Assembler()
+    arrivals_only.extend(notes)
+    synced = with_sync.timelines()["pelvis"]
+    late = arrivals_only.timelines()["pelvis"]
+    true = synced.device_us / 1e6
+    assert np.max(np.abs(synced.host_time - true)) < 0.002
+    assert np.median(late.host_time - true) == pytest.approx(latency, abs=0.002)

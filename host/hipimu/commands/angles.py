@@ -42,13 +42,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hipimu.opensense import angles_from_files, mot_table, write_mot
+    from hipimu.opensense import angles_from_files
+    from hipimu.record.opensim import write_mot
 
     for path in (args.orientations, args.calibration):
         if not Path(path).is_file():
             raise FileNotFoundError(f"no such file: {path}")
     kin, cal = angles_from_files(args.orientations, args.calibration, args.pelvis_forward_axis)
-    write_mot(args.out, kin.time, mot_table(kin, cal.room), name=Path(args.out).stem)
+    write_mot(args.out, kin.time, kin.opensim_coordinates(), name=Path(args.out).stem)
     q = cal.quality
     print(f"wrote {args.out}: {len(kin.time)} rows, {kin.time[0]:.2f}-{kin.time[-1]:.2f} s")
     print(

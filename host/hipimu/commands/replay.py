@@ -64,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"using the calibration recorded at {calibration[1]}")
         calibration = calibration[0]
     notes = asyncio.run(collect())
-    analysis = analyse(notes, source.markers, calibration=calibration)
+    analysis = analyse(
+        notes, source.markers, calibration=calibration, events=source.contents.events
+    )
     errors = _truth_errors(Path(args.session), analysis)
     print_analysis(analysis, errors)
     if args.out:

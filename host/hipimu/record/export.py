@@ -57,17 +57,7 @@ def from_analysis(
 ) -> ExportData:
     """The export model of an analysed session (``contents``: its log, for metadata)."""
     kin = analysis.kinematics
-    angles = {
-        "hip_flexion_r": kin.hip_right[:, 0],
-        "hip_adduction_r": kin.hip_right[:, 1],
-        "hip_rotation_r": kin.hip_right[:, 2],
-        "hip_flexion_l": kin.hip_left[:, 0],
-        "hip_adduction_l": kin.hip_left[:, 1],
-        "hip_rotation_l": kin.hip_left[:, 2],
-        "pelvis_tilt": kin.pelvis[:, 2],
-        "pelvis_list": kin.pelvis[:, 1],
-        "pelvis_rotation": kin.pelvis[:, 0],
-    }
+    angles = kin.opensim_coordinates()
     return ExportData(
         time=kin.time - kin.time[0],
         angles={k: np.asarray(v, dtype=np.float64) for k, v in angles.items()},
@@ -122,7 +112,7 @@ def write(data: ExportData, fmt: str, path: str | Path) -> Path:
 
 def export_session(session: str | Path, fmt: str, out: str | Path | None = None) -> Path:
     """Analyse a session (directory or log) and write it as ``fmt``; returns the path."""
-    from hipimu.pipeline import analyse
+    from hipimu.pipeline import analyse_log
     from hipimu.record.session_dir import LOG_NAME, load_session
 
     if fmt not in FORMATS:
@@ -133,7 +123,7 @@ def export_session(session: str | Path, fmt: str, out: str | Path | None = None)
         raise ValueError(f"{session}: the session log holds no notifications")
     directory = session if session.is_dir() else session.parent
     name = directory.name if session.is_dir() or session.name == LOG_NAME else session.stem
-    data = from_analysis(analyse(contents.notifications, contents.markers), contents, name)
+    data = from_analysis(analyse_log(contents), contents, name)
     target = Path(out) if out else directory / f"{name}{SUFFIX[fmt]}"
     if target.is_dir() or str(out or "").endswith(("/", os.sep)):
         target = target / f"{name}{SUFFIX[fmt]}"

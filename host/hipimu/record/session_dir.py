@@ -67,8 +67,8 @@ def load_session(path: str | Path) -> LogContents:
 def angle_table(analysis: Analysis) -> np.ndarray:
     """(N, 10) time and the nine angles in degrees, columns ``("time",) + ANGLE_COLUMNS``."""
     kin = analysis.kinematics
-    pelvis = kin.pelvis[:, [2, 1, 0]]  # tilt (Z), list (X), rotation (Y)
-    deg = np.rad2deg(np.column_stack([kin.hip_right, kin.hip_left, pelvis]))
+    coords = kin.opensim_coordinates()
+    deg = np.rad2deg(np.column_stack([coords[c] for c in ANGLE_COLUMNS]))
     return np.column_stack([kin.time - kin.time[0], deg])
 
 
@@ -134,5 +134,6 @@ def results_dict(analysis: Analysis, extra: dict | None = None) -> dict:
         },
         "rejected_packets": dict(analysis.assembler.decoder.rejected),
         "calibration": json.loads(analysis.calibration.to_json())["quality"],
+        "scores": analysis.scores.to_dict(),
         **(extra or {}),
     }
