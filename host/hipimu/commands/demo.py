@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from hipimu import __version__
+from hipimu.commands._summary import print_calibration, print_errors, print_ranges
 
 PLANES = ("flexion", "adduction", "rotation")
-EXERCISE_NAMES = {"side_lying_leg_lift": "side-lying leg lift", "marching": "marching"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,27 +67,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_summary(analysis, errors, out: Path) -> None:
+    """The demo's report: ranges per side, error against the truth, calibration."""
     print()
-    print("Range of motion per exercise and side (degrees)")
-    print(f"{'exercise':<22}{'plane':<11}{'right':>8}{'left':>8}{'left/right':>12}{'L-R':>8}")
-    for s in analysis.sides:
-        mark = " *" if s.primary else ""
-        print(
-            f"{EXERCISE_NAMES.get(s.exercise, s.exercise):<22}{s.plane:<11}"
-            f"{np.rad2deg(s.right):8.1f}{np.rad2deg(s.left):8.1f}"
-            f"{s.left_percent_of_right:11.1f}%{np.rad2deg(s.difference):8.1f}{mark}"
-        )
-    print("  * the exercise's primary plane")
+    print_ranges(analysis)
     print()
-    print("Angle error against the simulator's truth (RMSE, degrees)")
-    print(f"{'hip':<8}{'flexion':>10}{'adduction':>11}{'rotation':>10}")
-    for side, e in errors.items():
-        d = np.rad2deg(e)
-        print(f"{side:<8}{d[0]:10.2f}{d[1]:11.2f}{d[2]:10.2f}")
-    q = analysis.calibration.quality
+    print_errors(errors)
     print()
-    print(
-        f"Calibration: heading from {q.heading_source}; flexion peaks {q.flexion_peaks}; "
-        f"warnings: {'; '.join(q.warnings) or 'none'}"
-    )
+    print_calibration(analysis)
     print(f"Session written to {out}/")
