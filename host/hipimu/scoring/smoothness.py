@@ -12,6 +12,8 @@ speed (:func:`angular_speed`). More negative means less smooth.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
@@ -111,12 +113,18 @@ def ldlj(speed: np.ndarray, fs: float) -> float:
     return float(-np.log(abs(dj)))
 
 
+@lru_cache(maxsize=32)
+def _butter_sos(order: int, cutoff_hz: float, fs: float) -> np.ndarray:
+    """Filter design, cached: the live view re-segments a set many times a second."""
+    return butter(order, cutoff_hz, fs=fs, output="sos")  # not modified by the callers
+
+
 def lowpass(x: np.ndarray, fs: float, cutoff_hz: float, order: int = 2) -> np.ndarray:
     """Zero-phase Butterworth low-pass along axis 0 (``order`` per pass, run twice)."""
     x = np.asarray(x, dtype=np.float64)
     if cutoff_hz >= fs / 2:
         return x.copy()
-    sos = butter(order, cutoff_hz, fs=fs, output="sos")
+    sos = _butter_sos(order, float(cutoff_hz), float(fs))
     padlen = min(3 * (2 * len(sos) + 1), len(x) - 1)
     if len(x) < 4:
         return x.copy()
