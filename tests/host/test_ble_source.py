@@ -272,3 +272,29 @@ def test_this_machine_without_an_adapter_says_so():
         pytest.skip("this machine has a D-Bus system bus; the test needs one without")
     with pytest.raises(BluetoothUnavailable, match="D-Bus"):
         asyncio.run(scan(0.5))
+
+
+def test_queue_is_bounded_and_counts_what_a_stalled_consumer_loses():
+    """No unbounded queue between the BLE callbacks and the consumer."""
+    import asyncio as _asyncio
+
+    from hipimu.sources.base import Notification
+    from hipimu.sources.ble.source import BleSource
+
+    async def run():
+        source = BleSource(1, queue_limit=5)
+        source._queue = _asyncio.Queue(maxsize=source.queue_limit)
+        for i in range(8):
+            source._push(Notification(float(i), "A", bytes([i])))
+        source._push(None)  # close always gets through
+        return source, [source._queue.get_nowait() for _ in range(5)]
+
+    source, kept = asyncio_run(run)
+    assert source.received == 8 and source.dropped == 4
+    assert [n.payload[0] for n in kept[:-1]] == [4, 5, 6, 7] and kept[-1] is None
+
+
+def asyncio_run(factory):
+    import asyncio as _asyncio
+
+    return _asyncio.run(factory())

@@ -510,6 +510,7 @@ class BleSource:
         backoff_max_s: float = 30.0,
         connect_timeout: float = 10.0,
         seed: int | None = None,
+        queue_limit: int = 16384,
     ) -> None:
         if rate_hz not in control.SETTABLE_RATES:
             raise ValueError(f"rate {rate_hz} Hz is not one of {control.SETTABLE_RATES}")
@@ -536,6 +537,10 @@ class BleSource:
         self.closing = False
         self.fatal: BaseException | None = None
         self.received = 0  # notifications handed to the queue
+        # bounded: a consumer stalled for minutes drops the oldest (counted), never grows
+        # memory without limit (16384 notifications = about 3.6 min of 3 sensors)
+        self.queue_limit = queue_limit
+        self.dropped = 0
         self._queue: asyncio.Queue[Notification | None] | None = None
         self._tasks: list[asyncio.Task] = []
         self._closed: asyncio.Event
@@ -543,9 +548,13 @@ class BleSource:
         self.loop: asyncio.AbstractEventLoop
 
     # -- plumbing -------------------------------------------------------------------
-    def _push(self, note: Notification) -> None:
-        self.received += 1
+    def _push(self, note: Notification | None) -> None:
         assert self._queue is not None
+        if note is not None:
+            self.received += 1
+        if self._queue.full():
+            self._queue.get_nowait()
+            self.dropped += 1
         self._queue.put_nowait(note)
 
     def _event(self, event: dict) -> None:
@@ -565,7 +574,7 @@ class BleSource:
         no sensor of the kit was found (naming foreign ones seen).
         """
         self.loop = asyncio.get_running_loop()
-        self._queue = asyncio.Queue()
+        self._queue = asyncio.Queue(maxsize=self.queue_limit)
         self._closed = asyncio.Event()
         self.connect_lock = asyncio.Lock()
         self.found = await scan(self.scan_timeout_s, backend=self.scanner_backend)
@@ -636,7 +645,7 @@ class BleSource:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._queue.put_nowait(None)
+        self._push(None)
 
     def status(self) -> list[LinkStats]:
         return [link.stats for link in self.links.values()]
