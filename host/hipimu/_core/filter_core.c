@@ -24,6 +24,8 @@ static double sq(double x)
 
 /* ---- small vector / quaternion helpers ---------------------------------------------- */
 
+/* A static inline twin of quat.c's hq_mul: it runs several times per sample in the
+ * filter's hot loop, where a call across translation units (no LTO) costs measurably. */
 static inline void qmul(const double *a, const double *b, double *out)
 {
     const double w = a[0] * b[0] - a[1] * b[1] - a[2] * b[2] - a[3] * b[3];

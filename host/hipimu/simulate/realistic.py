@@ -20,7 +20,13 @@ from hipimu.simulate import ROLES, SimulatedSession, Truth
 from hipimu.simulate.body import STANDING_FACING_NORTH, hip_rotation, pelvis_rotation, to_wxyz
 from hipimu.simulate.imu import HIP_CENTRES, SENSOR_SITES, ImuErrors, RawImu, Wobble
 from hipimu.simulate.motion import Protocol
-from hipimu.simulate.sensors import ROLE_CODES, LinkModel, SensorClock, random_mount
+from hipimu.simulate.sensors import (
+    ROLE_CODES,
+    LinkModel,
+    LinkTimer,
+    SensorClock,
+    random_mount,
+)
 from hipimu.sources.base import Notification
 from hipimu_fw import packet
 from hipimu_fw.stream import Streamer
@@ -220,7 +226,7 @@ def simulate_realistic_session(
             capacity=64,
             batch=4,
         )
-        next_event = link.phase_s
+        timer = LinkTimer(link, rng)
         address = f"SIM:00:00:00:01:0{i + 1}"
         for tick, t, g, a in zip(
             ticks.tolist(), t_true.tolist(), gyr_counts, acc_counts, strict=True
@@ -231,12 +237,9 @@ def simulate_realistic_session(
                 continue
             data = bytes(payload)
             streamer.commit()
-            ready = t + 0.001
-            if next_event < ready:
-                next_event += np.ceil((ready - next_event) / link.interval_s) * link.interval_s
-            notifications.append(
-                Notification(float(next_event + rng.uniform(0, link.jitter_s)), address, data)
-            )
+            arrival = timer.arrival(t + 0.001)
+            if arrival is not None:
+                notifications.append(Notification(arrival, address, data))
         mounts[role] = mount.as_quat(scalar_first=True)
         clocks[role] = clock
         samples[role] = {"ticks_us": ticks, "t_true": t_true, "q_gs": q_gs}

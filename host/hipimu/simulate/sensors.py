@@ -58,6 +58,25 @@ class LinkModel:
     loss: float = 0.0
 
 
+class LinkTimer:
+    """When notifications of one link reach the host: at the first connection event after
+    they are ready, plus host-side jitter; ``loss`` of them never arrive."""
+
+    def __init__(self, link: LinkModel, rng: np.random.Generator) -> None:
+        self.link = link
+        self.rng = rng
+        self.next_event = link.phase_s
+
+    def arrival(self, ready: float) -> float | None:
+        """Host arrival time of a notification ready at ``ready`` (s), or None if lost."""
+        interval = self.link.interval_s
+        if self.next_event < ready:
+            self.next_event += np.ceil((ready - self.next_event) / interval) * interval
+        if self.link.loss and self.rng.random() < self.link.loss:
+            return None
+        return float(self.next_event + self.rng.uniform(0.0, self.link.jitter_s))
+
+
 @dataclass
 class SimulatedSensor:
     """One sensor on one segment."""
@@ -98,7 +117,7 @@ class SimulatedSensor:
             batch=self.batch,
         )
         out: list[Notification] = []
-        next_event = self.link.phase_s
+        timer = LinkTimer(self.link, rng)
         for tick, t, q in zip(ticks.tolist(), t_true.tolist(), q_gs.tolist(), strict=True):
             streamer.push_quat(tick % U32, q[0], q[1], q[2], q[3])
             payload = streamer.next_packet()
@@ -106,16 +125,9 @@ class SimulatedSensor:
                 continue
             data = bytes(payload)
             streamer.commit()
-            # the notification leaves at the first connection event after it is ready
-            ready = t + 0.001
-            if next_event < ready:
-                next_event += np.ceil((ready - next_event) / self.link.interval_s) * (
-                    self.link.interval_s
-                )
-            if self.link.loss and rng.random() < self.link.loss:
-                continue
-            arrival = float(next_event + rng.uniform(0.0, self.link.jitter_s))
-            out.append(Notification(arrival, self.address, data))
+            arrival = timer.arrival(t + 0.001)
+            if arrival is not None:
+                out.append(Notification(arrival, self.address, data))
         return out, {"ticks_us": ticks, "t_true": t_true, "q_gs": q_gs}
 
 
