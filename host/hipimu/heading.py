@@ -11,7 +11,7 @@ vertical. Hip angles need the femur and pelvis sensors in one frame, so:
    vertical), the hips are back in the rotation they had in the calibration's standing
    pose, so the change of the femur's internal rotation since then measures how far its
    sensor's heading has drifted against the pelvis sensor's. A smooth curve through
-   these estimates (:func:`_drift_curve`) is removed.
+   these estimates (:func:`drift_curve`) is removed.
    :class:`DriftReport` says how large it was; what remains is the change of the
    client's own neutral rotation between standing phases (docs/calibration.md).
 """
@@ -57,15 +57,24 @@ def align_headings(
     inside = (aligned.time >= window[0]) & (aligned.time <= window[1])
     if inside.sum() < 2:
         raise ValueError(f"heading alignment window {window} holds no samples")
-    ref = aligned.quat[reference][inside]
+    offsets = heading_offsets({r: q[inside] for r, q in aligned.quat.items()}, reference)
+    for role, angle in offsets.items():
+        q = aligned.quat[role]
+        aligned.quat[role] = _rotate_earth(q, np.full(len(q), angle))
+    return offsets
+
+
+def heading_offsets(window: dict[str, np.ndarray], reference: str = "pelvis") -> dict[str, float]:
+    """Yaw (rad) turning each role's earth frame onto the reference's, from orientations
+    ``q_ES`` (N, 4) sampled together while the sensors lie aligned. The live view uses
+    this on its buffered case step; apply with ``yaw_quat(angle) * q``."""
+    ref = window[reference]
     offsets = {}
-    for role, q in aligned.quat.items():
+    for role, q in window.items():
         if role == reference:
             continue
-        diff = quat.multiply(ref, quat.conjugate(q[inside]))  # q_Eref_Erole (a pure yaw)
-        angle = float(np.angle(np.nanmean(np.exp(1j * _heading_of(diff)))))
-        aligned.quat[role] = _rotate_earth(q, np.full(len(q), angle))
-        offsets[role] = angle
+        diff = quat.multiply(ref, quat.conjugate(q))  # q_Eref_Erole (a pure yaw)
+        offsets[role] = float(np.angle(np.nanmean(np.exp(1j * _heading_of(diff)))))
     return offsets
 
 
@@ -91,15 +100,7 @@ def standing_phases(
 ) -> list[tuple[float, float]]:
     """Intervals in which the client stands still: every segment's Y within
     ``max_tilt_deg`` of the vertical and every sensor slower than ``max_speed_deg_s``."""
-    ok = np.ones(len(aligned.time), dtype=bool)
-    for role, q in aligned.quat.items():
-        if role not in cal.mounts:
-            continue
-        y_axis = rotate(quat.multiply(q, cal.mounts[role]), np.array([0.0, 1.0, 0.0]))
-        ok &= np.nan_to_num(y_axis @ UP) > np.cos(np.deg2rad(max_tilt_deg))
-        ok &= np.rad2deg(np.nan_to_num(angular_speed(q, aligned.rate_hz), nan=1e9)) < (
-            max_speed_deg_s
-        )
+    ok = standing_rows(aligned.quat, cal.mounts, aligned.rate_hz, max_tilt_deg, max_speed_deg_s)
     phases, start = [], None
     need = int(min_seconds * aligned.rate_hz)
     for i, flag in enumerate(np.append(ok, False)):
@@ -112,7 +113,26 @@ def standing_phases(
     return phases
 
 
-def _drift_curve(t: np.ndarray, times: np.ndarray, drifts: np.ndarray) -> np.ndarray:
+def standing_rows(
+    quats: dict[str, np.ndarray],
+    mounts: dict[str, np.ndarray],
+    rate_hz: float,
+    max_tilt_deg: float = 12.0,
+    max_speed_deg_s: float = 8.0,
+) -> np.ndarray:
+    """Per sample (bool): every segment's Y within ``max_tilt_deg`` of the vertical and
+    every sensor slower than ``max_speed_deg_s`` (``quats``: ``q_ES`` per role)."""
+    ok = np.ones(len(next(iter(quats.values()))), dtype=bool)
+    for role, q in quats.items():
+        if role not in mounts:
+            continue
+        y_axis = rotate(quat.multiply(q, mounts[role]), np.array([0.0, 1.0, 0.0]))
+        ok &= np.nan_to_num(y_axis @ UP) > np.cos(np.deg2rad(max_tilt_deg))
+        ok &= np.rad2deg(np.nan_to_num(angular_speed(q, rate_hz), nan=1e9)) < max_speed_deg_s
+    return ok
+
+
+def drift_curve(t: np.ndarray, times: np.ndarray, drifts: np.ndarray) -> np.ndarray:
     """Smooth drift through the standing phases' estimates.
 
     Residual gyroscope bias makes the drift grow smoothly, while each standing phase
@@ -150,7 +170,7 @@ def correct_drift(aligned: AlignedSamples, cal: Calibration) -> DriftReport:
         # relative to the first phase (the calibration's standing pose), whose rotation
         # the calibration already accounts for (zero, or the functional thigh axis)
         drifts = [d - drifts[0] for d in drifts]
-        drift = _drift_curve(aligned.time, np.array(times), np.array(drifts))
+        drift = drift_curve(aligned.time, np.array(times), np.array(drifts))
         aligned.quat[role] = _rotate_earth(aligned.quat[role], -drift)
         report.drift_deg[role] = [float(np.rad2deg(d)) for d in drifts]
     return report

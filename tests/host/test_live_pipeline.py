@@ -393,7 +393,7 @@ def test_results_do_not_depend_on_how_much_data_each_update_carries(sim):
             assert a.range[side] == pytest.approx(b.range[side], abs=1e-6)
 
 
-def test_raw_only_sensors_are_reported_not_silently_dropped():
+def test_raw_sensors_are_fused_not_reported_as_unsupported():
     from hipimu.simulate.realistic import simulate_realistic_session
     from hipimu_fw import packet as fw_packet
 
@@ -402,6 +402,6 @@ def test_raw_only_sensors_are_reported_not_silently_dropped():
     raw = fw_packet.CONTENT_GYR | fw_packet.CONTENT_ACC
     assert all(n.payload[10] & 0x0F == raw for n in notes)  # content nibble of the header
     pipe = run_live(notes)
-    assert pipe.stats.raw_only == len(notes) and pipe.rows is None
-    assert len(pipe.problems) == 3
-    assert all("raw IMU samples only" in p for p in pipe.problems.values())
+    assert pipe.stats.raw == len(notes) and pipe.rows is not None
+    assert not pipe.problems
+    assert pipe.raw_six_d() == ["femur_l", "femur_r", "pelvis"]

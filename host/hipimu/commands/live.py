@@ -21,6 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     src = live.add_mutually_exclusive_group()
     src.add_argument("--simulate", action="store_true", help="simulated sensors (no hardware)")
+    src.add_argument(
+        "--simulate-raw",
+        action="store_true",
+        help="a realistic simulated session (one round): raw gyroscope and accelerometer "
+        "fused live, headings aligned on its case phase",
+    )
     src.add_argument("--replay", metavar="SESSION", help="replay a recorded session")
     src.add_argument(
         "--simulate-ble",
@@ -32,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--speed",
         type=float,
         default=1.0,
-        help="pace of --simulate/--replay, 1 = real time (default: %(default)s)",
+        help="pace of --simulate(-raw)/--replay, 1 = real time (default: %(default)s)",
     )
     live.add_argument(
         "--from",
@@ -40,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=0.0,
         metavar="S",
-        help="with --simulate/--replay: start S seconds into the session",
+        help="with --simulate(-raw)/--replay: start S seconds into the session",
     )
     live.add_argument("--seed", type=int, default=0, help="simulation seed (default: %(default)s)")
     live.add_argument(
@@ -82,7 +88,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     live.add_argument(
         "--no-follow",
         action="store_true",
-        help="with --simulate/--replay: do not start and end sets from the session's markers",
+        help="with --simulate(-raw)/--replay: do not start and end sets from the session's markers",
     )
     live.set_defaults(func=run)
 
@@ -97,6 +103,13 @@ def _source(args: argparse.Namespace):
         sim = simulate_session(Protocol(client), seed=args.seed)
         source = SimulatedSource(sim, speed=args.speed)
         return _jump(source, sim.notifications, args), f"simulated (seed {args.seed})", True
+    if args.simulate_raw:
+        from hipimu.simulate.realistic import simulate_realistic_session
+        from hipimu.sources.simulated import SimulatedSource
+
+        sim = simulate_realistic_session(1, seed=args.seed)
+        source = SimulatedSource(sim, speed=args.speed)
+        return _jump(source, sim.notifications, args), f"simulated raw (seed {args.seed})", True
     if args.replay:
         try:
             from hipimu.sources.replay import ReplaySource
@@ -180,8 +193,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--duration must be positive, got {args.duration}")
     if args.speed <= 0:
         raise ValueError(f"--speed must be positive, got {args.speed}")
-    if args.start and not (args.simulate or args.replay):
-        raise ValueError("--from needs --simulate or --replay")
+    recorded_kind = args.simulate or args.simulate_raw or args.replay
+    if args.start and not recorded_kind:
+        raise ValueError("--from needs --simulate, --simulate-raw or --replay")
     try:
         import pyqtgraph  # noqa: F401
         from pyqtgraph.Qt import QtCore, QtWidgets
@@ -199,14 +213,15 @@ def run(args: argparse.Namespace) -> int:
         pipeline.set_calibration(Calibration.from_json(Path(args.calibration).read_text()))
     elif args.replay and (recorded := _recorded_calibration(source)) is not None:
         pipeline.set_calibration(recorded)
-    publisher = _lsl(args, pipeline, live_clock=not (args.simulate or args.replay))
+    publisher = _lsl(args, pipeline, live_clock=not recorded_kind)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     feed = SourceThread(source, overflow="wait" if may_wait else "drop_oldest")
+    markers = list(getattr(source, "markers", []))
     window = LiveWindow(
         pipeline,
         feed,
         source_name=name,
-        markers=list(getattr(source, "markers", [])),
+        markers=markers,
         follow_markers=not args.no_follow,
         window_s=args.window,
         plane=args.plane,
@@ -215,9 +230,12 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.record:
         window.start_recording(Path(args.record) / "session.hiplog")
-    if (args.simulate or args.replay) and pipeline.calibration is None:
-        # recorded and simulated sessions start standing: calibrate on the first seconds
-        pipeline.calibrate_from_start(stand_s=4.5)
+    if recorded_kind and pipeline.calibration is None:
+        # a raw session starts in the case (heading alignment), then standing: use its
+        # markers; other recorded and simulated sessions start standing
+        in_case = any(m.get("exercise") == "heading_alignment" for m in markers)
+        if args.start or not (in_case and pipeline.calibrate_from_markers(markers, 4.5)):
+            pipeline.calibrate_from_start(stand_s=4.5)
     state = {"code": 0}
 
     def finish() -> None:

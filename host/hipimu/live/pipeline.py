@@ -17,6 +17,18 @@ kernel) and pelvis angles for the new rows, and hands them to the repetition tra
   hardware/placement.md (the view says so). :meth:`start_calibration` runs the guided
   calibration ("stand still", then "march"), then :func:`hipimu.calibration.calibrate`
   on the buffered window.
+* Raw sensors (gyroscope and accelerometer, no quaternions): each runs a streaming
+  :class:`hipimu.fusion.OrientationFilter` fed with every packet's samples and their
+  host-time steps; its ``q_ES`` then takes the quaternion sensors' path. Without a
+  magnetometer their headings are their own: the guided calibration starts with the
+  sensors side by side in their case (:meth:`LivePipeline.start_heading_alignment`) and
+  turns their earth frames onto the pelvis sensor's (:func:`hipimu.heading.heading_offsets`,
+  as :func:`hipimu.heading.align_headings` does offline). After the calibration, every
+  standing phase (:func:`hipimu.heading.standing_rows`, at least ``drift_min_s``) measures
+  each femur sensor's heading drift against the pelvis sensor as
+  :func:`hipimu.heading.correct_drift` does; the curve through the phases so far
+  (:func:`hipimu.heading.drift_curve`, anchored at zero in the calibration) is applied to
+  that sensor's earth frame from the end of the phase on (causal: earlier rows keep theirs).
 
 SI inside: radians and seconds. Host time is the source's clock (``Notification.host_time``).
 """
@@ -30,11 +42,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hipimu import quaternion as quat
-from hipimu.calibration import Calibration, CalibrationError, calibrate, find_still_window
+from hipimu.calibration import (
+    Calibration,
+    CalibrationError,
+    angular_speed,
+    calibrate,
+    find_still_window,
+)
+from hipimu.fusion import OrientationFilter
+from hipimu.heading import FEMURS, drift_curve, heading_offsets, standing_rows, yaw_quat
 from hipimu.kinematics import pelvis_angles
 from hipimu.live.reps import ExerciseSpec, RepTracker, Segmenter
 from hipimu.live.ring import Ring
-from hipimu.protocol import Decoder, role_name
+from hipimu.protocol import Decoder, Packet, role_name
 from hipimu.session import U16, U32, AlignedSamples, ClockModel, unwrap_near
 from hipimu.sources.base import Notification
 
@@ -88,6 +108,9 @@ class SensorState:
     last_t0: int | None = None
     last_arrival: float = -np.inf
     flags: int = 0
+    fusion: OrientationFilter | None = None  # raw sensors: the host's filter
+    nine_d: bool = False  # raw with a magnetometer (its heading is north's)
+    earth: np.ndarray | None = None  # yaw applied to its earth frame (heading alignment)
     _points: deque = field(init=False)
     _recent_seqs: deque = field(init=False)
     _seen: set = field(init=False)
@@ -133,7 +156,7 @@ class SensorState:
 class CalibrationStep:
     """Where the guided calibration stands, for the view."""
 
-    phase: str = "idle"  # idle, stand, march, done, failed
+    phase: str = "idle"  # idle, case, strap, stand, march, done, failed
     message: str = "Not calibrated: angles assume the nominal sensor placement"
     remaining_s: float = 0.0
     calibration: Calibration | None = None
@@ -157,10 +180,23 @@ class SetResult:
 
 
 @dataclass
+class LiveDrift:
+    """Heading drift of the femur sensors measured at standing phases (radians)."""
+
+    anchor: float = float("nan")  # grid time of zero drift (the calibration's pose)
+    phases: list[tuple[float, float]] = field(default_factory=list)
+    drift: dict[str, list[float]] = field(default_factory=dict)  # measured, per phase
+    applied: dict[str, float] = field(default_factory=dict)  # current correction
+    run: list[np.ndarray] = field(default_factory=list)  # standing run: time, raw drifts
+    open: bool = False  # the newest phase is the running standing run
+    previous: np.ndarray | None = None  # the last final row's q_GS (12), for speeds
+
+
+@dataclass
 class LiveStats:
     notes: int = 0
     rejected: int = 0  # malformed notifications
-    raw_only: int = 0  # notifications without quaternions (not shown)
+    raw: int = 0  # notifications without quaternions (fused on the host)
     final_rows: int = 0
 
 
@@ -217,6 +253,12 @@ class LivePipeline:
         # called with every batch of final rows: (rows (N, ROW_WIDTH), q_GB per role (N, 4))
         self.listeners: list[Callable[[np.ndarray, dict[str, np.ndarray]], None]] = []
         self.problems: dict[str, str] = {}  # by address: what keeps a sensor off screen
+        self.max_step_s = 0.5  # raw sensors: longer gaps are not integrated over
+        self._align_plan: tuple[float, float, bool] | None = None  # start, end, then strap
+        self.heading_offsets: dict[str, float] = {}  # by role, radians (done if not empty)
+        self.drift_correction = True  # raw 6D femur sensors, at standing phases
+        self.drift_min_s = 1.0
+        self.drift = LiveDrift()
 
     # ------------------------------------------------------------------ input
     def feed(self, note: Notification) -> bool:
@@ -228,12 +270,14 @@ class LivePipeline:
             self.stats.rejected += 1
             return False
         if pkt.quat is None:
-            self.stats.raw_only += 1
-            self.problems[note.sensor] = (
-                f"sensor {note.sensor} sends raw IMU samples only: the live view needs "
-                "orientation quaternions (the sensor's on-board fusion)"
-            )
-            return False
+            if pkt.gyr is None or pkt.acc is None:
+                self.stats.rejected += 1
+                self.problems[note.sensor] = (
+                    f"sensor {note.sensor} sends neither orientation quaternions nor "
+                    "gyroscope and accelerometer samples"
+                )
+                return False
+            self.stats.raw += 1
         s = self.sensors.get(note.sensor)
         if s is None:
             if self.rate_hz is None:
@@ -267,8 +311,11 @@ class LivePipeline:
         s.flags = pkt.flags
         period = 1e6 / pkt.rate_hz
         dev = t0 + np.round(np.arange(pkt.count) * period)
+        q = pkt.quat if pkt.quat is not None else self._fuse(s, pkt, dev)
+        if s.earth is not None:
+            q = quat.multiply(s.earth, q)
         s.dev_us.append(dev[:, None])
-        s.quat.append(pkt.quat)
+        s.quat.append(q)
         s.last_arrival = note.host_time
         self.newest_arrival = max(self.newest_arrival, note.host_time)
         s._points.append((float(dev[-1]), note.host_time))
@@ -279,6 +326,26 @@ class LivePipeline:
         s._lat.append(note.host_time - newest)
         self._serial_at.append((self.serial, note.sensor, float(newest)))
         return True
+
+    def _fuse(self, s: SensorState, pkt: Packet, dev: np.ndarray) -> np.ndarray:
+        """``q_ES`` of a raw packet's samples from the sensor's streaming filter, stepped by
+        the samples' host-time differences (a gap of lost packets is integrated over, as
+        the filter does offline; one longer than ``max_step_s`` is not)."""
+        if s.fusion is None:
+            s.fusion = OrientationFilter(pkt.rate_hz)
+            s.nine_d = pkt.mag is not None
+        scale = s.clock.scale if s.clock is not None else 1.0
+        last = s.dev_us.tail(1)[0, 0] if len(s.dev_us) else dev[0] - 1e6 / pkt.rate_hz
+        steps = np.diff(np.concatenate([[last], dev])) * (scale / 1e6)
+        steps[(steps <= 0) | (steps > self.max_step_s)] = 1.0 / pkt.rate_hz
+        mag = None
+        if s.nine_d:
+            mag = pkt.mag if pkt.mag is not None else np.full((pkt.count, 3), np.nan)
+        return s.fusion.update(pkt.gyr, pkt.acc, mag, dt=steps)
+
+    def raw_six_d(self) -> list[str]:
+        """Roles fused on the host without a magnetometer (their headings need aligning)."""
+        return sorted(r for r, s in self.by_role().items() if s.fusion is not None and not s.nine_d)
 
     # ------------------------------------------------------------------ grid
     def connected(self, s: SensorState) -> bool:
@@ -310,6 +377,8 @@ class LivePipeline:
             if self._cal_from_start is not None:
                 self._cal_plan = (self._next_t, *self._cal_from_start)
                 self._cal_from_start = None
+            if self._align_plan is not None:
+                self._align_plan = (max(self._align_plan[0], self._next_t), *self._align_plan[1:])
             capacity = int(self.buffer_s * self.rate_hz)
             self.rows, self.qgs = Ring(capacity, ROW_WIDTH), Ring(capacity, 12)
             self.q_pelvis = Ring(capacity, 4)
@@ -320,10 +389,12 @@ class LivePipeline:
             # a calibration window ending inside this batch: the rows up to its end
             # first, so the rows after it already use the new calibration
             limit = final_end
-            if self._cal_plan is not None:
-                cal_end = sum(self._cal_plan)
-                if self._next_t <= cal_end < final_end:
-                    limit = cal_end
+            ends = [sum(self._cal_plan)] if self._cal_plan is not None else []
+            if self._align_plan is not None:
+                ends.append(self._align_plan[1])
+            for end in ends:
+                if self._next_t <= end < limit:
+                    limit = end
             n_final = int(np.floor((limit - self._next_t) / dt + 1e-9)) + 1
             if n_final <= 0:
                 break
@@ -340,6 +411,8 @@ class LivePipeline:
             new += n_final
             self.stats.final_rows += n_final
             self._feed_sets(t, rows, pelvis)
+            self._track_drift(rows, q)  # before a new calibration resets it
+            self._advance_alignment(float(t[-1]))
             self._advance_calibration(float(t[-1]))
             if limit == final_end:
                 break
@@ -395,6 +468,65 @@ class LivePipeline:
         if self.room is not None and pelvis_room:
             rows[:, PELVIS] = pelvis_angles(pelvis, self.room)
         return rows, seg
+
+    def _track_drift(self, rows: np.ndarray, q: dict[str, np.ndarray]) -> None:
+        """Collect standing runs of final rows; once a run lasts ``drift_min_s`` (and as it
+        goes on) it updates the femur sensors' drift correction (see the module text)."""
+        femurs = [r for r in self.raw_six_d() if r in FEMURS]
+        if not (self.drift_correction and femurs and self.calibration is not None):
+            return
+        d = self.drift
+        if not np.isfinite(d.anchor):
+            d.anchor = float(rows[0, T])
+        qgs = np.column_stack([q[r] for r in ROLES])
+        both = qgs if d.previous is None else np.vstack([d.previous, qgs])
+        d.previous = qgs[-1].copy()
+        quats = {r: np.ascontiguousarray(both[:, 4 * i : 4 * i + 4]) for i, r in enumerate(ROLES)}
+        still = standing_rows(quats, self.mounts, self.rate_hz or 100.0)[len(both) - len(qgs) :]
+        # per row: time and each femur's drift without the correction the row carries
+        raw = np.full((len(rows), 1 + len(FEMURS)), np.nan)
+        raw[:, 0] = rows[:, T]
+        for j, (role, (side, sign)) in enumerate(FEMURS.items()):
+            if role in femurs:
+                rotation = rows[:, HIP_R if side == "right" else HIP_L][:, 2]
+                raw[:, 1 + j] = sign * rotation + d.applied.get(role, 0.0)
+        edges = np.flatnonzero(np.diff(still.astype(int))) + 1
+        for part, flag in zip(np.split(raw, edges), np.split(still, edges), strict=True):
+            if flag[0]:
+                d.run.append(part)
+            elif d.run:
+                self._measure_run(femurs)
+                d.run, d.open = [], False
+        self._measure_run(femurs)
+
+    def _measure_run(self, femurs: list[str]) -> None:
+        """The standing run so far as the newest phase (if long enough); apply the curve."""
+        d = self.drift
+        run = np.concatenate(d.run) if d.run else np.empty((0, 1 + len(FEMURS)))
+        if len(run) < self.drift_min_s * (self.rate_hz or 100.0):
+            return
+        if d.open:  # the run grew: replace its phase
+            d.phases.pop()
+            for values in d.drift.values():
+                values.pop()
+        d.open = True
+        d.phases.append((float(run[0, 0]), float(run[-1, 0])))
+        times = np.array([d.anchor] + [0.5 * (a + b) for a, b in d.phases])
+        by_role = self.by_role()
+        for j, role in enumerate(FEMURS):
+            if role not in femurs or role not in by_role:
+                continue
+            d.drift.setdefault(role, []).append(float(np.nanmedian(run[:, 1 + j])))
+            drifts = np.array([0.0, *d.drift[role]])
+            if len(drifts) != len(times):
+                continue  # the sensor joined after the first phases
+            now = float(drift_curve(np.array([times[-1]]), times, drifts)[0])
+            applied = d.applied.get(role, 0.0)
+            yaw = yaw_quat(np.array([applied - now]))[0]
+            sensor = by_role[role]
+            sensor.earth = yaw if sensor.earth is None else quat.multiply(yaw, sensor.earth)
+            sensor.quat.view()[:] = quat.multiply(yaw, sensor.quat.view())
+            d.applied[role] = now
 
     # ------------------------------------------------------------------ views
     def latest_time(self) -> float:
@@ -527,6 +659,99 @@ class LivePipeline:
         self._cal_plan = (start, stand_s, march_s)
         self.cal = CalibrationStep("stand", "Stand still, feet apart, arms relaxed", stand_s)
 
+    def start_heading_alignment(self, case_s: float = 3.0, start: float | None = None) -> None:
+        """The guided calibration's first step with raw 6D sensors: the sensors lie side by
+        side in their case, still, for ``case_s``; their headings are then aligned and the
+        step waits for the trainer to strap them on (:meth:`continue_calibration`)."""
+        if self.rows is None or not len(self.rows):
+            self.cal = CalibrationStep("failed", "No data yet: connect the sensors first")
+            return
+        if start is None:
+            start = float(self.rows.view()[-1, T])
+        self._align_plan = (start, start + case_s, True)
+        self.cal = CalibrationStep(
+            "case", "Lay the sensors side by side in the case, still", case_s
+        )
+
+    def align_headings_at(self, window: tuple[float, float]) -> None:
+        """Align headings on a known window (grid time): a recording's or simulation's
+        ``heading_alignment`` marker. Planned now, run once those rows exist."""
+        self._align_plan = (float(window[0]), float(window[1]), False)
+
+    def continue_calibration(self, stand_s: float = 5.0, march_s: float = 6.0) -> None:
+        """After the case step, with the sensors on: stand still, then march."""
+        self.start_calibration(stand_s, march_s)
+
+    def _advance_alignment(self, now: float) -> None:
+        if self._align_plan is None:
+            return
+        start, end, guided = self._align_plan
+        now += 1.0 / (self.rate_hz or 100.0) - 1e-9
+        if now < end:
+            if self.cal.phase == "case":
+                self.cal.remaining_s = end - now
+            return
+        self._align_plan = None
+        if not guided and not self.raw_six_d():
+            return  # quaternion sensors: as offline, only host-fused 6D headings are aligned
+        error = self._align(start, end)
+        if guided and error:
+            self.cal = CalibrationStep("failed", f"Heading alignment failed: {error}")
+        elif guided:
+            turned = ", ".join(
+                f"{r} {np.rad2deg(a):+.0f}°" for r, a in sorted(self.heading_offsets.items())
+            )
+            self.cal = CalibrationStep(
+                "strap",
+                f"✓ Headings aligned ({turned}). Strap the sensors on, then: Sensors on",
+            )
+
+    def _align(self, start: float, end: float) -> str | None:
+        """Turn the sensors' earth frames onto the pelvis sensor's from the rows in
+        [start, end] (their buffers, final rows and angles included); an error text or None."""
+        assert self.rows is not None and self.qgs is not None
+        time = self.rows.view()[:, T]
+        sel = (time >= start) & (time <= end)
+        q_all = self.qgs.view()[sel]
+        window = {r: q_all[:, 4 * i : 4 * i + 4] for i, r in enumerate(ROLES)}
+        window = {r: q for r, q in window.items() if np.isfinite(q).all(axis=1).mean() > 0.5}
+        if sel.sum() < 2 or "pelvis" not in window or len(window) < 2:
+            return "not all sensors were heard in the case: check them and try again"
+        for role, q in window.items():
+            ok = q[np.isfinite(q).all(axis=1)]
+            speed = np.rad2deg(np.percentile(angular_speed(ok, self.rate_hz or 100.0), 90))
+            if speed > 10.0:
+                return f"the {role} sensor moved ({speed:.0f}°/s): keep them still in the case"
+        offsets = heading_offsets(window)
+        by_role = self.by_role()
+        for i, role in enumerate(ROLES):
+            if role not in offsets or role not in by_role:
+                continue
+            yaw = yaw_quat(np.array([offsets[role]]))[0]
+            sensor = by_role[role]
+            sensor.earth = yaw if sensor.earth is None else quat.multiply(yaw, sensor.earth)
+            for buf in (sensor.quat.view(), self.qgs.view()[:, 4 * i : 4 * i + 4]):
+                buf[:] = quat.multiply(yaw, buf)
+            self.heading_offsets[role] = self.heading_offsets.get(role, 0.0) + offsets[role]
+        self._recompute_buffer()
+        return None
+
+    def calibrate_from_markers(self, markers: list[dict], stand_s: float = 4.5) -> bool:
+        """Align headings on the ``heading_alignment`` marker (raw 6D sensors) and calibrate
+        on the first ``standing`` marker (grid time = the session's time), once those rows
+        exist: a recorded or simulated raw session. False without a standing marker."""
+        for m in markers:
+            if m.get("exercise") == "heading_alignment":
+                self.align_headings_at((m["start"], m["end"]))
+                break
+        standing = next((m for m in markers if m.get("exercise") == "standing"), None)
+        if standing is None:
+            return False
+        stand_s = min(stand_s, float(standing["end"]) - float(standing["start"]))
+        self._cal_plan = (float(standing["start"]), stand_s, 0.0)
+        self.cal = CalibrationStep("stand", "Calibrating on the session's standing pose", stand_s)
+        return True
+
     def calibrate_from_start(self, stand_s: float = 4.5, march_s: float = 0.0) -> None:
         """Calibrate on the first seconds of data (recordings and simulations start with
         the client standing): planned now, run as soon as those rows exist."""
@@ -547,6 +772,12 @@ class LivePipeline:
     def set_calibration(self, cal: Calibration) -> None:
         """Use a calibration made elsewhere (a file, or an earlier session)."""
         self.calibration = cal
+        # drift is measured from this calibration's standing pose on (a file's: from now)
+        mid = float(np.mean(cal.quality.static_window))
+        covered = self.rows is not None and len(self.rows)
+        if covered and not self.rows.view()[0, T] <= mid <= self.rows.view()[-1, T]:
+            mid = float(self.rows.view()[-1, T])
+        self.drift = LiveDrift(anchor=mid if covered else float("nan"))
         self.mounts = {r: np.asarray(q, dtype=np.float64) for r, q in cal.mounts.items()}
         for role, q in nominal_mounts().items():
             self.mounts.setdefault(role, q)

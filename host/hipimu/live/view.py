@@ -122,6 +122,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         self._paint_times: deque[float] = deque(maxlen=240)
         self._last_panel = 0.0
         self.source_error: str | None = None
+        self.case_s = 3.0  # the calibration's case step (raw 6D sensors), seconds
 
         self.setWindowTitle(f"hipimu live — {source_name}" if source_name else "hipimu live")
         self.setStyleSheet(STYLE)
@@ -202,7 +203,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.layout_box.addItem("Mirrored", "mirror")
         self.layout_box.currentIndexChanged.connect(self._on_plot_choice)
         self.cal_button = QtWidgets.QPushButton("Calibrate")
-        self.cal_button.clicked.connect(lambda: self.start_calibration())
+        self.cal_button.clicked.connect(lambda: self._calibrate_clicked())
         self.record_button = QtWidgets.QPushButton("● Record")
         self.record_button.setCheckable(True)
         self.record_button.toggled.connect(self._toggle_record)
@@ -333,7 +334,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.cal_label.setWordWrap(True)
         lay.addWidget(self.cal_label)
         self.cal_finish = QtWidgets.QPushButton("Finish now (skip marching)")
-        self.cal_finish.clicked.connect(lambda: self.pipeline.finish_calibration_now())
+        self.cal_finish.clicked.connect(lambda: self._cal_next())
         self.cal_finish.hide()
         lay.addWidget(self.cal_finish)
         col.addWidget(box)
@@ -519,6 +520,24 @@ class LiveWindow(QtWidgets.QMainWindow):
         """Guided calibration: stand still ``stand_s``, then march ``march_s`` seconds
         (from ``start``, grid time; default now)."""
         self.pipeline.start_calibration(stand_s, march_s, start)
+        self._refresh_panel()
+
+    def _calibrate_clicked(self) -> None:
+        """Calibrate: sensors fused on the host without a magnetometer first lie in their
+        case (heading alignment); the others go straight to standing still."""
+        pipe = self.pipeline
+        if pipe.raw_six_d() and not pipe.heading_offsets:
+            pipe.start_heading_alignment(self.case_s)
+            self._refresh_panel()
+        else:
+            self.start_calibration()
+
+    def _cal_next(self) -> None:
+        """The calibration panel's button: continue after strapping on, or finish now."""
+        if self.pipeline.cal.phase == "strap":
+            self.pipeline.continue_calibration()
+        else:
+            self.pipeline.finish_calibration_now()
         self._refresh_panel()
 
     def start_recording(self, path: str | Path | None = None) -> Path:
@@ -774,7 +793,7 @@ class LiveWindow(QtWidgets.QMainWindow):
             step.phase, RIGHT_COLOR
         )
         text = step.message
-        if step.phase in ("stand", "march"):
+        if step.phase in ("case", "stand", "march"):
             text = f"<b style='font-size:13pt'>{step.message}</b><br>{step.remaining_s:.1f} s left"
         elif step.phase == "done" and step.calibration is not None:
             warnings = step.calibration.quality.warnings
@@ -784,7 +803,10 @@ class LiveWindow(QtWidgets.QMainWindow):
                 text += f"<br><span style='color:{WARN_COLOR}'>⚠ {short}</span>"
             self.cal_label.setToolTip("\n".join(warnings))
         self.cal_label.setText(f"<span style='color:{color}'>{text}</span>")
-        self.cal_finish.setVisible(step.phase == "march")
+        self.cal_finish.setText(
+            "Sensors on: stand still" if step.phase == "strap" else "Finish now (skip marching)"
+        )
+        self.cal_finish.setVisible(step.phase in ("strap", "march"))
 
     def _refresh_sensors(self) -> None:
         pipe = self.pipeline
