@@ -15,6 +15,7 @@ between the tightest bounds (:meth:`ClockModel.fit_sync`, docs/ble.md "Time sync
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -158,7 +159,7 @@ class SensorTimeline:
 
     sensor: str
     role: str
-    device_us: np.ndarray  # (N,) int64, unwrapped
+    device_us: np.ndarray  # (N,) int64, unwrapped; starts anew after each restart
     host_time: np.ndarray  # (N,) seconds, through ``clock``
     quat: np.ndarray | None  # (N, 4) q_ES
     gyr: np.ndarray | None
@@ -172,6 +173,8 @@ class SensorTimeline:
     lost_packets: int
     gaps: list[tuple[float, float]]  # host-time intervals with missing samples
     sync_points: int = 0  # time-sync round trips used (0: clock from arrival times)
+    restarts: int = 0  # times the sensor rebooted (its clock and seq began anew)
+    clocks: list[ClockModel] = field(default_factory=list)  # one per clock segment
 
     @property
     def loss_percent(self) -> float:
@@ -180,15 +183,64 @@ class SensorTimeline:
 
 
 @dataclass
-class _Accumulator:
-    sensor: str
-    role: int | None  # None until the first packet (sync points can come first)
+class _Segment:
+    """The packets of one run of a sensor's clock (between reboots)."""
+
     packets: list[tuple[int, int, float, Packet]] = field(default_factory=list)
     last_seq: int | None = None
     last_t0: int | None = None
-    seen: set[int] = field(default_factory=set)
+    seen: dict[int, int] = field(default_factory=dict)  # unwrapped seq -> t0
+    offset: float = np.inf  # lower envelope of host - device seconds
+
+    @property
+    def first_arrival(self) -> float:
+        return min(p[2] for p in self.packets)
+
+    def unwrap_t0(self, raw: int, host: float) -> int:
+        """Unwrap ``raw`` near the device time this segment's clock gives at ``host``."""
+        if self.last_t0 is None:
+            return raw
+        if np.isfinite(self.offset):
+            return unwrap_near(raw, int((host - self.offset) * 1e6), U32)
+        return unwrap_near(raw, self.last_t0, U32)
+
+    def fits(self, t0: int, host: float) -> bool:
+        """Whether device time ``t0`` arriving at ``host`` can be this clock's: it does not
+        arrive before it was sampled, nor jump back behind the newest sample, by more than
+        :data:`RESTART_S`."""
+        if self.last_t0 is None:
+            return True
+        ahead = self.offset + t0 / 1e6 - host
+        return ahead <= RESTART_S and t0 >= self.last_t0 - RESTART_S * 1e6
+
+    def file(self, seq: int, t0: int, host: float, pkt: Packet) -> None:
+        self.seen[seq] = t0
+        self.last_seq = seq if self.last_seq is None else max(seq, self.last_seq)
+        self.last_t0 = t0 if self.last_t0 is None else max(t0, self.last_t0)
+        self.offset = min(self.offset, host - t0 / 1e6)
+        self.packets.append((seq, t0, host, pkt))
+
+
+#: a sensor's device time that disagrees with its clock's host-time mapping by more than
+#: this (s) means the sensor restarted (rebooted): a new clock segment begins
+RESTART_S = 5.0
+
+
+@dataclass
+class _Accumulator:
+    sensor: str
+    role: int | None  # None until the first packet (sync points can come first)
+    segments: list[_Segment] = field(default_factory=lambda: [_Segment()])
     duplicates: int = 0
     syncs: list[SyncPoint] = field(default_factory=list)
+
+    @property
+    def packets(self) -> list[tuple[int, int, float, Packet]]:
+        return [p for seg in self.segments for p in seg.packets]
+
+    @property
+    def last_t0(self) -> int | None:
+        return self.segments[-1].last_t0
 
 
 class SessionAssembler:
@@ -214,15 +266,20 @@ class SessionAssembler:
             acc = self._sensors[note.sensor] = _Accumulator(note.sensor, pkt.role)
         elif acc.role is None:
             acc.role = pkt.role
-        seq = pkt.seq if acc.last_seq is None else unwrap_near(pkt.seq, acc.last_seq, U16)
-        t0 = pkt.t0_us if acc.last_t0 is None else unwrap_near(pkt.t0_us, acc.last_t0, U32)
-        if seq in acc.seen:
-            acc.duplicates += 1
-            return None
-        acc.seen.add(seq)
-        acc.last_seq = max(seq, acc.last_seq) if acc.last_seq is not None else seq
-        acc.last_t0 = max(t0, acc.last_t0) if acc.last_t0 is not None else t0
-        acc.packets.append((seq, t0, note.host_time, pkt))
+        host = note.host_time
+        for seg in reversed(acc.segments):  # the current clock first, then older ones
+            t0 = seg.unwrap_t0(pkt.t0_us, host)
+            seq = pkt.seq if seg.last_seq is None else unwrap_near(pkt.seq, seg.last_seq, U16)
+            if seq in seg.seen and abs(seg.seen[seq] - t0) < 1e6 / pkt.rate_hz:
+                acc.duplicates += 1
+                return None
+            if seg.fits(t0, host) and seq not in seg.seen:
+                break
+        else:  # no clock of this sensor explains the packet: it restarted
+            seg = _Segment()
+            acc.segments.append(seg)
+            t0, seq = pkt.t0_us, pkt.seq
+        seg.file(seq, t0, host, pkt)
         return pkt
 
     def extend(self, notes: Iterable[Notification]) -> None:
@@ -241,8 +298,10 @@ class SessionAssembler:
         if acc is None:
             acc = self._sensors[sensor] = _Accumulator(sensor, None)
         raw = int(device_us) % U32
-        dev = raw if acc.last_t0 is None else unwrap_near(raw, acc.last_t0, U32)
-        acc.last_t0 = dev if acc.last_t0 is None else max(dev, acc.last_t0)
+        last = acc.segments[-1].last_t0
+        if last is None and acc.syncs:
+            last = acc.syncs[-1].device_us
+        dev = raw if last is None else unwrap_near(raw, last, U32)
         point = SyncPoint(float(send), float(recv), dev)
         acc.syncs.append(point)
         return point
@@ -275,7 +334,58 @@ class SessionAssembler:
 
 
 def _build(acc: _Accumulator) -> SensorTimeline:
-    packets = sorted(acc.packets, key=lambda p: p[1])
+    """One timeline from every clock segment of the sensor, each with its own clock model;
+    a restart leaves a gap from the last sample before it to the first after it."""
+    segments = sorted(
+        (seg for seg in acc.segments if seg.packets), key=lambda seg: seg.first_arrival
+    )
+    syncs: list[list[SyncPoint]] = [[] for _ in segments]
+    firsts = [seg.first_arrival for seg in segments]
+    for point in acc.syncs:  # each round trip to the clock that ran at its time
+        i = max(0, int(np.searchsorted(firsts, point.recv + 1.0, side="right")) - 1)
+        seg = segments[i]
+        dev = unwrap_near(point.device_us % U32, int((point.recv - seg.offset) * 1e6), U32)
+        syncs[i].append(SyncPoint(point.send, point.recv, dev))
+    parts = [_build_segment(seg, seg_syncs) for seg, seg_syncs in zip(segments, syncs, strict=True)]
+    parts.sort(key=lambda part: part[1][0])
+    packets = [p for seg in segments for p in seg.packets]
+    rate = packets[0][3].rate_hz
+    device_us = np.concatenate([part[0] for part in parts])
+    host_time = np.concatenate([part[1] for part in parts])
+    gaps = [g for part in parts for g in part[3]]
+    for before, after in itertools.pairwise(parts):
+        gaps.append((float(before[1][-1]), float(after[1][0])))
+    gaps.sort()
+    blocks = {name: [part[4][name] for part in parts] for name in parts[0][4]}
+
+    def cat(blocks: list[np.ndarray | None]) -> np.ndarray | None:
+        return None if any(b is None for b in blocks) else np.concatenate(blocks)
+
+    return SensorTimeline(
+        sensor=acc.sensor,
+        role=role_name(acc.role),
+        device_us=device_us,
+        host_time=host_time,
+        quat=cat(blocks["quat"]),
+        gyr=cat(blocks["gyr"]),
+        acc=cat(blocks["acc"]),
+        mag=cat(blocks["mag"]),
+        flags=np.concatenate(blocks["flags"]),
+        clock=parts[-1][2],
+        rate_hz=rate,
+        packets=len(packets),
+        duplicates=acc.duplicates,
+        lost_packets=sum(part[5] for part in parts),
+        gaps=gaps,
+        sync_points=len(acc.syncs),
+        restarts=len(parts) - 1,
+        clocks=[part[2] for part in parts],
+    )
+
+
+def _build_segment(seg: _Segment, syncs: list[SyncPoint]) -> tuple:
+    """``(device_us, host_time, clock, gaps, blocks, lost)`` of one clock segment."""
+    packets = sorted(seg.packets, key=lambda p: p[1])
     rate = packets[0][3].rate_hz
     period_us = 1e6 / rate
     dev, quat, gyr, accel, mag, flags = [], [], [], [], [], []
@@ -291,13 +401,13 @@ def _build(acc: _Accumulator) -> SensorTimeline:
         arrival.append(host)
     device_us = np.concatenate(dev)
     clock = ClockModel.fit(np.array(last_dev), np.array(arrival))
-    if acc.syncs:
-        sync_dev = np.array([p.device_us for p in acc.syncs], dtype=np.float64)
+    if syncs:
+        sync_dev = np.array([p.device_us for p in syncs], dtype=np.float64)
         span = (sync_dev.max() - sync_dev.min()) / 1e6
         clock = ClockModel.fit_sync(
             sync_dev,
-            np.array([p.send for p in acc.syncs]),
-            np.array([p.recv for p in acc.syncs]),
+            np.array([p.send for p in syncs]),
+            np.array([p.recv for p in syncs]),
             slope=None if span >= MIN_SYNC_SPAN_S else clock.scale,
         )
     host_time = clock.host_time(device_us)
@@ -310,24 +420,14 @@ def _build(acc: _Accumulator) -> SensorTimeline:
     def cat(blocks: list[np.ndarray]) -> np.ndarray | None:
         return np.concatenate(blocks) if len(blocks) == len(packets) else None
 
-    return SensorTimeline(
-        sensor=acc.sensor,
-        role=role_name(acc.role),
-        device_us=device_us,
-        host_time=host_time,
-        quat=cat(quat),
-        gyr=cat(gyr),
-        acc=cat(accel),
-        mag=cat(mag),
-        flags=np.concatenate(flags),
-        clock=clock,
-        rate_hz=rate,
-        packets=len(packets),
-        duplicates=acc.duplicates,
-        lost_packets=lost,
-        gaps=gaps,
-        sync_points=len(acc.syncs),
-    )
+    blocks = {
+        "quat": cat(quat),
+        "gyr": cat(gyr),
+        "acc": cat(accel),
+        "mag": cat(mag),
+        "flags": np.concatenate(flags),
+    }
+    return device_us, host_time, clock, gaps, blocks, lost
 
 
 @dataclass

@@ -160,3 +160,44 @@ def test_host_config_round_trip_and_errors(host_config):
     host_config.write_text("kitt = 1\n")
     with pytest.raises(ValueError, match="unknown settings kitt"):
         config.load()
+
+
+def test_record_writes_client_placement_notes_and_firmware(tmp_path, capsys):
+    out = tmp_path / "s"
+    argv = ["record", "--out", str(out), "--simulate", "--fast", "--duration", "2", "--quiet"]
+    argv += [
+        "--client",
+        "c-test01",
+        "--placement",
+        "L5, thighs",
+        "--note",
+        "knee pain",
+        "--note",
+        "b",
+    ]
+    assert cli.main(argv) == 0
+    assert "client id" not in capsys.readouterr().out  # given, not generated
+    log = read_log(out / "session.hiplog")
+    assert log.metadata["client"] == "c-test01"
+    assert log.metadata["placement"] == "L5, thighs"
+    assert [n["text"] for n in log.notes] == ["knee pain", "b"]
+    addresses = set(log.metadata["sensors"])
+    assert len(addresses) == 3
+    assert set(log.metadata["firmware"]) == set(log.metadata["imu"]) == addresses
+    for address in addresses:
+        assert all(x.isdigit() for x in log.metadata["firmware"][address].split("."))
+        stats = log.metadata["link_stats"][address]
+        assert log.metadata["firmware"][address] == "{}.{}".format(*stats["firmware"])
+        assert log.metadata["imu"][address] == stats["imu"]
+        assert not log.metadata["imu"][address].startswith("type ")
+
+
+def test_record_generates_and_prints_a_client_id(tmp_path, capsys):
+    out = tmp_path / "s"
+    argv = ["record", "--out", str(out), "--simulate", "--fast", "--duration", "1", "--quiet"]
+    assert cli.main(argv) == 0
+    client = read_log(out / "session.hiplog").metadata["client"]
+    assert client.startswith("c-") and len(client) == 14
+    assert f"client id: {client}" in capsys.readouterr().out
+    log = read_log(out / "session.hiplog")
+    assert log.metadata["placement"] == "sacrum, lateral mid-thigh" and log.notes == []

@@ -56,6 +56,8 @@ def print_sensors(analysis) -> None:
             f"{role:<10}{tl.sensor:<22}{tl.packets:9d}{tl.lost_packets:7d}"
             f"{tl.loss_percent:8.2f}{len(tl.gaps):6d}"
         )
+        if tl.restarts:
+            print(f"{'':<10}rebooted {tl.restarts} time(s): a gap and a new clock each time")
 
 
 def print_analysis(analysis, errors: dict[str, np.ndarray] | None = None) -> None:

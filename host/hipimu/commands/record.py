@@ -19,6 +19,7 @@ from hipimu import __version__
 
 LOG_NAME = "session.hiplog"
 CONNECT_GRACE_S = 30.0  # --duration starts when all sensors streamed, or after this
+DEFAULT_PLACEMENT = "sacrum, lateral mid-thigh"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,6 +37,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=5.0,
         metavar="S",
         help="scan time (default: %(default)s s)",
+    )
+    p.add_argument(
+        "--client",
+        metavar="ID",
+        help="pseudonymous client id for the metadata (default: a new random one, printed)",
+    )
+    p.add_argument(
+        "--placement",
+        default=DEFAULT_PLACEMENT,
+        metavar="TEXT",
+        help="where the sensors sit (default: %(default)r)",
+    )
+    p.add_argument(
+        "--note",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="a free-text note stored in the log (repeatable)",
     )
     p.add_argument("--quiet", action="store_true", help="no live status line")
     from hipimu.sources.ble.cli_support import add_simulate_args
@@ -63,8 +82,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def record(args: argparse.Namespace, cfg, path: Path) -> int:
-    from hipimu.record.log import SessionLogWriter
+    from hipimu.record.log import SessionLogWriter, new_client_id
     from hipimu.sources.ble import BleSource, cli_support
+
+    client = args.client if args.client is not None else new_client_id()
+    if not client.strip():
+        raise ValueError("--client must not be empty")
 
     scanner, client_backend, world = cli_support.backends(args, cfg.kit)
     loop = asyncio.get_running_loop()
@@ -111,8 +134,12 @@ async def record(args: argparse.Namespace, cfg, path: Path) -> int:
                 "hipimu": __version__,
                 "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "host_clock": "monotonic",
+                "client": client,
+                "placement": args.placement,
             }
         )
+        for text in args.note:
+            log.note(text)
         for event in early:
             log.event(event)
         source.on_event = log.event
@@ -131,6 +158,8 @@ async def record(args: argparse.Namespace, cfg, path: Path) -> int:
         )
         say = _Status(args.quiet)
         say.line(f"recording {', '.join(link.role for link in links)} into {path}")
+        if args.client is None:
+            say.line(f"client id: {client} (new)")
 
         async def consume() -> None:
             nonlocal written
@@ -151,6 +180,7 @@ async def record(args: argparse.Namespace, cfg, path: Path) -> int:
                     or now - begun > CONNECT_GRACE_S
                 ):
                     started = now
+                    log.meta(_identity(links))  # status read at connect: firmware, IMU
                 elapsed = now - (started if started is not None else now)
                 if args.duration is not None and started is not None and elapsed >= args.duration:
                     break
@@ -191,9 +221,15 @@ async def record(args: argparse.Namespace, cfg, path: Path) -> int:
             for s in source.status()
         }
         log.meta(
-            {"stopped_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "link_stats": stats}
+            {
+                "stopped_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "link_stats": stats,
+                **_identity(links),  # again: sensors that connected late
+            }
         )
         print(f"{written} notifications from {len(stats)} sensors written to {path}")
+        if args.client is None:
+            print(f"client id: {client} (new; pass --client {client} to reuse it)")
         for s in source.status():
             print(
                 f"  {s.role:<9} {s.samples:8d} samples  loss {s.loss_percent:4.1f}%  "
@@ -207,6 +243,16 @@ async def record(args: argparse.Namespace, cfg, path: Path) -> int:
                 loop.remove_signal_handler(sig)
             except (NotImplementedError, RuntimeError):
                 pass
+
+
+def _identity(links) -> dict:
+    """``firmware`` ("major.minor") and ``imu`` (type name) per address, from each
+    sensor's status characteristic; sensors whose status was not read yet are left out."""
+    known = [link for link in links if link.status is not None]
+    return {
+        "firmware": {link.address: "{}.{}".format(*link.status.firmware) for link in known},
+        "imu": {link.address: link.status.imu_name for link in known},
+    }
 
 
 class _Status:

@@ -128,6 +128,7 @@ def results_dict(analysis: Analysis, extra: dict | None = None) -> dict:
                 "duplicates": tl.duplicates,
                 "loss_percent": round(tl.loss_percent, 3),
                 "gaps": len(tl.gaps),
+                "restarts": tl.restarts,
                 "drift_ppm": round(tl.clock.drift_ppm, 2),
             }
             for role, tl in analysis.timelines.items()

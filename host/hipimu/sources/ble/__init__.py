@@ -20,6 +20,7 @@ _EXPORTS = {
     "LinkStats": "source",
     "SensorLink": "source",
     "assign": "source",
+    "connect_found": "source",
     "connect_role": "source",
     "scan": "source",
 }
@@ -32,6 +33,7 @@ __all__ = [
     "LinkStats",
     "SensorLink",
     "assign",
+    "connect_found",
     "connect_role",
     "scan",
     "unavailable_reason",
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
         LinkStats,
         SensorLink,
         assign,
+        connect_found,
         connect_role,
         scan,
     )

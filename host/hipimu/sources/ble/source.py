@@ -92,7 +92,14 @@ async def scan(
 
 
 class CommandError(RuntimeError):
-    """A control write the sensor refused (its reply status) or never answered."""
+    """A control write the sensor refused (its reply status) or never answered.
+
+    ``status`` is the reply's status code (3: a bonded link is required), None if no
+    reply came."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass
@@ -285,7 +292,9 @@ class SensorLink:
                 self._replies.pop(op, None)
         if not reply.ok:
             self.stats.rejected_commands += 1
-            raise CommandError(f"{self.role} ({self.address}) refused {reply.describe()}")
+            raise CommandError(
+                f"{self.role} ({self.address}) refused {reply.describe()}", reply.status
+            )
         return reply
 
     async def ping(self, timeout: float = 2.0) -> tuple[float, float, int] | None:
@@ -668,14 +677,6 @@ async def connect_role(
     The link is subscribed to control replies (``link.command`` works) but not
     configured or started. ``LookupError`` if no such sensor was seen.
     """
-    src = BleSource(
-        kit,
-        scan_timeout_s=scan_timeout_s,
-        scanner_backend=scanner_backend,
-        client_backend=client_backend,
-    )
-    src.loop = asyncio.get_running_loop()
-    src._closed = asyncio.Event()
     found = [
         f for f in await scan(scan_timeout_s, backend=scanner_backend) if f.advert.role == role
     ]
@@ -685,8 +686,19 @@ async def connect_role(
             f" (seen in other kits: {', '.join(f.device.address for f in found)})" if found else ""
         )
         raise LookupError(f"no {role_name(role)} sensor of kit {kit} found{other}")
-    link = SensorLink(own[0], src)
-    client = BleakClient(own[0].device, timeout=10.0, backend=client_backend)
+    return await connect_found(own[0], kit, client_backend=client_backend)
+
+
+async def connect_found(
+    found: Found, kit: int, *, client_backend: type[BaseBleakClient] | None = None
+) -> tuple[BleakClient, SensorLink]:
+    """Connect to one scanned sensor for one-off commands (``link.command`` works; the
+    link is not configured or started). ``kit`` is the host's, for the link's source."""
+    src = BleSource(kit, client_backend=client_backend)
+    src.loop = asyncio.get_running_loop()
+    src._closed = asyncio.Event()
+    link = SensorLink(found, src)
+    client = BleakClient(found.device, timeout=10.0, backend=client_backend)
     link.client = client
     try:
         await client.connect()
