@@ -16,6 +16,8 @@ since the sensors' real sensitivities differ from ``full scale / 32768`` (the LS
 gyro at +-1000 deg/s is 35 mdeg/s per count, i.e. 1147 deg/s at 32768 counts).
 """
 
+import struct
+
 IMU_UNKNOWN = 0
 IMU_BNO085 = 1
 IMU_LSM6DSOX = 2
@@ -37,6 +39,15 @@ def scale(v, mul, shift):
     if r < -32768:
         return -32768
     return r
+
+
+def pack_scaled3(buf, off, v, mul, shift):
+    """Write ``scale(v[i], mul, shift)`` for i = 0..2 as int16 at ``off`` in ``buf``;
+    returns the next offset. Allocation-free with small-int inputs."""
+    struct.pack_into(
+        "<hhh", buf, off, scale(v[0], mul, shift), scale(v[1], mul, shift), scale(v[2], mul, shift)
+    )
+    return off + 6
 
 
 def factor(x, shift):

@@ -27,7 +27,7 @@ the BNO085 path moves integers only: nothing allocates per sample.
 import struct
 
 from hipimu_fw import packet
-from hipimu_fw.imu import IMU_BNO085, factor, s16, scale
+from hipimu_fw.imu import IMU_BNO085, factor, pack_scaled3, s16
 
 CH_COMMAND = 0
 CH_EXECUTABLE = 1
@@ -361,36 +361,13 @@ class BNO085:
             off = 8
         if c & packet.CONTENT_GYR:
             v = self.gyr
-            struct.pack_into(
-                "<hhh",
-                sample,
-                off,
-                scale(v[0], _GYR_MUL, _SHIFT),
-                scale(v[1], _GYR_MUL, _SHIFT),
-                scale(v[2], _GYR_MUL, _SHIFT),
-            )
-            off += 6
+            off = pack_scaled3(sample, off, v, _GYR_MUL, _SHIFT)
         if c & packet.CONTENT_ACC:
             v = self.acc
-            struct.pack_into(
-                "<hhh",
-                sample,
-                off,
-                scale(v[0], _ACC_MUL, _SHIFT),
-                scale(v[1], _ACC_MUL, _SHIFT),
-                scale(v[2], _ACC_MUL, _SHIFT),
-            )
-            off += 6
+            off = pack_scaled3(sample, off, v, _ACC_MUL, _SHIFT)
         if c & packet.CONTENT_MAG:
             v = self.mag
-            struct.pack_into(
-                "<hhh",
-                sample,
-                off,
-                scale(v[0], _MAG_MUL, _SHIFT),
-                scale(v[1], _MAG_MUL, _SHIFT),
-                scale(v[2], _MAG_MUL, _SHIFT),
-            )
+            pack_scaled3(sample, off, v, _MAG_MUL, _SHIFT)
         flags = self.q_status
         if self.stability == 1 or self.stability == 2:
             flags |= packet.FLAG_REST

@@ -28,7 +28,7 @@ import struct
 
 from hipimu_fw import packet
 from hipimu_fw.fusion_int import MahonyInt
-from hipimu_fw.imu import IMU_LSM6DSOX, IMU_LSM6DSOX_LIS3MDL, factor, s16, scale
+from hipimu_fw.imu import IMU_LSM6DSOX, IMU_LSM6DSOX_LIS3MDL, factor, pack_scaled3, s16
 
 LSM_ADDR = 0x6A
 LSM_WHO_AM_I = 0x0F
@@ -174,32 +174,9 @@ class RawImu:
             if f.mag_disturbed:
                 flags |= packet.FLAG_MAG_DISTURBED
         if c & packet.CONTENT_GYR:
-            struct.pack_into(
-                "<hhh",
-                sample,
-                off,
-                scale(g[0], _GYR_MUL, _SHIFT),
-                scale(g[1], _GYR_MUL, _SHIFT),
-                scale(g[2], _GYR_MUL, _SHIFT),
-            )
-            off += 6
+            off = pack_scaled3(sample, off, g, _GYR_MUL, _SHIFT)
         if c & packet.CONTENT_ACC:
-            struct.pack_into(
-                "<hhh",
-                sample,
-                off,
-                scale(a[0], _ACC_MUL, _SHIFT),
-                scale(a[1], _ACC_MUL, _SHIFT),
-                scale(a[2], _ACC_MUL, _SHIFT),
-            )
-            off += 6
+            off = pack_scaled3(sample, off, a, _ACC_MUL, _SHIFT)
         if c & packet.CONTENT_MAG:
-            struct.pack_into(
-                "<hhh",
-                sample,
-                off,
-                scale(m[0], _MAG_MUL, _SHIFT),
-                scale(m[1], _MAG_MUL, _SHIFT),
-                scale(m[2], _MAG_MUL, _SHIFT),
-            )
+            pack_scaled3(sample, off, m, _MAG_MUL, _SHIFT)
         return flags
