@@ -66,6 +66,8 @@ DEFAULT_PARAMS: dict[str, float] = {
     "hard_iron_reset_count": 3.0,  # consecutive misfits that restart the offset estimate
     "hard_iron_min_offset": 0.2,  # offset (|mag| units) needed before it is applied
     "hard_iron_max_sigma": 0.05,  # largest offset std (|mag| units) at which it is applied
+    "rest_bias_gate": 3.0,  # bias std at rest start the rest rate may depart by (0: off)
+    "rest_bias_gate_min": 0.1,  # deg/s, the smallest such departure that ends a rest
 }
 PARAM_NAMES: tuple[str, ...] = tuple(DEFAULT_PARAMS)
 

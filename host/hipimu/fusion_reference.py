@@ -171,6 +171,7 @@ class ReferenceFilter:
         self.rest_gyr_lp = np.zeros(3)
         self.rest_gyr_lpf = LowPass(3)
         self.rest_acc_lpf = LowPass(3)
+        self.rest_anchor: tuple[np.ndarray, np.ndarray] | None = None  # bias, P at rest start
         self.mag_ref_norm = 0.0
         self.mag_ref_dip = 0.0
         self.mag_undisturbed_t = 0.0
@@ -245,6 +246,28 @@ class ReferenceFilter:
         self.last_acc_lp = self.acc_lp.step(v, p["tau_acc"], ts, self.acc_b, self.acc_a)
         self.acc_new = True
 
+    def rest_gate(self, dt: float) -> bool:
+        """False (and the bias updates since the anchor undone) once the rest rate departs
+        from the anchored bias by more than the gate (filter_core.c: rest_gate)."""
+        p = self.p
+        if self.rest_anchor is None:
+            self.rest_anchor = (self.bias.copy(), self.bias_p.copy())
+            self.rest_anchor_t = 0.0
+        self.rest_anchor_t += dt
+        bias0, p0 = self.rest_anchor
+        sigma = np.sqrt(np.maximum(np.diag(p0), 0.0)) * 0.01 * DEG
+        limit = np.maximum(p["rest_bias_gate_min"] * DEG, p["rest_bias_gate"] * sigma)
+        if np.any(np.abs(self.rest_gyr_lp - bias0) > limit):
+            self.bias, self.bias_p = bias0.copy(), p0.copy()
+            self.rest_anchor = None
+            self.rest_detected = False
+            self.rest_t = 0.0
+            return False
+        if self.rest_anchor_t >= p["rest_min_t"]:
+            self.rest_anchor = (self.bias.copy(), self.bias_p.copy())
+            self.rest_anchor_t = 0.0
+        return True
+
     def update_bias(self, q6: np.ndarray, rate: np.ndarray, nblk: float) -> None:
         p = self.p
         bts = self.bias_ts
@@ -253,7 +276,12 @@ class ReferenceFilter:
         R = self.motion_r_lp.step(R.reshape(9), p["tau_acc"], bts, self.bias_lp_b, self.bias_lp_a)
         R = R.reshape(3, 3)
         blp = self.motion_b_lp.step(blp, p["tau_acc"], bts, self.bias_lp_b, self.bias_lp_a)
-        if self.rest_detected and p["rest_bias"] != 0:
+        rest = self.rest_detected and p["rest_bias"] != 0
+        if not rest:
+            self.rest_anchor = None
+        elif p["rest_bias_gate"] > 0:
+            rest = self.rest_gate(nblk * self.ts)
+        if rest:
             e = self.rest_gyr_lp - self.bias
             R = np.eye(3)
             w = np.full(3, self.bias_rest_w / nblk)

@@ -162,6 +162,52 @@ def test_gyro_bias_is_estimated_at_rest():
     assert heading[0] < 0.1
 
 
+def _still_slow_turn_still(rate: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A biased gyro at rest for 20 s, then a slow 6 deg turn about the vertical over 4 s
+    (1.5 deg/s: a client settling into a stance), then at rest again for 10 s."""
+    t = np.arange(int(34 * rate)) / rate
+    omega = np.zeros((len(t), 3))
+    turning = (t >= 20.0) & (t < 24.0)
+    omega[turning, 2] = np.radians(6.0) / 4.0 * (1 - np.cos(2 * np.pi * (t[turning] - 20) / 4))
+    gyr, acc, _, q_true = synth(omega, rate)
+    bias = np.radians([0.3, -0.2, 0.4])
+    gyr = gyr + bias + np.random.default_rng(3).normal(0, np.radians(0.05), gyr.shape)
+    return gyr, acc, q_true, bias
+
+
+def test_slow_turn_during_rest_is_not_learned_as_bias():
+    rate = 100.0
+    gyr, acc, q_true, bias = _still_slow_turn_still(rate)
+    gated = estimate_orientation(gyr, acc, rate_hz=rate, return_details=True)
+    ungated = estimate_orientation(gyr, acc, rate_hz=rate, return_details=True, rest_bias_gate=0)
+
+    # heading change over the turn, against the truth (6 deg)
+    def turn_error(q):
+        _, h = incl_heading_deg(
+            q[-1:],
+            qmul(
+                q[1999:2000],
+                qmul(q_true[1999:2000] * np.array([1.0, -1.0, -1.0, -1.0]), q_true[-1:]),
+            ),
+        )
+        return h[0]
+
+    assert turn_error(gated.quat) < 0.3
+    assert turn_error(ungated.quat) > 1.0  # VQF's rest test alone learns the turn as bias
+    assert np.allclose(gated.bias[-1], bias, atol=np.radians(0.03))
+    assert gated.rest[1900] and not gated.rest[2300]  # the turn ends the rest
+
+
+def test_rest_gate_matches_numpy_reference():
+    rate = 100.0
+    gyr, acc, _, _ = _still_slow_turn_still(rate)
+    res = estimate_orientation(gyr, acc, rate_hz=rate, return_details=True)
+    q_ref, b_ref, f_ref = estimate_orientation_reference(gyr, acc, None, make_params(), rate)
+    assert np.max(np.abs(res.quat - q_ref)) < 1e-9
+    assert np.max(np.abs(res.bias - b_ref)) < 1e-12
+    assert np.array_equal(res.flags, f_ref)
+
+
 def test_hard_iron_offset_is_learned_and_removed():
     rate = 100.0
     offset = np.array([12.0, -25.0, 30.0])  # a magnet on the sensor, larger than the field

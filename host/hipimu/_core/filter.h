@@ -56,6 +56,8 @@ enum {
     HQF_HI_RESET_COUNT,
     HQF_HI_MIN_OFFSET,
     HQF_HI_MAX_SIGMA,
+    HQF_REST_BIAS_GATE,
+    HQF_REST_BIAS_GATE_MIN,
     HQF_NPARAMS
 };
 
@@ -118,6 +120,11 @@ typedef struct {
     hqf_lp rest_gyr_lpf;
     double rest_acc_lp[3];
     hqf_lp rest_acc_lpf;
+    /* rest bias gate: the bias and its covariance when the current rest began */
+    int rest_anchor_set;
+    double rest_anchor_t; /* age of the anchor (s) */
+    double rest_anchor[3];
+    double rest_anchor_p[9];
     double mag_ref_norm, mag_ref_dip;
     double mag_undisturbed_t, mag_reject_t;
     double mag_cand_norm, mag_cand_dip, mag_cand_t;

@@ -298,6 +298,10 @@ void hqf_reset(hqf_state *st)
     st->rest_t = 0.0;
     memset(st->rest_gyr_lp, 0, sizeof st->rest_gyr_lp);
     lp_reset(&st->rest_gyr_lpf);
+    st->rest_anchor_set = 0;
+    st->rest_anchor_t = 0.0;
+    memset(st->rest_anchor, 0, sizeof st->rest_anchor);
+    memset(st->rest_anchor_p, 0, sizeof st->rest_anchor_p);
     memset(st->rest_acc_lp, 0, sizeof st->rest_acc_lp);
     lp_reset(&st->rest_acc_lpf);
     st->mag_ref_norm = 0.0;
@@ -501,6 +505,50 @@ static void sample_acc(hqf_state *st, const double *acc, double dt)
     st->acc_new = 1;
 }
 
+/* Rest bias gate (hipimu's addition to VQF). A slow rotation (a client settling into a
+ * stance at 1-2 deg/s) passes VQF's rest test, which only bounds the gyro's deviation from
+ * its own low-pass, and the rest update would learn it as bias. A gyro bias cannot change
+ * by more than its uncertainty within seconds, so the low-passed rate is compared with an
+ * anchor: the bias estimate (and covariance) held when the rest began, renewed every
+ * rest_min_t while the rest lasts. A departure beyond rest_bias_gate standard deviations
+ * of the anchor (and at least rest_bias_gate_min deg/s) ends the rest and restores the
+ * anchor, undoing the bias updates made since. dt: time since the last call (s). Returns 1
+ * while the rest stands. */
+static void rest_anchor(hqf_state *st)
+{
+    memcpy(st->rest_anchor, st->bias, sizeof st->rest_anchor);
+    memcpy(st->rest_anchor_p, st->bias_p, sizeof st->rest_anchor_p);
+    st->rest_anchor_set = 1;
+    st->rest_anchor_t = 0.0;
+}
+
+static int rest_gate(hqf_state *st, double dt)
+{
+    const double *p = st->p;
+    if (!st->rest_anchor_set) {
+        rest_anchor(st);
+    }
+    st->rest_anchor_t += dt;
+    const double floor = p[HQF_REST_BIAS_GATE_MIN] * DEG;
+    for (int i = 0; i < 3; i++) {
+        /* P is kept in units of (0.01 deg/s)^2, as in VQF */
+        const double sigma = sqrt(fmax(st->rest_anchor_p[4 * i], 0.0)) * 0.01 * DEG;
+        const double limit = fmax(floor, p[HQF_REST_BIAS_GATE] * sigma);
+        if (fabs(st->rest_gyr_lp[i] - st->rest_anchor[i]) > limit) {
+            memcpy(st->bias, st->rest_anchor, sizeof st->bias);
+            memcpy(st->bias_p, st->rest_anchor_p, sizeof st->bias_p);
+            st->rest_anchor_set = 0;
+            st->rest_detected = 0;
+            st->rest_t = 0.0;
+            return 0;
+        }
+    }
+    if (st->rest_anchor_t >= p[HQF_REST_MIN_T]) {
+        rest_anchor(st);
+    }
+    return 1;
+}
+
 /* Gyroscope bias Kalman filter (VQF's motion and rest bias estimation) at the correction
  * rate; corr_rate = the inclination correction angle (x, y) per second over the block. */
 static void update_bias(hqf_state *st, const double *q6, const double *corr_rate, double nblk)
@@ -514,7 +562,13 @@ static void update_bias(hqf_state *st, const double *q6, const double *corr_rate
     lp_step(&st->motion_r_lp, R, 9, p[HQF_TAU_ACC], st->bias_ts, st->bias_lp_b, st->bias_lp_a, R);
     lp_step(&st->motion_b_lp, blp, 2, p[HQF_TAU_ACC], st->bias_ts, st->bias_lp_b, st->bias_lp_a,
             blp);
-    if (st->rest_detected && p[HQF_REST_BIAS] != 0.0) {
+    int rest = st->rest_detected && p[HQF_REST_BIAS] != 0.0;
+    if (!rest) {
+        st->rest_anchor_set = 0;
+    } else if (p[HQF_REST_BIAS_GATE] > 0.0) {
+        rest = rest_gate(st, nblk * st->ts);
+    }
+    if (rest) {
         e[0] = st->rest_gyr_lp[0] - st->bias[0];
         e[1] = st->rest_gyr_lp[1] - st->bias[1];
         e[2] = st->rest_gyr_lp[2] - st->bias[2];
