@@ -5,8 +5,9 @@ accelerometer samples with noise, bias and bias drift, mounting offsets up to 30
 soft-tissue wobble and a neutral pose that is off by up to (1, 1, 2) deg and changes
 every round (``hipimu.simulate.realistic``). Prints RMSE per plane and side for:
 
-* hipimu: the C filter (6D), heading alignment in the case, drift correction;
-* the same without drift correction;
+* hipimu: the C filter (6D), heading alignment in the case, drift correction, the
+  mean-stance re-zero and the 6 Hz low-pass (docs/calibration.md);
+* the same without each of the last three steps in turn;
 * the same pipeline with vqf's VQF (6D) as the orientation filter (peer).
 
     python benchmarks/calibration_validation.py [--rounds 5] [--seeds 0 1 2] [--breakdown]
@@ -29,7 +30,7 @@ from hipimu.simulate.realistic import Realism, simulate_realistic_session
 from hipimu.validation import hip_errors
 
 
-def run(sim, *, drift: bool = True, peer: str | None = None):
+def run(sim, *, drift: bool = True, mean_stance: bool = True, lowpass: bool = True, peer=None):
     original_fuse, original_drift = pipeline.fuse_raw, pipeline.correct_drift
     try:
         if peer == "vqf":
@@ -45,8 +46,13 @@ def run(sim, *, drift: bool = True, peer: str | None = None):
 
             pipeline.fuse_raw = fuse_with_vqf
         if not drift:
-            pipeline.correct_drift = lambda aligned, cal: DriftReport()
-        result = pipeline.analyse(sim.notifications, sim.markers)
+            pipeline.correct_drift = lambda aligned, cal, **_: DriftReport()
+        elif not mean_stance:
+            pipeline.correct_drift = lambda aligned, cal, **_: original_drift(
+                aligned, cal, mean_stance=False
+            )
+        options = {} if lowpass else {"lowpass_hz": None}
+        result = pipeline.analyse(sim.notifications, sim.markers, **options)
     finally:
         pipeline.fuse_raw, pipeline.correct_drift = original_fuse, original_drift
     return result, hip_errors(result.kinematics, sim.truth)
@@ -58,7 +64,12 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--breakdown", action="store_true")
     args = ap.parse_args()
-    variants = {"hipimu": {}, "hipimu, no drift correction": {"drift": False}}
+    variants = {
+        "hipimu": {},
+        "hipimu, no low-pass": {"lowpass": False},
+        "hipimu, no mean stance": {"mean_stance": False},
+        "hipimu, no drift correction, no mean stance": {"drift": False},
+    }
     try:
         import vqf  # noqa: F401
 
@@ -77,16 +88,16 @@ def main() -> None:
             took = time.perf_counter() - t0
             table[name].append(np.rad2deg(np.array([errors["right"], errors["left"]])))
             drift = result.drift.max_drift_deg if result.drift else float("nan")
-            print(f"  {name:<34} analysed in {took:5.1f} s, max drift removed {drift:.2f} deg")
+            print(f"  {name:<44} analysed in {took:5.1f} s, max drift removed {drift:.2f} deg")
     print()
     print(f"RMSE (deg), mean over seeds {args.seeds}, {args.rounds} rounds each")
-    print(f"{'pipeline':<34}{'side':<7}{'flexion':>9}{'adduction':>11}{'rotation':>10}")
+    print(f"{'pipeline':<44}{'side':<7}{'flexion':>9}{'adduction':>11}{'rotation':>10}")
     for name, rows in table.items():
         mean = np.mean(rows, axis=0)
         worst = np.max(rows, axis=0)
         for i, side in enumerate(("right", "left")):
             print(
-                f"{name:<34}{side:<7}{mean[i, 0]:9.2f}{mean[i, 1]:11.2f}{mean[i, 2]:10.2f}"
+                f"{name:<44}{side:<7}{mean[i, 0]:9.2f}{mean[i, 1]:11.2f}{mean[i, 2]:10.2f}"
                 f"   (worst seed {worst[i, 0]:.2f} / {worst[i, 1]:.2f} / {worst[i, 2]:.2f})"
             )
 

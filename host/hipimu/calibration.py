@@ -157,7 +157,7 @@ class Calibration:
         )
 
 
-def _mean_quat(q: np.ndarray) -> np.ndarray:
+def mean_quat(q: np.ndarray) -> np.ndarray:
     """Average orientation of rows of ``q`` (eigenvector method, via scipy)."""
     from scipy.spatial.transform import Rotation
 
@@ -250,7 +250,7 @@ def calibrate(
                 f"sensor {role} lost more than half of the standing pose "
                 f"({t0:.2f}-{t1:.2f} s); check its connection and stand still again"
             )
-        q_static[role] = _mean_quat(qs[valid])
+        q_static[role] = mean_quat(qs[valid])
         speed = angular_speed(qs, aligned.rate_hz)
         max_speed = max(max_speed, float(np.rad2deg(np.nanmax(speed))))
 

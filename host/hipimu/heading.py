@@ -8,12 +8,19 @@ vertical. Hip angles need the femur and pelvis sensors in one frame, so:
    start) they have the same true orientation; the heading differences between their
    estimates are those of their earth frames and are removed.
 2. **Drift correction.** Whenever the client stands still (pelvis upright, thighs
-   vertical), the hips are back in the rotation they had in the calibration's standing
-   pose, so the change of the femur's internal rotation since then measures how far its
-   sensor's heading has drifted against the pelvis sensor's. A smooth curve through
-   these estimates (:func:`drift_curve`) is removed.
-   :class:`DriftReport` says how large it was; what remains is the change of the
-   client's own neutral rotation between standing phases (docs/calibration.md).
+   vertical), the hips are back near their neutral rotation, so the change of the femur's
+   internal rotation between standing phases measures how far its sensor's heading has
+   drifted against the pelvis sensor's, plus the change of the client's stance. Offline
+   (:func:`correct_drift`) a straight line through all phases (:func:`fit_drift`) separates
+   the two: its slope is the drift, removed from the femur sensor's earth frame; the
+   scatter about it is stance. The live view, which has only the phases so far, uses
+   :func:`drift_curve`, anchored at the calibration.
+3. **Mean stance** (offline). A single standing pose is only one sample of the client's
+   neutral: each standing phase is a little off in its own way. :func:`correct_drift`
+   re-zeroes each hip on the mean of all standing phases (after drift removal), so the
+   calibration's error shrinks with the number of phases instead of being that of the
+   first pose. :class:`DriftReport` says how large the drift and the stance shift were
+   (docs/calibration.md).
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hipimu import quaternion as quat
-from hipimu.calibration import UP, Calibration, angular_speed, rotate
+from hipimu.calibration import UP, Calibration, angular_speed, mean_quat, rotate
 from hipimu.session import AlignedSamples
 
 FEMURS = {"femur_r": ("right", 1.0), "femur_l": ("left", -1.0)}
@@ -84,6 +91,9 @@ class DriftReport:
 
     phases: list[tuple[float, float]] = field(default_factory=list)
     drift_deg: dict[str, list[float]] = field(default_factory=dict)  # at each phase
+    # per femur: the mean stance (flexion, adduction, rotation) that became the new zero,
+    # relative to the calibration's standing pose, after drift removal
+    stance_shift_deg: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def max_drift_deg(self) -> float:
@@ -150,8 +160,32 @@ def drift_curve(t: np.ndarray, times: np.ndarray, drifts: np.ndarray) -> np.ndar
     return np.polyval(coef, np.clip(t, times[0], times[-1]) - times[0])
 
 
-def correct_drift(aligned: AlignedSamples, cal: Calibration) -> DriftReport:
-    """Remove femur heading drift against the pelvis (in place); see the module text."""
+def fit_drift(t: np.ndarray, times: np.ndarray, rotations: np.ndarray) -> np.ndarray:
+    """Heading drift at ``t``, zero at the first phase, from the femur rotation measured
+    at each standing phase (``times``, ``rotations``; radians).
+
+    The phases' rotations are drift plus the client's stance, which differs a little from
+    phase to phase around its own mean. A least-squares line through all phases (not
+    pinned to the first, which is as much a sample of the stance as any other) has the
+    drift as slope: a residual gyroscope bias drifts linearly, and with the rest bias gate
+    (docs/fusion.md) the bias hardly wanders. Over sessions longer than 20 minutes a
+    quadratic term follows slow bias changes. Held flat outside the phases.
+    """
+    if len(times) < 2:
+        return np.zeros_like(t)
+    span = times[-1] - times[0]
+    degree = 1 if span <= 20 * 60 or len(times) < 6 else 2
+    coef = np.polyfit(times - times[0], rotations, degree)
+    coef[-1] = 0.0  # zero at the first phase: the constant is stance, not drift
+    return np.polyval(coef, np.clip(t, times[0], times[-1]) - times[0])
+
+
+def correct_drift(
+    aligned: AlignedSamples, cal: Calibration, mean_stance: bool = True
+) -> DriftReport:
+    """Remove femur heading drift against the pelvis (``aligned`` in place) and, with
+    ``mean_stance``, re-zero each hip on the mean standing pose (``cal`` in place); see the
+    module text."""
     phases = standing_phases(aligned, cal)
     report = DriftReport(phases=phases)
     if not phases:
@@ -162,15 +196,35 @@ def correct_drift(aligned: AlignedSamples, cal: Calibration) -> DriftReport:
             continue
         q_femur = quat.multiply(aligned.quat[role], cal.mounts[role])
         rotation = quat.hip_angles(q_pelvis, q_femur, side)[:, 2]
-        times, drifts = [], []
+        times, rotations = [], []
         for t0, t1 in phases:
             inside = (aligned.time >= t0) & (aligned.time <= t1)
             times.append(0.5 * (t0 + t1))
-            drifts.append(sign * float(np.nanmedian(rotation[inside])))
-        # relative to the first phase (the calibration's standing pose), whose rotation
-        # the calibration already accounts for (zero, or the functional thigh axis)
-        drifts = [d - drifts[0] for d in drifts]
-        drift = drift_curve(aligned.time, np.array(times), np.array(drifts))
+            rotations.append(sign * float(np.nanmedian(rotation[inside])))
+        drift = fit_drift(aligned.time, np.array(times), np.array(rotations))
         aligned.quat[role] = _rotate_earth(aligned.quat[role], -drift)
-        report.drift_deg[role] = [float(np.rad2deg(d)) for d in drifts]
+        report.drift_deg[role] = [float(np.rad2deg(r - rotations[0])) for r in rotations]
+        if mean_stance and len(phases) > 1:
+            q_femur = quat.multiply(aligned.quat[role], cal.mounts[role])
+            shift = _mean_stance(aligned.time, q_pelvis, q_femur, phases)
+            cal.mounts[role] = quat.multiply(cal.mounts[role], quat.conjugate(shift))
+            angles = quat.hip_angles(np.array([[1.0, 0, 0, 0]]), shift[None], side)[0]
+            report.stance_shift_deg[role] = [float(a) for a in np.rad2deg(angles)]
     return report
+
+
+def _mean_stance(
+    time: np.ndarray,
+    q_pelvis: np.ndarray,
+    q_femur: np.ndarray,
+    phases: list[tuple[float, float]],
+) -> np.ndarray:
+    """Mean pelvis-to-femur segment rotation over the standing phases (one vote each)."""
+    means = []
+    for t0, t1 in phases:
+        inside = (time >= t0) & (time <= t1)
+        rel = quat.multiply(quat.conjugate(q_pelvis[inside]), q_femur[inside])
+        rel = rel[np.isfinite(rel).all(axis=1)]
+        if len(rel):
+            means.append(mean_quat(rel))
+    return mean_quat(np.array(means)) if means else np.array([1.0, 0.0, 0.0, 0.0])

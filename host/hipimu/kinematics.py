@@ -79,9 +79,16 @@ def pelvis_angles(q_gb_pelvis: np.ndarray, room: np.ndarray) -> np.ndarray:
     return out
 
 
-def compute(aligned: AlignedSamples, cal: Calibration) -> Kinematics:
-    """Hip and pelvis angles for a calibrated, aligned session."""
+def compute(
+    aligned: AlignedSamples, cal: Calibration, lowpass_hz: float | None = None
+) -> Kinematics:
+    """Hip and pelvis angles for a calibrated, aligned session; ``lowpass_hz`` low-passes
+    the segment orientations first (zero-phase, :mod:`hipimu.smoothing`)."""
     seg = segment_orientations(aligned, cal)
+    if lowpass_hz:
+        from hipimu.smoothing import lowpass_quaternions
+
+        seg = {r: lowpass_quaternions(q, aligned.rate_hz, lowpass_hz) for r, q in seg.items()}
     if "pelvis" not in seg:
         raise ValueError("no pelvis sensor in this session")
     nan = np.full((len(aligned.time), 3), np.nan)

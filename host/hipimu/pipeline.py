@@ -17,6 +17,7 @@ from hipimu.heading import DriftReport, align_headings, correct_drift
 from hipimu.kinematics import Kinematics, compute
 from hipimu.scoring.rom import RangeOfMotion, SideComparison, compare_sides, ranges_of_motion
 from hipimu.session import AlignedSamples, SensorTimeline, SessionAssembler, resample
+from hipimu.smoothing import DEFAULT_CUTOFF_HZ
 from hipimu.sources.base import Notification
 
 if TYPE_CHECKING:
@@ -85,12 +86,18 @@ def analyse(
     femur_axis: str = "standing",
     events: Iterable[dict] = (),
     stage: Callable[[str], None] | None = None,
+    lowpass_hz: float | None = DEFAULT_CUTOFF_HZ,
 ) -> Analysis:
     """Run the whole pipeline. ``stage`` (optional) is told the name of each stage.
 
     ``femur_axis="functional"`` takes the thighs' flexion axes from flexion movements
     instead of the standing pose (:func:`hipimu.calibration.calibrate`). ``events`` are
     session-log events; ``time_sync`` round trips align the sensors' clocks (docs/ble.md).
+    ``lowpass_hz`` low-passes the segment orientations before the angles (zero-phase,
+    6 Hz by default against soft-tissue wobble; None keeps them raw). A ``calibration``
+    given is used as it is; one made here from the standing pose is re-zeroed on the
+    mean of the session's standing phases when the sensors were fused without a
+    magnetometer (:func:`hipimu.heading.correct_drift`).
     """
     say = stage or (lambda _name: None)
     say("decoding packets")
@@ -110,6 +117,7 @@ def analyse(
     if six_d and window:
         offsets = align_headings(aligned, window)
     say("calibrating")
+    own_calibration = calibration is None
     if calibration is None:
         standing = _marker_window(markers, "standing")
         static = None
@@ -117,9 +125,13 @@ def analyse(
             part = resample_window(aligned, standing)
             static = find_still_window(part, min_seconds=1.0)
         calibration = calibrate(aligned, static, femur_axis=femur_axis)
-    drift = correct_drift(aligned, calibration) if six_d else None
+    drift = None
+    if six_d:
+        # the functional thigh axis already says how the thighs stood turned
+        mean_stance = own_calibration and femur_axis == "standing"
+        drift = correct_drift(aligned, calibration, mean_stance=mean_stance)
     say("computing hip angles")
-    kin = compute(aligned, calibration)
+    kin = compute(aligned, calibration, lowpass_hz)
     say("scoring")
     rows = ranges_of_motion(kin, markers)
     return Analysis(

@@ -82,7 +82,9 @@ def test_sto_read_back_gives_the_same_angles_through_the_pipeline(session, tmp_p
 
     _, analysis, data = session
     back = read_sto_quaternions(write(data, "sto", tmp_path / "q.sto"))
-    kin = compute(back.aligned(), analysis.calibration)
+    from hipimu.smoothing import DEFAULT_CUTOFF_HZ
+
+    kin = compute(back.aligned(), analysis.calibration, DEFAULT_CUTOFF_HZ)
     for mine, theirs in ((kin.hip_right, analysis.kinematics.hip_right),
                          (kin.pelvis, analysis.kinematics.pelvis)):  # fmt: skip
         assert np.allclose(mine, theirs, atol=1e-9, equal_nan=True)
@@ -245,3 +247,26 @@ def test_export_refuses_bad_input_clearly(tmp_path, capsys):
     assert "no session log at" in capsys.readouterr().err
     with pytest.raises(ValueError, match="unknown export format"):
         export_session(tmp_path, "xls")
+
+
+def test_export_lowpass_option(session, tmp_path, capsys):
+    """--lowpass 0 writes the unfiltered angles (those of compute() without a low-pass);
+    the default differs from them by the soft-tissue-band content only (a fraction of a
+    degree), and a negative cut-off is refused by name."""
+    from hipimu.kinematics import compute
+    from hipimu.record.opensim import read_mot
+
+    directory, analysis, _ = session
+    raw_path, smooth_path = tmp_path / "raw.mot", tmp_path / "smooth.mot"
+    args = ["export", str(directory), "-f", "mot", "--out"]
+    assert main([*args, str(raw_path), "--lowpass", "0"]) == 0
+    assert main([*args, str(smooth_path)]) == 0
+    _, raw, _ = read_mot(raw_path)  # radians
+    _, smooth, _ = read_mot(smooth_path)
+    unfiltered = compute(analysis.aligned, analysis.calibration).hip_right[:, 0]
+    assert np.allclose(raw["hip_flexion_r"], unfiltered, atol=1e-6, equal_nan=True)
+    diff = np.abs(raw["hip_flexion_r"] - smooth["hip_flexion_r"])
+    assert 0 < np.nanmax(diff) < np.deg2rad(1.0)
+    capsys.readouterr()
+    assert main([*args, str(raw_path), "--lowpass", "-3"]) == 1
+    assert "--lowpass -3.0: give a cut-off" in capsys.readouterr().err

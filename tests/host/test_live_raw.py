@@ -198,7 +198,7 @@ def test_live_drift_correction_at_standing_phases():
     from hipimu.simulate.imu import ImuErrors
     from hipimu.simulate.realistic import Realism
 
-    errors = ImuErrors(gyro_bias_walk_dps=0.5, wobble_gain_s2=0.0)
+    errors = ImuErrors(gyro_bias_walk_dps=0.3, wobble_gain_s2=0.0)  # 30x typical
     drifting = simulate_realistic_session(1, seed=5, realism=Realism(errors, 20.0, (0, 0, 0)))
     offline = analyse(drifting.notifications, drifting.markers)
     rmse = {}
@@ -218,9 +218,12 @@ def test_live_drift_correction_at_standing_phases():
                 # offline: the calibration's phase first, then the same standing phases
                 expected = offline.drift.drift_deg[role][1 : 1 + len(drifts)]
                 np.testing.assert_allclose(np.rad2deg(drifts), expected, atol=0.5)
-    assert max(abs(v) for v in offline.drift.drift_deg["femur_r"]) > 1.0
+    assert max(abs(v) for vs in offline.drift.drift_deg.values() for v in vs) > 1.0
+    # where a sensor drifted the correction lowers the rotation error a lot, elsewhere it
+    # costs at most the client's stance variability
     for side in ("right", "left"):
-        assert rmse[True][side][2] < rmse[False][side][2], (side, rmse)
+        assert rmse[True][side][2] < rmse[False][side][2] + 0.1, (side, rmse)
+    assert min(rmse[True][s][2] - rmse[False][s][2] for s in ("right", "left")) < -1.0, rmse
 
 
 def test_live_command_simulates_raw_sensors(tmp_path, capsys):

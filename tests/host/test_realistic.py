@@ -45,10 +45,10 @@ def test_realistic_round_stays_within_the_targets(one_round):
 
 
 def test_drift_correction_reduces_the_error_of_a_biased_gyroscope(monkeypatch):
-    errors = ImuErrors(gyro_bias_walk_dps=0.5, wobble_gain_s2=0.0)
+    errors = ImuErrors(gyro_bias_walk_dps=0.1, wobble_gain_s2=0.0)  # 10x typical
     sim = simulate_realistic_session(2, seed=5, realism=Realism(errors, 20.0, (0, 0, 0)))
     corrected = pipeline.analyse(sim.notifications, sim.markers)
-    monkeypatch.setattr(pipeline, "correct_drift", lambda aligned, cal: DriftReport())
+    monkeypatch.setattr(pipeline, "correct_drift", lambda aligned, cal, **_: DriftReport())
     uncorrected = pipeline.analyse(sim.notifications, sim.markers)
     with_fix = hip_errors(corrected.kinematics, sim.truth)
     without = hip_errors(uncorrected.kinematics, sim.truth)
@@ -100,3 +100,59 @@ def test_functional_femur_axis_recovers_thighs_turned_while_standing():
         assert np.all(np.rad2deg(after[side]) < 0.5), (side, np.rad2deg(after[side]))
     axes = functional.calibration.quality.femur_axes
     assert all(1.0 < axes[r]["change_from_standing_deg"] < 6.5 for r in ("femur_r", "femur_l"))
+
+
+def test_fit_drift_separates_drift_from_stance():
+    """Drift plus a stance that differs from phase to phase (uniform +-2 deg): the line
+    through all phases estimates the drift with the least-squares slope's error,
+    sigma * T / sqrt(Sxx), and better than a curve pinned to the first phase."""
+    from hipimu.heading import drift_curve, fit_drift
+
+    rng = np.random.default_rng(7)
+    times = np.linspace(10.0, 600.0, 11)
+    t_end = np.array([times[-1]])
+    true_end = np.deg2rad(3.0)  # 3 deg of drift over the session, zero at the first phase
+    sigma = np.deg2rad(2.0) / np.sqrt(3.0)
+    fitted, pinned = [], []
+    for _ in range(400):
+        stance = rng.uniform(-1, 1, len(times)) * np.deg2rad(2.0)
+        rot = true_end * (times - times[0]) / (times[-1] - times[0]) + stance
+        fitted.append(fit_drift(t_end, times, rot)[0] - true_end)
+        pinned.append(drift_curve(t_end, times, rot - rot[0])[0] - true_end)
+    expected = sigma * (times[-1] - times[0]) / np.sqrt(np.sum((times - times.mean()) ** 2))
+    rms = np.sqrt(np.mean(np.square(fitted)))
+    assert abs(np.mean(fitted)) < 0.2 * expected  # unbiased
+    assert 0.85 * expected < rms < 1.15 * expected
+    assert rms < 0.95 * np.sqrt(np.mean(np.square(pinned)))
+    assert fit_drift(np.array([0.0, 5.0]), times[:1], np.zeros(1)).tolist() == [0.0, 0.0]
+
+
+def test_mean_stance_replaces_the_first_pose_as_zero(monkeypatch):
+    """Perfect sensors, a client whose neutral is off by up to (1, 1, 2) deg, differently in
+    every round: the calibration pose's own offset is an error of every later angle; the
+    mean over the standing phases shrinks it, by the shift the truth predicts."""
+    from hipimu.heading import correct_drift
+
+    realism = Realism(replace_errors(wobble=0.0), 30.0, (1.0, 1.0, 2.0))
+    sim = simulate_realistic_session(4, seed=11, realism=realism)
+    rezeroed = pipeline.analyse(sim.notifications, sim.markers)
+    monkeypatch.setattr(
+        pipeline, "correct_drift", lambda a, c, **_: correct_drift(a, c, mean_stance=False)
+    )
+    first_pose = pipeline.analyse(sim.notifications, sim.markers)
+    phases = rezeroed.drift.phases
+    for side, role in (("right", "femur_r"), ("left", "femur_l")):
+        true = getattr(sim.truth, f"hip_{side}")
+        at = [
+            np.mean(true[(sim.truth.time >= a) & (sim.truth.time <= b)], axis=0) for a, b in phases
+        ]
+        expected = np.rad2deg(np.mean(at, axis=0) - at[0])
+        shift = np.array(rezeroed.drift.stance_shift_deg[role])
+        np.testing.assert_allclose(shift[:2], expected[:2], atol=0.25)
+        before = np.rad2deg(hip_errors(first_pose.kinematics, sim.truth)[side])
+        after = np.rad2deg(hip_errors(rezeroed.kinematics, sim.truth)[side])
+        assert np.sum(after[:2] ** 2) < np.sum(before[:2] ** 2), (side, before, after)
+
+
+def replace_errors(wobble: float) -> ImuErrors:
+    return ImuErrors(0.0, 0.0, 0.0, 0.0, 0.0, wobble)

@@ -19,6 +19,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out", metavar="PATH", help="output file or directory (default: in the session)"
     )
+    p.add_argument(
+        "--lowpass",
+        metavar="HZ",
+        type=float,
+        default=6.0,
+        help="zero-phase low-pass of the orientations before the angles, against "
+        "soft-tissue wobble (default 6 Hz; 0 writes them unfiltered)",
+    )
     p.set_defaults(func=run)
 
 
@@ -28,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
     from hipimu.record.export import export_session
 
     start = time.perf_counter()
-    path = export_session(args.session, args.format, args.out)
+    if args.lowpass < 0:
+        raise ValueError(f"--lowpass {args.lowpass}: give a cut-off in Hz, or 0 for none")
+    path = export_session(args.session, args.format, args.out, args.lowpass or None)
     print(f"wrote {path} ({time.perf_counter() - start:.2f} s)")
     return 0

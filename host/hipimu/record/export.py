@@ -17,6 +17,7 @@ import numpy as np
 
 from hipimu.pipeline import Analysis
 from hipimu.record.log import LogContents
+from hipimu.smoothing import DEFAULT_CUTOFF_HZ
 
 ROLES = ("pelvis", "femur_r", "femur_l")
 ANGLE_COLUMNS = (
@@ -110,8 +111,14 @@ def write(data: ExportData, fmt: str, path: str | Path) -> Path:
     return path
 
 
-def export_session(session: str | Path, fmt: str, out: str | Path | None = None) -> Path:
-    """Analyse a session (directory or log) and write it as ``fmt``; returns the path."""
+def export_session(
+    session: str | Path,
+    fmt: str,
+    out: str | Path | None = None,
+    lowpass_hz: float | None = DEFAULT_CUTOFF_HZ,
+) -> Path:
+    """Analyse a session (directory or log) and write it as ``fmt``; returns the path.
+    ``lowpass_hz``: zero-phase low-pass of the orientations (None: raw; hipimu.smoothing)."""
     from hipimu.pipeline import analyse_log
     from hipimu.record.session_dir import LOG_NAME, load_session
 
@@ -123,7 +130,7 @@ def export_session(session: str | Path, fmt: str, out: str | Path | None = None)
         raise ValueError(f"{session}: the session log holds no notifications")
     directory = session if session.is_dir() else session.parent
     name = directory.name if session.is_dir() or session.name == LOG_NAME else session.stem
-    data = from_analysis(analyse_log(contents), contents, name)
+    data = from_analysis(analyse_log(contents, lowpass_hz=lowpass_hz), contents, name)
     target = Path(out) if out else directory / f"{name}{SUFFIX[fmt]}"
     if target.is_dir() or str(out or "").endswith(("/", os.sep)):
         target = target / f"{name}{SUFFIX[fmt]}"
