@@ -4,9 +4,10 @@ The filter is a C11 port of VQF (D. Laidig and T. Seel, "VQF: Highly accurate IM
 orientation estimation with bias estimation and magnetic disturbance rejection",
 Information Fusion 91:187-204, 2023; reference implementation MIT licensed, Copyright 2021
 Daniel Laidig) with hipimu's additions: online hard-iron estimation (a magnet or magnetised
-part fixed to the sensor), per-sample time steps, NaN/inf samples handled as gaps, and a
-forward-backward offline mode. The algorithm, its parameters and the validation are in
-``docs/fusion.md`` and ``docs/validation.md``; the numpy reference of the same filter is
+part fixed to the sensor), online gyroscope scale/misalignment estimation, per-sample
+time steps, NaN/inf samples handled as gaps, and a forward-backward offline mode. The
+algorithm, its parameters and the validation are in ``docs/fusion.md`` and
+``docs/validation.md``; the numpy reference of the same filter is
 :mod:`hipimu.fusion_reference`.
 
 Frames: the output ``q_ES`` (scalar-first ``[w, x, y, z]``, Hamilton) rotates sensor-frame
@@ -68,6 +69,10 @@ DEFAULT_PARAMS: dict[str, float] = {
     "hard_iron_max_sigma": 0.05,  # largest offset std (|mag| units) at which it is applied
     "rest_bias_gate": 3.0,  # bias std at rest start the rest rate may depart by (0: off)
     "rest_bias_gate_min": 0.1,  # deg/s, the smallest such departure that ends a rest
+    # %, prior std of the gyro scale/misalignment entries (0: off); 9D only by default
+    "gyro_cal_sigma": 0.3,
+    "gyro_cal_clip": 3.0,  # %, largest scale/misalignment entry the filter believes
+    "gyro_cal_rate_hz": 3.125,  # Hz, rate of the bias filter (12 states) while estimating M
 }
 PARAM_NAMES: tuple[str, ...] = tuple(DEFAULT_PARAMS)
 
@@ -80,12 +85,21 @@ FLAG_MAG_SKIPPED = 16  #: magnetometer sample missing, zero or not finite (9D)
 Mode = Literal["causal", "offline"]
 
 
-def make_params(**options: float) -> np.ndarray:
-    """The C parameter vector from :data:`DEFAULT_PARAMS` updated by ``options``."""
+#: Defaults that hold with a magnetometer only. Without one, the heading part of the gyro
+#: scale/misalignment estimate is unobservable and made the 6D heading worse on BROAD
+#: (docs/fusion.md), so the estimator is off unless asked for.
+NINE_D_ONLY: dict[str, float] = {"gyro_cal_sigma": 0.0}
+
+
+def make_params(*, with_mag: bool = True, **options: float) -> np.ndarray:
+    """The C parameter vector from :data:`DEFAULT_PARAMS` updated by ``options``
+    (``with_mag=False``: the 6D defaults of :data:`NINE_D_ONLY` first)."""
     unknown = sorted(set(options) - set(DEFAULT_PARAMS))
     if unknown:
         raise TypeError(f"unknown filter option(s): {', '.join(unknown)}")
     values = dict(DEFAULT_PARAMS)
+    if not with_mag:
+        values.update(NINE_D_ONLY)
     for key, val in options.items():
         v = float(val)
         if not np.isfinite(v):
@@ -95,6 +109,8 @@ def make_params(**options: float) -> np.ndarray:
         raise ValueError("tau_acc and rest_filter_tau must be positive")
     if values["bias_forgetting_time"] <= 0:
         raise ValueError("bias_forgetting_time must be positive")
+    if values["gyro_cal_sigma"] < 0 or values["gyro_cal_clip"] < 0:
+        raise ValueError("gyro_cal_sigma and gyro_cal_clip must not be negative")
     return np.array([values[k] for k in PARAM_NAMES], dtype=np.float64)
 
 
@@ -208,7 +224,7 @@ def estimate_orientation(
     a = _as_samples(acc, "acc", n)
     m = None if mag is None else _as_samples(mag, "mag", n)
     steps = _time_steps(n, rate, timestamps, dt)
-    params = make_params(**options)
+    params = make_params(with_mag=m is not None, **options)
     quat = np.empty((n, 4))
     if mode == "causal":
         state = _core.filter_new(params, rate)
@@ -236,14 +252,22 @@ class OrientationFilter:
     quaternions ``q_ES`` of the chunk; the filter state (held in C) carries over between
     calls, so any chunking gives the same result as :func:`estimate_orientation` in causal
     mode. The first call decides 6D or 9D (later calls must match; pass NaN rows for missing
-    magnetometer samples). After each call :attr:`flags` holds the chunk's per-sample flags.
+    magnetometer samples) and with it the defaults (:data:`NINE_D_ONLY`); the filter state
+    is made then. After each call :attr:`flags` holds the chunk's per-sample flags.
     """
 
     def __init__(self, rate_hz: float, **options: float) -> None:
         self.rate_hz = _check_rate(rate_hz)
-        self.params = make_params(**options)
-        self._state = _core.filter_new(self.params, self.rate_hz)
+        self._options = dict(options)
+        self.params = make_params(**options)  # validates now; 6D defaults at the first call
+        self._state: Any = None
         self.flags = np.zeros(0, dtype=np.uint8)
+
+    def _state_for(self, with_mag: bool) -> Any:
+        if self._state is None:
+            self.params = make_params(with_mag=with_mag, **self._options)
+            self._state = _core.filter_new(self.params, self.rate_hz)
+        return self._state
 
     def update(
         self, gyr: Any, acc: Any, mag: Any | None = None, dt: Any | None = None
@@ -256,24 +280,28 @@ class OrientationFilter:
         steps = None if dt is None else _time_steps(n, self.rate_hz, None, dt)
         quat = np.empty((n, 4))
         self.flags = flags = np.empty(n, dtype=np.uint8)
-        _core.filter_run(self._state, g, a, m, steps, quat, None, flags)
+        _core.filter_run(self._state_for(m is not None), g, a, m, steps, quat, None, flags)
         return quat
 
     def reset(self) -> None:
         """Forget everything (as if newly created with the same parameters)."""
-        _core.filter_reset(self._state)
+        if self._state is not None:
+            _core.filter_reset(self._state)
         self.flags = np.zeros(0, dtype=np.uint8)
 
     def copy(self) -> OrientationFilter:
         """An independent filter with the same parameters and state."""
         new = object.__new__(OrientationFilter)
         new.rate_hz = self.rate_hz
+        new._options = dict(self._options)
         new.params = self.params.copy()
-        new._state = _core.filter_copy(self._state)
+        new._state = None if self._state is None else _core.filter_copy(self._state)
         new.flags = self.flags.copy()
         return new
 
     def _info(self) -> dict[str, Any]:
+        if self._state is None:  # nothing seen yet: the state a new filter has
+            return _core.filter_info(_core.filter_new(self.params, self.rate_hz))
         return _core.filter_info(self._state)
 
     @property
@@ -286,6 +314,12 @@ class OrientationFilter:
     def bias(self) -> np.ndarray:
         """Current gyroscope bias estimate (rad/s)."""
         return np.array(self._info()["bias"])
+
+    @property
+    def gyro_cal(self) -> np.ndarray:
+        """Current gyroscope scale/misalignment estimate M (3, 3): the filter integrates
+        ``gyr - bias - M @ gyr`` (zero while ``gyro_cal_sigma`` is 0)."""
+        return np.array(self._info()["gyro_cal"]).reshape(3, 3)
 
     @property
     def hard_iron(self) -> np.ndarray:

@@ -1,11 +1,11 @@
 """numpy reference of the orientation filter in ``hipimu._core`` (filter_core.c).
 
 A line-by-line Python transcription of the C filter (a port of VQF by D. Laidig and
-T. Seel, Information Fusion 91:187-204, 2023, MIT licensed, extended with hard-iron
-estimation, time steps and gap handling; see docs/fusion.md). It is slow (a Python loop per
-sample) and exists so that tests can compare the C filter with an independent
-transcription on short sequences. Parameters are the same vector as :func:`hipimu.fusion.
-make_params` builds.
+T. Seel, Information Fusion 91:187-204, 2023, MIT licensed, extended with hard-iron and
+gyroscope scale/misalignment estimation, time steps and gap handling; see docs/fusion.md).
+It is slow (a Python loop per sample) and exists so that tests can compare the C filter
+with an independent transcription on short sequences. Parameters are the same vector as
+:func:`hipimu.fusion.make_params` builds.
 """
 
 from __future__ import annotations
@@ -133,7 +133,12 @@ class ReferenceFilter:
         cts = ts * self.corr_decim
         self.corr_ts = cts
         self.acc_b, self.acc_a = lp_coeffs(p["tau_acc"], ts)
-        bdecim = round(p["correction_rate_hz"] / max(p["bias_rate_hz"], 1e-3))
+        self.cal_on = p["gyro_cal_sigma"] > 0 and (p["motion_bias"] != 0 or p["rest_bias"] != 0)
+        self.cal_u = (0.01 * DEG) ** 2  # VQF's bias covariance unit in (rad/s)^2
+        self.cal_s0 = (p["gyro_cal_sigma"] * 0.01) ** 2
+        self.cal_clip = p["gyro_cal_clip"] * 0.01
+        brate = p["gyro_cal_rate_hz"] if self.cal_on else p["bias_rate_hz"]
+        bdecim = round(p["correction_rate_hz"] / max(brate, 1e-3))
         self.bias_decim = min(max(bdecim, 1), 1000)
         self.bias_ts = cts * self.bias_decim
         self.bias_lp_b, self.bias_lp_a = lp_coeffs(p["tau_acc"], self.bias_ts)
@@ -171,7 +176,16 @@ class ReferenceFilter:
         self.rest_gyr_lp = np.zeros(3)
         self.rest_gyr_lpf = LowPass(3)
         self.rest_acc_lpf = LowPass(3)
-        self.rest_anchor: tuple[np.ndarray, np.ndarray] | None = None  # bias, P at rest start
+        # bias, bias_p, M, cal_p at rest start
+        self.rest_anchor: tuple[np.ndarray, ...] | None = None
+        # gyro error matrix M (omega = gyr - bias - M gyr) and the covariance of [bias, M]
+        self.cal_m = np.zeros(9)
+        self.cal_p = np.diag([self.bias_p0 * self.cal_u] * 3 + [self.cal_s0] * 9)
+        self.cal_hm = np.zeros(18)  # bias-block sums of R[r, i] * gyr[j], r = 0, 1
+        self.cal_n = 0.0
+        self.cal_wsum = np.zeros(3)  # sum of the gyro samples of the correction block
+        self.cal_hm_lp = LowPass(18)
+        self.cal_rmw_lp = LowPass(2)
         self.mag_ref_norm = 0.0
         self.mag_ref_dip = 0.0
         self.mag_undisturbed_t = 0.0
@@ -222,12 +236,23 @@ class ReferenceFilter:
                 self.rest_t = 0.0
                 self.rest_detected = False
         g = gyr - self.bias
+        if self.cal_on:
+            g = g - self.cal_m.reshape(3, 3) @ gyr
+            self.cal_wsum += gyr
+            self.cal_n += 1.0
         gn = math.sqrt(float(np.dot(g, g)))
         if gn > EPS:
             half = 0.5 * gn * dt
             s = math.sin(half) / gn
             step = np.array([math.cos(half), s * g[0], s * g[1], s * g[2]])
             self.gyr_quat = qmul(self.gyr_quat, step)
+
+    def cal_block(self) -> None:
+        """Rows x, y of R(q6) at the correction block's end times its summed gyro samples
+        (filter_core.c: cal_block)."""
+        r = qmat(self.quat6d())[:2]
+        self.cal_hm += (r[:, :, None] * self.cal_wsum[None, None, :]).reshape(18)
+        self.cal_wsum = np.zeros(3)
 
     def sample_acc(self, acc: np.ndarray, dt: float) -> None:
         p = self.p
@@ -246,29 +271,49 @@ class ReferenceFilter:
         self.last_acc_lp = self.acc_lp.step(v, p["tau_acc"], ts, self.acc_b, self.acc_a)
         self.acc_new = True
 
+    def _anchor(self) -> tuple[np.ndarray, ...]:
+        return (self.bias.copy(), self.bias_p.copy(), self.cal_m.copy(), self.cal_p.copy())
+
     def rest_gate(self, dt: float) -> bool:
         """False (and the bias updates since the anchor undone) once the rest rate departs
         from the anchored bias by more than the gate (filter_core.c: rest_gate)."""
         p = self.p
         if self.rest_anchor is None:
-            self.rest_anchor = (self.bias.copy(), self.bias_p.copy())
+            self.rest_anchor = self._anchor()
             self.rest_anchor_t = 0.0
         self.rest_anchor_t += dt
-        bias0, p0 = self.rest_anchor
+        bias0, p0, m0, cp0 = self.rest_anchor
         sigma = np.sqrt(np.maximum(np.diag(p0), 0.0)) * 0.01 * DEG
         limit = np.maximum(p["rest_bias_gate_min"] * DEG, p["rest_bias_gate"] * sigma)
-        if np.any(np.abs(self.rest_gyr_lp - bias0) > limit):
+        d = self.rest_gyr_lp - bias0
+        if self.cal_on:
+            d = d - m0.reshape(3, 3) @ self.rest_gyr_lp  # at rest the gyro reads b + M gyr
+        if np.any(np.abs(d) > limit):
             self.bias, self.bias_p = bias0.copy(), p0.copy()
+            if self.cal_on:
+                self.cal_m, self.cal_p = m0.copy(), cp0.copy()
             self.rest_anchor = None
             self.rest_detected = False
             self.rest_t = 0.0
             return False
         if self.rest_anchor_t >= p["rest_min_t"]:
-            self.rest_anchor = (self.bias.copy(), self.bias_p.copy())
+            self.rest_anchor = self._anchor()
             self.rest_anchor_t = 0.0
         return True
 
+    def rest_update(self, nblk: float) -> bool:
+        p = self.p
+        rest = self.rest_detected and p["rest_bias"] != 0
+        if not rest:
+            self.rest_anchor = None
+        elif p["rest_bias_gate"] > 0:
+            rest = self.rest_gate(nblk * self.ts)
+        return rest
+
     def update_bias(self, q6: np.ndarray, rate: np.ndarray, nblk: float) -> None:
+        if self.cal_on:
+            self.update_bias_cal(q6, rate, nblk)
+            return
         p = self.p
         bts = self.bias_ts
         R = qmat(q6)
@@ -276,12 +321,7 @@ class ReferenceFilter:
         R = self.motion_r_lp.step(R.reshape(9), p["tau_acc"], bts, self.bias_lp_b, self.bias_lp_a)
         R = R.reshape(3, 3)
         blp = self.motion_b_lp.step(blp, p["tau_acc"], bts, self.bias_lp_b, self.bias_lp_a)
-        rest = self.rest_detected and p["rest_bias"] != 0
-        if not rest:
-            self.rest_anchor = None
-        elif p["rest_bias_gate"] > 0:
-            rest = self.rest_gate(nblk * self.ts)
-        if rest:
+        if self.rest_update(nblk):
             e = self.rest_gyr_lp - self.bias
             R = np.eye(3)
             w = np.full(3, self.bias_rest_w / nblk)
@@ -304,6 +344,63 @@ class ReferenceFilter:
             K = P @ R.T @ mi
             self.bias = clip(self.bias + K @ e, self.bias_clip)
             self.bias_p = P - K @ R @ P
+
+    def update_bias_cal(self, q6: np.ndarray, rate: np.ndarray, nblk: float) -> None:
+        """The 12-state bias filter over x = [bias, M] (filter_core.c: update_bias_cal).
+
+        In motion: corr_rate + LP(R b) + LP(R M gyr) = LP(R) b + LP(R (x) gyr) m (rows x, y;
+        the vertical row is VQF's b_z = 0); at rest: rest_gyr_lp = b + M rest_gyr_lp.
+        """
+        p = self.p
+        bts = self.bias_ts
+        u = self.cal_u
+        lpb, lpa = self.bias_lp_b, self.bias_lp_a
+        R = qmat(q6)
+        blp = R[:2] @ self.bias
+        R = self.motion_r_lp.step(R.reshape(9), p["tau_acc"], bts, lpb, lpa).reshape(3, 3)
+        blp = self.motion_b_lp.step(blp, p["tau_acc"], bts, lpb, lpa)
+        hm = self.cal_hm / (self.cal_n if self.cal_n > 0 else 1.0)
+        self.cal_hm = np.zeros(18)
+        self.cal_n = 0.0
+        rmw = hm.reshape(2, 9) @ self.cal_m  # block mean of R M gyr (M constant in a block)
+        hm = self.cal_hm_lp.step(hm, p["tau_acc"], bts, lpb, lpa).reshape(2, 9)
+        rmw = self.cal_rmw_lp.step(rmw, p["tau_acc"], bts, lpb, lpa)
+        H = np.zeros((3, 12))
+        update = True
+        if self.rest_update(nblk):
+            H[:, :3] = np.eye(3)
+            for r in range(3):
+                H[r, 3 + 3 * r : 6 + 3 * r] = self.rest_gyr_lp
+            z = self.rest_gyr_lp.copy()
+            w = np.full(3, self.bias_rest_w / nblk * u)
+        elif p["motion_bias"] != 0:
+            H[:, :3] = R
+            H[:2, 3:] = hm
+            z = np.array([rate[0] + blp[0] + rmw[0], rate[1] + blp[1] + rmw[1], 0.0])
+            w = np.array([self.bias_motion_w, self.bias_motion_w, self.bias_vertical_w]) * (
+                u / nblk
+            )
+        else:
+            update = False
+        P = self.cal_p
+        for i in range(3):
+            if P[i, i] < self.bias_p0 * u:
+                P[i, i] += self.bias_v * nblk * u
+        if update:
+            x = np.concatenate([self.bias, self.cal_m])
+            e = clip(z - H @ x, self.bias_clip)
+            PHt = P @ H.T
+            S = H @ PHt + np.diag(w)
+            sc = float(np.trace(S)) / 3.0  # scaled: det(S) ~ 1e-25 would read as singular
+            Si = inv3(S / sc) if sc > 0 else None
+            if Si is not None:
+                K = PHt @ (Si / sc)
+                x = x + K @ e
+                KHP = K @ PHt.T
+                self.cal_p = P - 0.5 * (KHP + KHP.T)
+                self.bias = clip(x[:3], self.bias_clip)
+                self.cal_m = clip(x[3:], self.cal_clip)
+        self.bias_p = self.cal_p[:3, :3] / u
 
     def correct_acc(self, block_t: float, nblk: float) -> None:
         p = self.p
@@ -502,6 +599,8 @@ class ReferenceFilter:
                 self.corr_count = 0
                 self.corr_t = 0.0
                 self.gyr_quat = normalized(self.gyr_quat)
+                if self.cal_on:
+                    self.cal_block()
                 if self.acc_new:
                     self.acc_new = False
                     self.correct_acc(block_t, nblk)

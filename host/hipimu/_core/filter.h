@@ -1,6 +1,7 @@
 /* Orientation filter (issue 3): 6D/9D quaternion estimation from gyroscope, accelerometer
- * and (optionally) magnetometer samples, with gyro bias estimation, rest detection,
- * magnetic disturbance rejection and online hard-iron (attached magnet) estimation.
+ * and (optionally) magnetometer samples, with gyro bias and scale/misalignment estimation,
+ * rest detection, magnetic disturbance rejection and online hard-iron (attached magnet)
+ * estimation.
  *
  * The algorithm is a C11 port of VQF by D. Laidig and T. Seel ("VQF: Highly accurate
  * IMU orientation estimation with bias estimation and magnetic disturbance rejection",
@@ -58,6 +59,9 @@ enum {
     HQF_HI_MAX_SIGMA,
     HQF_REST_BIAS_GATE,
     HQF_REST_BIAS_GATE_MIN,
+    HQF_GYRO_CAL_SIGMA,
+    HQF_GYRO_CAL_CLIP,
+    HQF_GYRO_CAL_RATE_HZ,
     HQF_NPARAMS
 };
 
@@ -125,6 +129,22 @@ typedef struct {
     double rest_anchor_t; /* age of the anchor (s) */
     double rest_anchor[3];
     double rest_anchor_p[9];
+    double rest_anchor_m[9];    /* and the gyro error matrix M (gyro_cal_sigma > 0) */
+    double rest_anchor_cp[144]; /* and the joint covariance of [bias, M] */
+    /* gyroscope scale/misalignment estimator (gyro_cal_sigma > 0): the bias Kalman filter
+     * estimates x = [bias (rad/s), M (row-major)] with omega = gyr - bias - M gyr */
+    int cal_on;
+    double cal_u;      /* VQF's bias covariance unit (0.01 deg/s)^2 in (rad/s)^2 */
+    double cal_s0;     /* prior variance of each entry of M */
+    double cal_clip;   /* largest |M_ij| */
+    double cal_m[9];   /* M */
+    double cal_p[144]; /* covariance of x (SI units); bias_p mirrors its bias block */
+    double cal_hm[18]; /* sums over the bias block of R[r][i] * gyr[j] (r = 0, 1) */
+    double cal_n;      /* samples in those sums */
+    unsigned long cal_rev; /* counts the changes of M (snapshots in the offline mode) */
+    double cal_wsum[3]; /* sum of the gyro samples of the current correction block */
+    hqf_lp cal_hm_lp[2];
+    hqf_lp cal_rmw_lp;
     double mag_ref_norm, mag_ref_dip;
     double mag_undisturbed_t, mag_reject_t;
     double mag_cand_norm, mag_cand_dip, mag_cand_t;

@@ -3,7 +3,8 @@
  * Copyright 2021 Daniel Laidig) with hipimu's extensions: a multi-rate structure
  * (per-sample strapdown integration and low-passes; corrections and the bias filter at
  * lower rates), online hard-iron estimation from pairs of magnetometer samples across a
- * rotation, per-sample time steps, non-finite samples treated as gaps, and a
+ * rotation, an online gyroscope scale/misalignment estimate (a 3x3 error matrix in the
+ * bias Kalman filter), per-sample time steps, non-finite samples treated as gaps, and a
  * forward-backward offline mode. See filter.h for the interface and docs/fusion.md for the
  * algorithm. The numpy reference hipimu/fusion_reference.py mirrors the causal filter.
  */
@@ -302,6 +303,23 @@ void hqf_reset(hqf_state *st)
     st->rest_anchor_t = 0.0;
     memset(st->rest_anchor, 0, sizeof st->rest_anchor);
     memset(st->rest_anchor_p, 0, sizeof st->rest_anchor_p);
+    memset(st->rest_anchor_m, 0, sizeof st->rest_anchor_m);
+    memset(st->rest_anchor_cp, 0, sizeof st->rest_anchor_cp);
+    memset(st->cal_m, 0, sizeof st->cal_m);
+    memset(st->cal_p, 0, sizeof st->cal_p);
+    for (int i = 0; i < 3; i++) {
+        st->cal_p[13 * i] = st->bias_p0 * st->cal_u;
+    }
+    for (int i = 3; i < 12; i++) {
+        st->cal_p[13 * i] = st->cal_s0;
+    }
+    memset(st->cal_hm, 0, sizeof st->cal_hm);
+    st->cal_n = 0.0;
+    st->cal_rev = 0;
+    memset(st->cal_wsum, 0, sizeof st->cal_wsum);
+    lp_reset(&st->cal_hm_lp[0]);
+    lp_reset(&st->cal_hm_lp[1]);
+    lp_reset(&st->cal_rmw_lp);
     memset(st->rest_acc_lp, 0, sizeof st->rest_acc_lp);
     lp_reset(&st->rest_acc_lpf);
     st->mag_ref_norm = 0.0;
@@ -359,7 +377,18 @@ int hqf_init(hqf_state *st, const double *params, double rate_hz)
     const double cts = ts * (double)st->corr_decim;
     st->corr_ts = cts;
     lp_coeffs(p[HQF_TAU_ACC], ts, st->acc_b, st->acc_a);
-    int bdecim = (int)lround(p[HQF_CORR_RATE_HZ] / fmax(p[HQF_BIAS_RATE_HZ], 1e-3));
+    if (!(p[HQF_GYRO_CAL_SIGMA] >= 0.0) || !(p[HQF_GYRO_CAL_CLIP] >= 0.0)) {
+        return -1;
+    }
+    st->cal_on = p[HQF_GYRO_CAL_SIGMA] > 0.0 &&
+                 (p[HQF_MOTION_BIAS] != 0.0 || p[HQF_REST_BIAS] != 0.0);
+    st->cal_u = sq(0.01 * DEG);
+    st->cal_s0 = sq(p[HQF_GYRO_CAL_SIGMA] * 0.01);
+    st->cal_clip = p[HQF_GYRO_CAL_CLIP] * 0.01;
+    /* with the scale/misalignment estimator, the (12-state) bias filter runs at its own,
+     * lower rate: its update costs ten times VQF's 3-state one */
+    const double brate = st->cal_on ? p[HQF_GYRO_CAL_RATE_HZ] : p[HQF_BIAS_RATE_HZ];
+    int bdecim = (int)lround(p[HQF_CORR_RATE_HZ] / fmax(brate, 1e-3));
     st->bias_decim = bdecim < 1 ? 1 : (bdecim > 1000 ? 1000 : bdecim);
     st->bias_ts = cts * (double)st->bias_decim;
     lp_coeffs(p[HQF_TAU_ACC], st->bias_ts, st->bias_lp_b, st->bias_lp_a);
@@ -464,7 +493,20 @@ static void update_gyr(hqf_state *st, const double *gyr, double dt)
             st->rest_detected = 0;
         }
     }
-    const double g[3] = {gyr[0] - st->bias[0], gyr[1] - st->bias[1], gyr[2] - st->bias[2]};
+    double g[3] = {gyr[0] - st->bias[0], gyr[1] - st->bias[1], gyr[2] - st->bias[2]};
+    if (st->cal_on) {
+        /* scale/misalignment correction; the gyro sum of the correction block feeds the
+         * regressor of M (cal_block) */
+        const double *m = st->cal_m;
+        const double w0 = gyr[0], w1 = gyr[1], w2 = gyr[2];
+        g[0] -= m[0] * w0 + m[1] * w1 + m[2] * w2;
+        g[1] -= m[3] * w0 + m[4] * w1 + m[5] * w2;
+        g[2] -= m[6] * w0 + m[7] * w1 + m[8] * w2;
+        st->cal_wsum[0] += w0;
+        st->cal_wsum[1] += w1;
+        st->cal_wsum[2] += w2;
+        st->cal_n += 1.0;
+    }
     const double gn2 = g[0] * g[0] + g[1] * g[1] + g[2] * g[2];
     if (gn2 > HQF_EPS * HQF_EPS) {
         double c, sx;
@@ -476,6 +518,27 @@ static void update_gyr(hqf_state *st, const double *gyr, double dt)
          * at every correction step */
         qmul(st->gyr_quat, step, st->gyr_quat);
     }
+}
+
+/* The regressor of M over a correction block: the first two rows of R(q6) (earth x, y) at
+ * the block's end times the sum of the block's gyro samples, added to the sums of the bias
+ * block (the sum of R M gyr is that sum times M, M being constant within a bias block). */
+static void cal_block(hqf_state *st)
+{
+    double q[4];
+    qmul(st->acc_quat, st->gyr_quat, q);
+    const double r[6] = {
+        1.0 - 2.0 * (q[2] * q[2] + q[3] * q[3]), 2.0 * (q[1] * q[2] - q[0] * q[3]),
+        2.0 * (q[0] * q[2] + q[1] * q[3]),       2.0 * (q[0] * q[3] + q[1] * q[2]),
+        1.0 - 2.0 * (q[1] * q[1] + q[3] * q[3]), 2.0 * (q[2] * q[3] - q[0] * q[1])};
+    const double w0 = st->cal_wsum[0], w1 = st->cal_wsum[1], w2 = st->cal_wsum[2];
+    double *hm = st->cal_hm;
+    for (int i = 0; i < 6; i++) {
+        hm[3 * i] += r[i] * w0;
+        hm[3 * i + 1] += r[i] * w1;
+        hm[3 * i + 2] += r[i] * w2;
+    }
+    st->cal_wsum[0] = st->cal_wsum[1] = st->cal_wsum[2] = 0.0;
 }
 
 /* Per-sample accelerometer step: rest detection and the low-pass of the accelerometer in
@@ -518,6 +581,10 @@ static void rest_anchor(hqf_state *st)
 {
     memcpy(st->rest_anchor, st->bias, sizeof st->rest_anchor);
     memcpy(st->rest_anchor_p, st->bias_p, sizeof st->rest_anchor_p);
+    if (st->cal_on) {
+        memcpy(st->rest_anchor_m, st->cal_m, sizeof st->rest_anchor_m);
+        memcpy(st->rest_anchor_cp, st->cal_p, sizeof st->rest_anchor_cp);
+    }
     st->rest_anchor_set = 1;
     st->rest_anchor_t = 0.0;
 }
@@ -530,13 +597,24 @@ static int rest_gate(hqf_state *st, double dt)
     }
     st->rest_anchor_t += dt;
     const double floor = p[HQF_REST_BIAS_GATE_MIN] * DEG;
+    const double *m = st->rest_anchor_m, *w = st->rest_gyr_lp;
     for (int i = 0; i < 3; i++) {
         /* P is kept in units of (0.01 deg/s)^2, as in VQF */
         const double sigma = sqrt(fmax(st->rest_anchor_p[4 * i], 0.0)) * 0.01 * DEG;
         const double limit = fmax(floor, p[HQF_REST_BIAS_GATE] * sigma);
-        if (fabs(st->rest_gyr_lp[i] - st->rest_anchor[i]) > limit) {
+        double d = w[i] - st->rest_anchor[i];
+        if (st->cal_on) {
+            /* at rest the gyro reads bias + M gyr */
+            d -= m[3 * i] * w[0] + m[3 * i + 1] * w[1] + m[3 * i + 2] * w[2];
+        }
+        if (fabs(d) > limit) {
             memcpy(st->bias, st->rest_anchor, sizeof st->bias);
             memcpy(st->bias_p, st->rest_anchor_p, sizeof st->bias_p);
+            if (st->cal_on) {
+                memcpy(st->cal_m, st->rest_anchor_m, sizeof st->cal_m);
+                memcpy(st->cal_p, st->rest_anchor_cp, sizeof st->cal_p);
+                st->cal_rev++;
+            }
             st->rest_anchor_set = 0;
             st->rest_detected = 0;
             st->rest_t = 0.0;
@@ -549,6 +627,32 @@ static int rest_gate(hqf_state *st, double dt)
     return 1;
 }
 
+/* Whether the bias filter takes a rest update (VQF's rest detection and the rest gate). */
+static int rest_update(hqf_state *st, double nblk)
+{
+    const double *p = st->p;
+    int rest = st->rest_detected && p[HQF_REST_BIAS] != 0.0;
+    if (!rest) {
+        st->rest_anchor_set = 0;
+    } else if (p[HQF_REST_BIAS_GATE] > 0.0) {
+        rest = rest_gate(st, nblk * st->ts);
+    }
+    return rest;
+}
+
+/* The motion bias measurement's low-passed rotation matrix R (3x3) and bias rows R b
+ * (x, y), matching the accelerometer low-pass (VQF), shared by both bias filters. */
+static void motion_lowpass(hqf_state *st, const double *q6, double *R, double *blp)
+{
+    const double *p = st->p;
+    qmat(q6, R);
+    blp[0] = R[0] * st->bias[0] + R[1] * st->bias[1] + R[2] * st->bias[2];
+    blp[1] = R[3] * st->bias[0] + R[4] * st->bias[1] + R[5] * st->bias[2];
+    lp_step(&st->motion_r_lp, R, 9, p[HQF_TAU_ACC], st->bias_ts, st->bias_lp_b, st->bias_lp_a, R);
+    lp_step(&st->motion_b_lp, blp, 2, p[HQF_TAU_ACC], st->bias_ts, st->bias_lp_b, st->bias_lp_a,
+            blp);
+}
+
 /* Gyroscope bias Kalman filter (VQF's motion and rest bias estimation) at the correction
  * rate; corr_rate = the inclination correction angle (x, y) per second over the block. */
 static void update_bias(hqf_state *st, const double *q6, const double *corr_rate, double nblk)
@@ -556,19 +660,8 @@ static void update_bias(hqf_state *st, const double *q6, const double *corr_rate
     const double *p = st->p;
     const double clip = st->bias_clip;
     double R[9], blp[2], w[3], e[3];
-    qmat(q6, R);
-    blp[0] = R[0] * st->bias[0] + R[1] * st->bias[1] + R[2] * st->bias[2];
-    blp[1] = R[3] * st->bias[0] + R[4] * st->bias[1] + R[5] * st->bias[2];
-    lp_step(&st->motion_r_lp, R, 9, p[HQF_TAU_ACC], st->bias_ts, st->bias_lp_b, st->bias_lp_a, R);
-    lp_step(&st->motion_b_lp, blp, 2, p[HQF_TAU_ACC], st->bias_ts, st->bias_lp_b, st->bias_lp_a,
-            blp);
-    int rest = st->rest_detected && p[HQF_REST_BIAS] != 0.0;
-    if (!rest) {
-        st->rest_anchor_set = 0;
-    } else if (p[HQF_REST_BIAS_GATE] > 0.0) {
-        rest = rest_gate(st, nblk * st->ts);
-    }
-    if (rest) {
+    motion_lowpass(st, q6, R, blp);
+    if (rest_update(st, nblk)) {
         e[0] = st->rest_gyr_lp[0] - st->bias[0];
         e[1] = st->rest_gyr_lp[1] - st->bias[1];
         e[2] = st->rest_gyr_lp[2] - st->bias[2];
@@ -619,6 +712,181 @@ static void update_bias(hqf_state *st, const double *q6, const double *corr_rate
     }
 }
 
+/* The bias filter with the gyroscope scale/misalignment estimator (gyro_cal_sigma > 0):
+ * a 12-state Kalman filter over x = [b, M] (omega = gyr - b - M gyr). In motion, the
+ * inclination correction rate measures the low-passed earth-frame (x, y) gyro error:
+ *     corr_rate + LP(R b_used) + LP(R M_used gyr) = LP(R) b + LP(R (x) gyr) m,
+ * where the regressor of M_ij is LP(R[:, i] gyr_j) (block means of per-sample products,
+ * low-passed like VQF's LP(R)); the vertical row is VQF's pseudo-measurement b_z = 0. At
+ * rest: rest_gyr_lp = b + M rest_gyr_lp. The covariance is in SI units; the innovation
+ * covariance is scaled to unit trace/3 before inverting (its determinant, ~1e-25 (rad/s)^6,
+ * is below the singularity threshold otherwise). */
+static void update_bias_cal(hqf_state *st, const double *q6, const double *corr_rate,
+                            double nblk)
+{
+    const double *p = st->p;
+    const double u = st->cal_u;
+    double R[9], blp[2], hm[18], rmw[2];
+    motion_lowpass(st, q6, R, blp);
+    const double inv_n = st->cal_n > 0.0 ? 1.0 / st->cal_n : 1.0;
+    for (int k = 0; k < 18; k++) {
+        hm[k] = st->cal_hm[k] * inv_n;
+    }
+    memset(st->cal_hm, 0, sizeof st->cal_hm);
+    st->cal_n = 0.0;
+    for (int r = 0; r < 2; r++) {
+        double s = 0.0;
+        for (int k = 0; k < 9; k++) {
+            s += hm[9 * r + k] * st->cal_m[k];
+        }
+        rmw[r] = s;
+    }
+    for (int r = 0; r < 2; r++) {
+        lp_step(&st->cal_hm_lp[r], hm + 9 * r, 9, p[HQF_TAU_ACC], st->bias_ts, st->bias_lp_b,
+                st->bias_lp_a, hm + 9 * r);
+    }
+    lp_step(&st->cal_rmw_lp, rmw, 2, p[HQF_TAU_ACC], st->bias_ts, st->bias_lp_b, st->bias_lp_a,
+            rmw);
+    /* measurement rows h (3 x 12; row 2 of the motion case and the rest rows are sparse,
+     * which the products below exploit), z and the noise w */
+    double h[36], z[3], w[3];
+    int kind = 0; /* 1: rest, 2: motion */
+    if (rest_update(st, nblk)) {
+        kind = 1;
+        memset(h, 0, sizeof h);
+        for (int r = 0; r < 3; r++) {
+            h[12 * r + r] = 1.0;
+            for (int j = 0; j < 3; j++) {
+                h[12 * r + 3 + 3 * r + j] = st->rest_gyr_lp[j];
+            }
+            z[r] = st->rest_gyr_lp[r];
+            w[r] = st->bias_rest_w / nblk * u;
+        }
+    } else if (p[HQF_MOTION_BIAS] != 0.0) {
+        kind = 2;
+        for (int r = 0; r < 2; r++) {
+            for (int i = 0; i < 3; i++) {
+                h[12 * r + i] = R[3 * r + i];
+            }
+            for (int k = 0; k < 9; k++) {
+                h[12 * r + 3 + k] = hm[9 * r + k];
+            }
+        }
+        memset(h + 24, 0, 12 * sizeof(double));
+        h[24] = R[6];
+        h[25] = R[7];
+        h[26] = R[8];
+        z[0] = corr_rate[0] + blp[0] + rmw[0];
+        z[1] = corr_rate[1] + blp[1] + rmw[1];
+        z[2] = 0.0;
+        w[0] = w[1] = st->bias_motion_w / nblk * u;
+        w[2] = st->bias_vertical_w / nblk * u;
+    }
+    double *P = st->cal_p;
+    const double v = st->bias_v * nblk * u, p0 = st->bias_p0 * u;
+    for (int i = 0; i < 3; i++) {
+        if (P[13 * i] < p0) {
+            P[13 * i] += v;
+        }
+    }
+    if (kind != 0) {
+        double x[12], e[3];
+        memcpy(x, st->bias, 3 * sizeof(double));
+        memcpy(x + 3, st->cal_m, 9 * sizeof(double));
+        for (int r = 0; r < 3; r++) {
+            double hx = 0.0;
+            for (int k = 0; k < 12; k++) {
+                hx += h[12 * r + k] * x[k];
+            }
+            e[r] = z[r] - hx;
+        }
+        clip_n(e, 3, st->bias_clip);
+        /* ph[r] = P h_r^T (P is symmetric: the sum runs down P's rows, so the loops over
+         * the 12 outputs are independent and vectorise), S = H P H^T + W */
+        double ph[3][12], S[9], Si[9];
+        memset(ph, 0, sizeof ph);
+        if (kind == 2) {
+            for (int k = 0; k < 12; k++) {
+                const double *pk = P + 12 * k;
+                const double h0 = h[k], h1 = h[12 + k];
+                for (int a = 0; a < 12; a++) {
+                    ph[0][a] += pk[a] * h0;
+                    ph[1][a] += pk[a] * h1;
+                }
+            }
+            for (int k = 0; k < 3; k++) {
+                const double *pk = P + 12 * k;
+                const double h2 = h[24 + k];
+                for (int a = 0; a < 12; a++) {
+                    ph[2][a] += pk[a] * h2;
+                }
+            }
+        } else {
+            const double *g = st->rest_gyr_lp;
+            for (int r = 0; r < 3; r++) {
+                const double *p1 = P + 12 * r, *p2 = P + 12 * (3 + 3 * r);
+                for (int a = 0; a < 12; a++) {
+                    ph[r][a] = p1[a] + p2[a] * g[0] + p2[12 + a] * g[1] + p2[24 + a] * g[2];
+                }
+            }
+        }
+        for (int r = 0; r < 3; r++) {
+            for (int c = r; c < 3; c++) {
+                double sum = 0.0;
+                for (int k = 0; k < 12; k++) {
+                    sum += h[12 * r + k] * ph[c][k];
+                }
+                S[3 * r + c] = sum;
+                S[3 * c + r] = sum;
+            }
+            S[4 * r] += w[r];
+        }
+        const double sc = (S[0] + S[4] + S[8]) / 3.0;
+        if (sc > 0.0) {
+            const double isc = 1.0 / sc;
+            for (int k = 0; k < 9; k++) {
+                S[k] *= isc;
+            }
+        }
+        if (sc > 0.0 && mat3_inv(S, Si) == 0) {
+            double kg[3][12]; /* K = P H^T S^-1, column-wise */
+            const double isc = 1.0 / sc;
+            for (int k = 0; k < 9; k++) {
+                Si[k] *= isc;
+            }
+            for (int c = 0; c < 3; c++) {
+                const double s0 = Si[c], s1 = Si[3 + c], s2 = Si[6 + c];
+                for (int a = 0; a < 12; a++) {
+                    kg[c][a] = ph[0][a] * s0 + ph[1][a] * s1 + ph[2][a] * s2;
+                }
+            }
+            for (int a = 0; a < 12; a++) {
+                x[a] += kg[0][a] * e[0] + kg[1][a] * e[1] + kg[2][a] * e[2];
+            }
+            /* P -= K H P = K (P H^T)^T */
+            for (int a = 0; a < 12; a++) {
+                const double k0 = kg[0][a], k1 = kg[1][a], k2 = kg[2][a];
+                double *pa = P + 12 * a;
+                for (int b = 0; b < 12; b++) {
+                    pa[b] -= k0 * ph[0][b] + k1 * ph[1][b] + k2 * ph[2][b];
+                }
+            }
+            memcpy(st->bias, x, 3 * sizeof(double));
+            clip_n(st->bias, 3, st->bias_clip);
+            memcpy(st->cal_m, x + 3, 9 * sizeof(double));
+            clip_n(st->cal_m, 9, st->cal_clip);
+            st->cal_rev++;
+        }
+    }
+    /* the bias block, in VQF's units, for the rest gate and the offline fusion */
+    const double iu = 1.0 / u;
+    for (int i = 0; i < 3; i++) {
+        for (int j = 0; j < 3; j++) {
+            st->bias_p[3 * i + j] = P[12 * i + j] * iu;
+        }
+    }
+}
+
 /* Inclination correction (at the correction rate) from the low-passed accelerometer. */
 static void correct_acc(hqf_state *st, double block_t, double nblk)
 {
@@ -665,7 +933,11 @@ static void correct_acc(hqf_state *st, double block_t, double nblk)
         st->bias_count = 0;
         double q6[4];
         qmul(st->acc_quat, st->gyr_quat, q6);
-        update_bias(st, q6, rate, nb);
+        if (st->cal_on) {
+            update_bias_cal(st, q6, rate, nb);
+        } else {
+            update_bias(st, q6, rate, nb);
+        }
     }
 }
 
@@ -941,6 +1213,9 @@ unsigned hqf_step(hqf_state *st, const double *gyr, const double *acc, const dou
             const double block_t = st->corr_t;
             const double nblk = (double)st->corr_count;
             quat_normalize(st->gyr_quat);
+            if (st->cal_on) {
+                cal_block(st);
+            }
             st->corr_count = 0;
             st->corr_t = 0.0;
             if (st->acc_new) {
@@ -1002,19 +1277,34 @@ int hqf_offline(const double *params, double rate_hz, const double *gyr, const d
     double *q3 = malloc(un * 4 * sizeof(double));
     double *q9f = mag ? malloc(un * 4 * sizeof(double)) : NULL;
     double *q9b = mag ? malloc(un * 4 * sizeof(double)) : NULL;
-    int ok = st && binv && acci && q3 && (!mag || (q9f && q9b));
-    if (!ok || hqf_init(st, params, rate_hz) != 0) {
-        free(st);
-        free(binv);
-        free(acci);
-        free(q3);
-        free(q9f);
-        free(q9b);
-        return ok ? -2 : -1;
+    /* gyro error matrix M (gyro_cal_sigma > 0). It changes only at bias updates, so the
+     * passes keep snapshots (forward: M and its variances; backward: the fused M), at most
+     * one per sample, and each sample an index into them. */
+    size_t *cidx = NULL;
+    double *fsnap = NULL, *msnap = NULL;
+    int rc = 0;
+    if (!(st && binv && acci && q3 && (!mag || (q9f && q9b)))) {
+        rc = -1;
+        goto done;
+    }
+    if (hqf_init(st, params, rate_hz) != 0) {
+        rc = -2;
+        goto done;
+    }
+    if (st->cal_on) {
+        cidx = malloc(un * sizeof(size_t));
+        fsnap = malloc(un * 18 * sizeof(double));
+        msnap = malloc(un * 9 * sizeof(double));
+        if (cidx == NULL || fsnap == NULL || msnap == NULL) {
+            rc = -1;
+            goto done;
+        }
     }
     const int use_mag = mag != NULL;
     const double ts = st->ts;
     double qtmp[4];
+    size_t nsnap = 0;
+    unsigned long rev = 0;
     /* forward pass */
     for (Py_ssize_t i = 0; i < n; i++) {
         const double d = dt ? dt[i] : ts;
@@ -1023,9 +1313,21 @@ int hqf_offline(const double *params, double rate_hz, const double *gyr, const d
                                                use_mag ? q9f + 4 * i : qtmp);
         memcpy(bias_out + 3 * i, st->bias, 3 * sizeof(double));
         mat3_inv(st->bias_p, binv + 9 * i);
+        if (cidx) {
+            if (nsnap == 0 || st->cal_rev != rev) {
+                double *sn = fsnap + 18 * nsnap++; /* nsnap <= i + 1 <= n */
+                for (int k = 0; k < 9; k++) {
+                    sn[k] = st->cal_m[k];
+                    sn[9 + k] = st->cal_p[13 * (3 + k)];
+                }
+                rev = st->cal_rev;
+            }
+            cidx[i] = nsnap - 1;
+        }
     }
     /* backward pass (time reversed: negated gyro), fused with the forward estimates */
     hqf_reset(st);
+    size_t nfused = 0, last_f = 0;
     for (Py_ssize_t i = n - 1; i >= 0; i--) {
         const double g[3] = {-gyr[3 * i], -gyr[3 * i + 1], -gyr[3 * i + 2]};
         /* the time step of sample i+1 separates it from sample i */
@@ -1045,6 +1347,21 @@ int hqf_offline(const double *params, double rate_hz, const double *gyr, const d
         const double nb[3] = {-st->bias[0], -st->bias[1], -st->bias[2]};
         mat3_inv(st->bias_p, i2);
         fuse3(bias_out + 3 * i, binv + 9 * i, nb, i2);
+        if (cidx) {
+            /* M is the same in both directions: inverse-variance weighting per entry */
+            const size_t fi = cidx[i];
+            if (nfused == 0 || fi != last_f || st->cal_rev != rev) {
+                const double *mf = fsnap + 18 * fi, *vf = mf + 9;
+                double *out = msnap + 9 * nfused++; /* nfused <= n - i <= n */
+                for (int k = 0; k < 9; k++) {
+                    const double vb = st->cal_p[13 * (3 + k)], vs = vf[k] + vb;
+                    out[k] = vs > 0.0 ? (mf[k] * vb + st->cal_m[k] * vf[k]) / vs : mf[k];
+                }
+                last_f = fi;
+                rev = st->cal_rev;
+            }
+            cidx[i] = nfused - 1;
+        }
     }
     /* gyroscope strapdown integration with the smoothed bias */
     double q[4] = {1.0, 0.0, 0.0, 0.0};
@@ -1057,8 +1374,14 @@ int hqf_offline(const double *params, double rate_hz, const double *gyr, const d
         if (flags_out[i] & HQF_FLAG_GAP) {
             pending += d;
         } else {
-            const double *b = bias_out + 3 * i;
-            const double g[3] = {gyr[3 * i] - b[0], gyr[3 * i + 1] - b[1], gyr[3 * i + 2] - b[2]};
+            const double *b = bias_out + 3 * i, *w = gyr + 3 * i;
+            double g[3] = {w[0] - b[0], w[1] - b[1], w[2] - b[2]};
+            if (cidx) {
+                const double *m = msnap + 9 * cidx[i];
+                g[0] -= m[0] * w[0] + m[1] * w[1] + m[2] * w[2];
+                g[1] -= m[3] * w[0] + m[4] * w[1] + m[5] * w[2];
+                g[2] -= m[6] * w[0] + m[7] * w[1] + m[8] * w[2];
+            }
             const double gn = norm3(g);
             d += pending;
             pending = 0.0;
@@ -1143,11 +1466,15 @@ int hqf_offline(const double *params, double rate_hz, const double *gyr, const d
             apply_delta(q6, d, q6);
         }
     }
+done:
     free(st);
     free(binv);
     free(acci);
     free(q3);
     free(q9f);
     free(q9b);
-    return 0;
+    free(cidx);
+    free(fsnap);
+    free(msnap);
+    return rc;
 }

@@ -333,6 +333,7 @@ PyObject *hqf_py_filter_info(PyObject *self, PyObject *args)
     }
     if (dict_set(d, "quat6d", vec(q6, 4)) || dict_set(d, "quat9d", vec(q9, 4)) ||
         dict_set(d, "bias", vec(st->bias, 3)) || dict_set(d, "bias_p", vec(st->bias_p, 9)) ||
+        dict_set(d, "gyro_cal", vec(st->cal_m, 9)) ||
         dict_set(d, "delta", PyFloat_FromDouble(st->delta)) ||
         dict_set(d, "rest", PyBool_FromLong(st->rest_detected)) ||
         dict_set(d, "mag_disturbed", PyBool_FromLong(st->mag_dist_detected)) ||
