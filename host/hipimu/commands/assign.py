@@ -9,10 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hipimu.protocol import ROLES_BY_NAME
-
-UNASSIGNED = 255
-ROLE_CHOICES = "pelvis, femur_r or femur_l"
+from hipimu.sources.ble.cli_support import ROLE_CHOICES, UNASSIGNED, add_scan_args, role_code
 
 
 def _kit(text: str) -> int:
@@ -51,12 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also make K the host's kit (writes the host config)",
     )
-    p.add_argument(
-        "--timeout", type=float, default=5.0, metavar="S", help="scan time (default: %(default)s s)"
-    )
-    from hipimu.sources.ble.cli_support import add_simulate_args
-
-    add_simulate_args(p)
+    add_scan_args(p)
     p.set_defaults(func=run)
 
 
@@ -64,9 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from hipimu import config
     from hipimu.sources.ble import cli_support
 
-    role = ROLES_BY_NAME.get(args.role)
-    if role is None or role == UNASSIGNED:
-        raise ValueError(f"unknown role {args.role!r}: use {ROLE_CHOICES}")
+    role = role_code(args.role)
     if not args.timeout > 0:
         raise ValueError(f"--timeout must be positive, got {args.timeout}")
     cfg = config.load()

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from hipimu.protocol import ROLES_BY_NAME
+from hipimu.sources.ble.cli_support import ROLE_CHOICES, add_scan_args, role_code
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("identify", help="blink the LED of the kit's sensor with ROLE")
-    p.add_argument("role", metavar="ROLE", help="pelvis, femur_r or femur_l")
+    p.add_argument("role", metavar="ROLE", help=ROLE_CHOICES)
     p.add_argument("--seconds", type=int, default=5, help="blink time (default: %(default)s s)")
-    p.add_argument(
-        "--timeout", type=float, default=5.0, metavar="S", help="scan time (default: %(default)s s)"
-    )
-    from hipimu.sources.ble.cli_support import add_simulate_args
-
-    add_simulate_args(p)
+    add_scan_args(p)
     p.set_defaults(func=run)
 
 
@@ -24,9 +19,7 @@ def run(args: argparse.Namespace) -> int:
     from hipimu import config
     from hipimu.sources.ble import cli_support
 
-    role = ROLES_BY_NAME.get(args.role)
-    if role is None or role == 255:
-        raise ValueError(f"unknown role {args.role!r}: use pelvis, femur_r or femur_l")
+    role = role_code(args.role)
     if not 0 <= args.seconds <= 255:
         raise ValueError(f"--seconds must be 0..255, got {args.seconds}")
     cfg = config.load()

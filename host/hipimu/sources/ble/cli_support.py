@@ -1,4 +1,4 @@
-"""Shared plumbing of the ``scan``, ``record`` and ``identify`` commands."""
+"""Shared plumbing of the ``scan``, ``record``, ``identify`` and ``assign`` commands."""
 
 from __future__ import annotations
 
@@ -8,6 +8,26 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 EXIT_NO_BLUETOOTH = 3
+UNASSIGNED = 255  # the advertised role of a sensor that has none yet
+ROLE_CHOICES = "pelvis, femur_r or femur_l"
+
+
+def role_code(name: str) -> int:
+    """The wire code of a sensor role given by name; a clear error for anything else."""
+    from hipimu.protocol import ROLES_BY_NAME
+
+    role = ROLES_BY_NAME.get(name)
+    if role is None or role == UNASSIGNED:
+        raise ValueError(f"unknown role {name!r}: use {ROLE_CHOICES}")
+    return role
+
+
+def add_scan_args(parser) -> None:
+    """``--timeout`` for the scan and the ``--simulate`` options."""
+    parser.add_argument(
+        "--timeout", type=float, default=5.0, metavar="S", help="scan time (default: %(default)s s)"
+    )
+    add_simulate_args(parser)
 
 
 def add_simulate_args(parser) -> None:
