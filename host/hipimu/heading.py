@@ -223,7 +223,7 @@ def _mean_stance(
     means = []
     for t0, t1 in phases:
         inside = (time >= t0) & (time <= t1)
-        rel = quat.multiply(quat.conjugate(q_pelvis[inside]), q_femur[inside])
+        rel = quat.relative(q_pelvis[inside], q_femur[inside])
         rel = rel[np.isfinite(rel).all(axis=1)]
         if len(rel):
             means.append(mean_quat(rel))
