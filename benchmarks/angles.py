@@ -14,8 +14,8 @@ import time
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from hipimu import quaternion as Q
-from hipimu import quaternion_reference as R
+from hipimu.core import quaternion as Q
+from hipimu.reference import quaternion as R
 
 
 def best_of(fn, repeats: int) -> float:

@@ -22,9 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from hipimu.batch import run_batch, write_table
-from hipimu.record.session_dir import write_session
 from hipimu.simulate import Client, Protocol, simulate_session
+from hipimu.store.session_dir import write_session
+from hipimu.workflow.batch import run_batch, write_table
 
 
 def generate(root: Path, count: int, reps: int) -> float:

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from hipimu.record.log import SessionLogWriter, read_log
-from hipimu.session import U32, SessionAssembler
 from hipimu.sources.ble.fake import Faults, simulated_world, stream_for
 from hipimu.sources.ble.vtime import run_virtual
+from hipimu.store.log import SessionLogWriter, read_log
+from hipimu.stream.assembler import U32, SessionAssembler
 
 KIT = 0x50A4
 

@@ -23,11 +23,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from hipimu import pipeline
-from hipimu.heading import DriftReport
+from hipimu.analysis import pipeline
+from hipimu.analysis.validation import hip_errors
+from hipimu.body.heading import DriftReport
 from hipimu.simulate.imu import ImuErrors
 from hipimu.simulate.realistic import Realism, simulate_realistic_session
-from hipimu.validation import hip_errors
 
 
 def run(sim, *, drift: bool = True, mean_stance: bool = True, lowpass: bool = True, peer=None):

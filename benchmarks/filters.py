@@ -30,7 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _broad import BROAD_DIR, Trial, errors_deg, load_trial, trial_paths
 
-from hipimu.fusion import OrientationFilter, estimate_orientation
+from hipimu.orientation.filter import OrientationFilter, estimate_orientation
 
 RZ90 = np.array([np.cos(np.pi / 4), 0.0, 0.0, np.sin(np.pi / 4)])  # NWU -> ENU
 

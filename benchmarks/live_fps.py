@@ -4,7 +4,7 @@ Offscreen (``QT_QPA_PLATFORM=offscreen``), three simulated sensors at 100 Hz str
 real time through the same worker-thread bridge, a 10 s trace window (filled before the
 measurement starts). Two views are measured on the same stream:
 
-* ``hipimu``: :class:`hipimu.live.view.LiveWindow` (decode, clocks, grid, C hip-angle
+* ``hipimu``: :class:`hipimu.app.live.view.LiveWindow` (decode, clocks, grid, C hip-angle
   kernel, repetition tracking, side panel, all curves);
 * ``peer``: a bare ``pyqtgraph.PlotWidget`` whose curves get ``setData`` with the
   newest decoded quaternion component of each sensor on every frame: the least a
@@ -29,14 +29,14 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtWidgets
 
-from hipimu.live.bridge import SourceThread
-from hipimu.live.pipeline import LivePipeline
-from hipimu.live.ring import Ring
-from hipimu.live.view import LiveWindow
-from hipimu.protocol import decode
+from hipimu.analysis.live.pipeline import LivePipeline
+from hipimu.analysis.live.ring import Ring
+from hipimu.app.live.bridge import SourceThread
+from hipimu.app.live.view import LiveWindow
+from hipimu.core.types import Notification
 from hipimu.simulate import Protocol, simulate_session
-from hipimu.sources.base import Notification
 from hipimu.sources.simulated import SimulatedSource
+from hipimu.wire.protocol import decode
 
 
 class ShiftedSource:

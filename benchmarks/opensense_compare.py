@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from hipimu import quaternion as quat
-from hipimu.opensense import angles_from_files
-from hipimu.record.opensim import MOT_COLUMNS, read_mot, write_mot
+from hipimu.analysis.opensense import angles_from_files
+from hipimu.core import quaternion as quat
+from hipimu.store.opensim import MOT_COLUMNS, read_mot, write_mot
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "opensense"

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hipimu.record.log import SessionLogWriter
-from hipimu.session import SessionAssembler, resample
+from hipimu.store.log import SessionLogWriter
+from hipimu.stream.assembler import SessionAssembler, resample
 from hipimu_fw import packet
 from hipimu_fw.stream import Streamer
 
@@ -97,9 +97,9 @@ def cpu(fn) -> float:
 def run_stages(notes, rate: int, seconds: float) -> dict:
     from bleak.backends.device import BLEDevice
 
-    from hipimu.session import ClockModel
-    from hipimu.sources.ble.control import Advert
     from hipimu.sources.ble.source import Found, SensorLink
+    from hipimu.stream.assembler import ClockModel
+    from hipimu.wire.control import Advert
 
     src = _Src(rate)
     links = {}

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from hipimu.pipeline import analyse
-from hipimu.record.export import FORMATS, SUFFIX, export_session, from_analysis, write
-from hipimu.record.session_dir import load_session, write_session
+from hipimu.analysis.pipeline import analyse
+from hipimu.export.formats import FORMATS, SUFFIX, export_session, from_analysis, write
 from hipimu.simulate import Protocol, simulate_session
+from hipimu.store.session_dir import load_session, write_session
 
 
 def best_of(fn, repeats: int) -> float:

@@ -4,7 +4,7 @@ Runs ``hipimu record --simulate`` (the BLE code path with simulated sensors, in 
 time) and SIGKILLs it at a random moment after its first notification is in the log;
 the log's host times are the system's monotonic clock, so the loss is ``kill time -
 last notification recovered`` (this includes the link's own latency, tens of ms). Then the same with
-``python -m hipimu.record.stream`` (a paced simulated source written as it arrives),
+``python -m hipimu.app.record_simulated`` (a paced simulated source written as it arrives),
 whose loss is measured against the notifications it had been fed by the kill.
 
     python benchmarks/record_kill.py [--kills 8] [--min 0.5] [--max 10] [--seed 0]
@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from hipimu.record.log import read_log
 from hipimu.simulate import Protocol, simulate_session
+from hipimu.store.log import read_log
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,7 +37,7 @@ def env() -> dict[str, str]:
 
 def kill_record(out: Path, after: float) -> tuple[float, float | None, str, int]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hipimu.cli", "record", "--simulate", "--out", str(out),
+        [sys.executable, "-m", "hipimu.app.cli", "record", "--simulate", "--out", str(out),
          "--quiet", "--seed", "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env(),
     )  # fmt: skip
@@ -59,7 +59,7 @@ def kill_record(out: Path, after: float) -> tuple[float, float | None, str, int]
 
 def kill_stream(path: Path, after: float, speed: float, reps: int) -> tuple[float, float, str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hipimu.record.stream", str(path), "--speed", str(speed),
+        [sys.executable, "-m", "hipimu.app.record_simulated", str(path), "--speed", str(speed),
          "--reps", str(reps)],
         stdout=subprocess.PIPE, text=True, env=env(),
     )  # fmt: skip
@@ -94,7 +94,9 @@ def main() -> None:
             worst = max(worst, lost)
             print(f"  {after:5.1f} s: lost {lost:.3f} s; corrupt {corrupt}; {summary}")
         print(f"worst: {worst:.3f} s lost")
-        print("hipimu.record.stream (paced simulated source, real time), SIGKILL after ... s")
+        print(
+            "hipimu.app.record_simulated (paced simulated source, real time), SIGKILL after ... s"
+        )
         sim_end = simulate_session(Protocol(reps=10)).notifications[-1].host_time
         worst2 = 0.0
         for k in range(args.kills):

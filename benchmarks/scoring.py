@@ -55,7 +55,7 @@ def main() -> None:
         ]
         print(f"| {n} | " + " | ".join(f"{c * 1e6:.0f}" for c in cells) + f" | {equal} |")
 
-    from hipimu.pipeline import analyse
+    from hipimu.analysis.pipeline import analyse
     from hipimu.simulate import simulate_session
 
     sim = simulate_session(seed=0)

@@ -20,7 +20,7 @@ def test_zero_bytes_per_sample(vm_results):
 
 
 def test_vm_packets_decode_on_host(vm_results):
-    protocol = pytest.importorskip("hipimu.protocol", reason="host decoder not importable")
+    protocol = pytest.importorskip("hipimu.wire.protocol", reason="host decoder not importable")
     packets = vm_results["packets"]
     assert len(packets) >= 20
     seen = set()

@@ -8,7 +8,7 @@ pytest.importorskip("bleak")
 
 from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason
 
-from hipimu import cli, config
+from hipimu.app import cli, config
 from hipimu.sources.ble import fake
 
 FEMUR_L = "SIM:00:00:00:00:03"

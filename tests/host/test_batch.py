@@ -6,10 +6,10 @@ import csv
 
 import pytest
 
-from hipimu.batch import find_sessions, run_batch, write_table
-from hipimu.cli import main
-from hipimu.record.session_dir import LOG_NAME, write_session
+from hipimu.app.cli import main
 from hipimu.simulate import Client, Protocol, simulate_session
+from hipimu.store.session_dir import LOG_NAME, write_session
+from hipimu.workflow.batch import find_sessions, run_batch, write_table
 
 LEFT_SCALE = Client().left_range_scale  # the simulated client's left side moves 70 %
 

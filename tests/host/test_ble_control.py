@@ -11,8 +11,8 @@ import pytest
 
 pytest.importorskip("bleak")
 
-from hipimu.sources.ble import control
 from hipimu.sources.ble.fake import parse_ad
+from hipimu.wire import control
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "control.json").read_text())
 BY_NAME = {v["name"]: v for v in VECTORS}

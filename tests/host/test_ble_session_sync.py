@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hipimu.session import U32, ClockModel, SessionAssembler
+from hipimu.stream.assembler import U32, ClockModel, SessionAssembler
 
 
 def pings(n, offset, drift_ppm, interval=0.030, seed=0, t0=0.0):
@@ -38,7 +38,7 @@ def test_fit_sync_with_a_given_slope_fits_only_the_offset():
 
 
 def test_sync_points_unwrap_with_the_packets_and_drive_the_timeline():
-    from hipimu.sources.base import Notification
+    from hipimu.core.types import Notification
     from hipimu_fw.stream import Streamer
 
     offset_s = U32 / 1e6 - 30.0  # the sensor clock wraps 30 s into the session (of 3 min)

@@ -18,18 +18,18 @@ from bleak.exc import (
     BleakDBusError,
 )
 
-from hipimu.protocol import decode
-from hipimu.session import U32, SessionAssembler
 from hipimu.sources.ble import (
     BluetoothUnavailable,
     CommandError,
     assign,
     connect_role,
-    control,
     scan,
 )
 from hipimu.sources.ble.fake import Faults, simulated_world, stream_for
 from hipimu.sources.ble.vtime import run_virtual
+from hipimu.stream.assembler import U32, SessionAssembler
+from hipimu.wire import control
+from hipimu.wire.protocol import decode
 
 KIT = 0x1234ABCD
 PELVIS, FEMUR_R, FEMUR_L, FOREIGN = (f"SIM:00:00:00:00:0{i}" for i in range(1, 5))
@@ -278,7 +278,7 @@ def test_queue_is_bounded_and_counts_what_a_stalled_consumer_loses():
     """No unbounded queue between the BLE callbacks and the consumer."""
     import asyncio as _asyncio
 
-    from hipimu.sources.base import Notification
+    from hipimu.core.types import Notification
     from hipimu.sources.ble.source import BleSource
 
     async def run():

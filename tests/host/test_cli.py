@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from hipimu.cli import main
-from hipimu.record.session_dir import load_session
+from hipimu.app.cli import main
+from hipimu.store.session_dir import load_session
 
 
 def test_demo_writes_a_complete_session(tmp_path, capsys):
@@ -39,7 +39,7 @@ def test_demo_writes_a_complete_session(tmp_path, capsys):
 
 def test_wrong_option_gets_usage_and_nonzero_exit():
     proc = subprocess.run(
-        [sys.executable, "-m", "hipimu.cli", "demo", "--seed", "abc"],
+        [sys.executable, "-m", "hipimu.app.cli", "demo", "--seed", "abc"],
         capture_output=True,
         text=True,
     )

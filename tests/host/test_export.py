@@ -8,18 +8,18 @@ import json
 import numpy as np
 import pytest
 
-from hipimu.cli import main
-from hipimu.pipeline import analyse
-from hipimu.record.export import ANGLE_COLUMNS, FORMATS, export_session, from_analysis, write
-from hipimu.record.opensim import (
+from hipimu.analysis.pipeline import analyse
+from hipimu.app.cli import main
+from hipimu.export.formats import ANGLE_COLUMNS, FORMATS, export_session, from_analysis, write
+from hipimu.export.tables import read_angles_csv
+from hipimu.simulate import Protocol, simulate_session
+from hipimu.store.opensim import (
     OpenSimFormatError,
     read_mot,
     read_sto_quaternions,
     write_sto_quaternions,
 )
-from hipimu.record.session_dir import load_session, write_session
-from hipimu.record.tables import read_angles_csv
-from hipimu.simulate import Protocol, simulate_session
+from hipimu.store.session_dir import load_session, write_session
 
 OPENSENSE = "/work/shared/data/opensense/MT_012005D6_009-quaternions_RHJCSwinger.sto"
 
@@ -78,11 +78,11 @@ def test_sto_matches_opensense_header_and_round_trips(session, tmp_path):
 
 
 def test_sto_read_back_gives_the_same_angles_through_the_pipeline(session, tmp_path):
-    from hipimu.kinematics import compute
+    from hipimu.body.kinematics import compute
 
     _, analysis, data = session
     back = read_sto_quaternions(write(data, "sto", tmp_path / "q.sto"))
-    from hipimu.smoothing import DEFAULT_CUTOFF_HZ
+    from hipimu.orientation.lowpass import DEFAULT_CUTOFF_HZ
 
     kin = compute(back.aligned(), analysis.calibration, DEFAULT_CUTOFF_HZ)
     for mine, theirs in ((kin.hip_right, analysis.kinematics.hip_right),
@@ -150,7 +150,7 @@ def test_mot_in_degrees_with_opensim_names(session, tmp_path):
 
 def test_hdf5_has_units_and_round_trips(session, tmp_path):
     h5py = pytest.importorskip("h5py", reason="HDF5 export needs h5py (the test extra)")
-    from hipimu.record.hdf5 import read_hdf5
+    from hipimu.export.hdf5 import read_hdf5
 
     _, _, data = session
     path = write(data, "hdf5", tmp_path / "a.h5")
@@ -182,7 +182,7 @@ def test_hdf5_has_units_and_round_trips(session, tmp_path):
 
 def test_c3d_angles_follow_plug_in_gait_and_round_trip(session, tmp_path):
     ezc3d = pytest.importorskip("ezc3d", reason="C3D export needs ezc3d (the test extra)")
-    from hipimu.record.c3d import read_c3d
+    from hipimu.export.c3d import read_c3d
 
     _, _, data = session
     path = write(data, "c3d", tmp_path / "a.c3d")
@@ -253,8 +253,8 @@ def test_export_lowpass_option(session, tmp_path, capsys):
     """--lowpass 0 writes the unfiltered angles (those of compute() without a low-pass);
     the default differs from them by the soft-tissue-band content only (a fraction of a
     degree), and a negative cut-off is refused by name."""
-    from hipimu.kinematics import compute
-    from hipimu.record.opensim import read_mot
+    from hipimu.body.kinematics import compute
+    from hipimu.store.opensim import read_mot
 
     directory, analysis, _ = session
     raw_path, smooth_path = tmp_path / "raw.mot", tmp_path / "smooth.mot"

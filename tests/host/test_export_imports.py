@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hipimu.record.tables import ImuCsvError, RawImu, read_imu_csv, write_imu_csv
+from hipimu.export.tables import ImuCsvError, RawImu, read_imu_csv, write_imu_csv
 
 
 def test_units_in_the_header_are_converted_to_si(tmp_path):

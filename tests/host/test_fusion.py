@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hipimu import fusion
-from hipimu.fusion import (
+from hipimu.orientation import filter as fusion
+from hipimu.orientation.filter import (
     FLAG_GAP,
     FLAG_MAG_DISTURBED,
     FLAG_REST,
@@ -18,7 +18,7 @@ from hipimu.fusion import (
     estimate_orientation,
     make_params,
 )
-from hipimu.fusion_reference import ReferenceFilter, estimate_orientation_reference
+from hipimu.reference.filter import ReferenceFilter, estimate_orientation_reference
 
 ROOT = Path(__file__).resolve().parents[2]
 BROAD = ROOT.parent / "shared" / "data" / "broad"

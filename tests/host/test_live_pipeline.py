@@ -9,16 +9,16 @@ import uuid
 import numpy as np
 import pytest
 
-from hipimu.live.bridge import SourceThread
-from hipimu.live.pipeline import HIP_L, HIP_R, LivePipeline, T
-from hipimu.live.reps import exercise_catalog, find_exercise, symmetry_angle
-from hipimu.live.ring import Ring
-from hipimu.pipeline import analyse
+from hipimu.analysis.live.pipeline import HIP_L, HIP_R, LivePipeline, T
+from hipimu.analysis.live.reps import exercise_catalog, find_exercise, symmetry_angle
+from hipimu.analysis.live.ring import Ring
+from hipimu.analysis.pipeline import analyse
+from hipimu.app.live.bridge import SourceThread
+from hipimu.core.types import Notification
 from hipimu.scoring.catalog import exercise as catalog_exercise
 from hipimu.scoring.reps import score_set
 from hipimu.simulate import Protocol, simulate_session
 from hipimu.simulate.sensors import LinkModel
-from hipimu.sources.base import Notification
 
 
 @pytest.fixture(scope="module")
@@ -298,8 +298,8 @@ def test_bridge_reports_a_failing_source():
 def test_final_rows_are_published_on_lsl(sim, offline):
     """``hipimu live --lsl``: every final row reaches an LSL inlet, in degrees."""
     pylsl = pytest.importorskip("pylsl", reason="LSL streaming needs pylsl")
-    from hipimu.live.pipeline import PELVIS, lsl_listener
-    from hipimu.record.lsl import LslPublisher
+    from hipimu.analysis.live.pipeline import PELVIS, lsl_listener
+    from hipimu.export.lsl import LslPublisher
 
     name = f"hipimu-live-test-{uuid.uuid4().hex[:8]}"
     with LslPublisher(name) as pub:

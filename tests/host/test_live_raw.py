@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hipimu.heading import yaw_quat
-from hipimu.live.pipeline import HIP_L, HIP_R, LivePipeline, T
-from hipimu.live.reps import exercise_catalog
-from hipimu.pipeline import analyse
+from hipimu.analysis.live.pipeline import HIP_L, HIP_R, LivePipeline, T
+from hipimu.analysis.live.reps import exercise_catalog
+from hipimu.analysis.pipeline import analyse
+from hipimu.body.heading import yaw_quat
 from hipimu.scoring.catalog import exercise as catalog_exercise
 from hipimu.scoring.reps import score_set
 from hipimu.simulate.realistic import simulate_realistic_session
@@ -164,7 +164,7 @@ def test_view_guides_the_case_step_with_raw_sensors(sim):
     pytest.importorskip("PySide6", reason="the live view needs the 'live' extra")
     from pyqtgraph.Qt import QtWidgets
 
-    from hipimu.live.view import LiveWindow
+    from hipimu.app.live.view import LiveWindow
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     window = LiveWindow(LivePipeline(), source_name="simulated")
@@ -194,7 +194,7 @@ def test_view_guides_the_case_step_with_raw_sensors(sim):
 
 def test_live_drift_correction_at_standing_phases():
     """A drifting gyroscope: each standing phase measures the femur sensors' heading drift
-    as hipimu.heading.correct_drift does offline, and the correction lowers the error."""
+    as hipimu.body.heading.correct_drift does offline, and the correction lowers the error."""
     from hipimu.simulate.imu import ImuErrors
     from hipimu.simulate.realistic import Realism
 
@@ -232,7 +232,7 @@ def test_live_command_simulates_raw_sensors(tmp_path, capsys):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     pytest.importorskip("pyqtgraph", reason="the live view needs the 'live' extra")
     pytest.importorskip("PySide6", reason="the live view needs the 'live' extra")
-    from hipimu.cli import main
+    from hipimu.app.cli import main
 
     shot = tmp_path / "raw.png"
     args = ["live", "--simulate-raw", "--speed", "10", "--duration", "2.5"]

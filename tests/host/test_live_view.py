@@ -15,17 +15,17 @@ pytest.importorskip("PySide6", reason="the live view needs the 'live' extra (PyS
 
 from pyqtgraph.Qt import QtGui, QtWidgets
 
-from hipimu.cli import main
-from hipimu.live.bridge import SourceThread
-from hipimu.live.pipeline import HIP_L, LivePipeline
-from hipimu.live.view import LEFT_COLOR, RIGHT_COLOR, LiveWindow
-from hipimu.pipeline import analyse
-from hipimu.record.log import read_log
-from hipimu.record.session_dir import write_session
+from hipimu.analysis.live.pipeline import HIP_L, LivePipeline
+from hipimu.analysis.pipeline import analyse
+from hipimu.app.cli import main
+from hipimu.app.live.bridge import SourceThread
+from hipimu.app.live.view import LEFT_COLOR, RIGHT_COLOR, LiveWindow
 from hipimu.scoring.catalog import exercise as catalog_exercise
 from hipimu.scoring.reps import score_set
 from hipimu.simulate import Protocol, simulate_session
 from hipimu.sources.replay import ReplaySource
+from hipimu.store.log import read_log
+from hipimu.store.session_dir import write_session
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +190,7 @@ def test_recording_writes_notifications_sets_notes_and_calibration(app, session,
     (note,) = [e for e in log.events if e["type"] == "note"]
     assert note["text"] == "client: right feels strong" and note["time"] > 9.0
     # a replay of this recording reuses the calibration made live
-    from hipimu.commands.live import _recorded_calibration
+    from hipimu.app.commands.live import _recorded_calibration
 
     recorded = _recorded_calibration(ReplaySource(log_path))
     for role, q in pipe.calibration.mounts.items():
@@ -223,7 +223,7 @@ def test_view_over_the_ble_code_path_shows_battery_and_delay(app):
     """Simulated sensors through the BLE source (fake bleak backend): the sensor panel
     shows what the links report."""
     pytest.importorskip("bleak", reason="the BLE link needs the 'ble' extra (bleak)")
-    from hipimu.commands.live import _sensor_status
+    from hipimu.app.commands.live import _sensor_status
     from hipimu.sources.ble import BleSource
     from hipimu.sources.ble.fake import simulated_world
 

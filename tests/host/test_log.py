@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hipimu.record.log import LogFormatError, SessionLogWriter, read_log
-from hipimu.sources.base import Notification
+from hipimu.core.types import Notification
+from hipimu.store.log import LogFormatError, SessionLogWriter, read_log
 
 
 def notes(n):

@@ -10,8 +10,8 @@ import pytest
 
 pylsl = pytest.importorskip("pylsl", reason="LSL streaming needs pylsl (the test extra)")
 
-from hipimu.record.export import ANGLE_COLUMNS  # noqa: E402
-from hipimu.record.lsl import QUAT_CHANNELS, LslPublisher  # noqa: E402
+from hipimu.export.formats import ANGLE_COLUMNS  # noqa: E402
+from hipimu.export.lsl import QUAT_CHANNELS, LslPublisher  # noqa: E402
 
 
 def _inlet(name: str):

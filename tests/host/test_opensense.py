@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from hipimu import opensense as O
-from hipimu import quaternion as quat
-from hipimu.calibration import calibrate
-from hipimu.cli import main
-from hipimu.kinematics import compute
-from hipimu.record.opensim import MOT_COLUMNS, OpenSimFormatError, read_mot, read_sto_quaternions
-from hipimu.session import AlignedSamples
+from hipimu.analysis import opensense as O
+from hipimu.app.cli import main
+from hipimu.body.calibration import calibrate
+from hipimu.body.kinematics import compute
+from hipimu.core import quaternion as quat
+from hipimu.store.opensim import MOT_COLUMNS, OpenSimFormatError, read_mot, read_sto_quaternions
+from hipimu.stream.assembler import AlignedSamples
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "opensense_ik_RHJCSwinger.mot"
 TRIAL = "opensense/MT_012005D6_009-quaternions_RHJCSwinger.sto"

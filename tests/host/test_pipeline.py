@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hipimu.calibration import CalibrationError, calibrate
-from hipimu.pipeline import analyse
-from hipimu.session import SessionAssembler, resample
+from hipimu.analysis.pipeline import analyse
+from hipimu.analysis.validation import hip_errors
+from hipimu.body.calibration import CalibrationError, calibrate
 from hipimu.simulate import Client, Protocol, simulate_session
-from hipimu.validation import hip_errors
+from hipimu.stream.assembler import SessionAssembler, resample
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_pelvis_hike_shows_during_left_repetitions_only(analysis, demo_session):
             inside = (kin.time >= m["start"]) & (kin.time < m["end"])
             # relative to the block's own start: lying down adds a constant 90 deg
             q = kin.segments["pelvis"][inside]
-            from hipimu.kinematics import pelvis_angles
+            from hipimu.body.kinematics import pelvis_angles
 
             oblique[m["side"]] = np.ptp(np.rad2deg(pelvis_angles(q, q[0])[:, 1]))
     assert oblique["left"] == pytest.approx(5.0, abs=0.5)
@@ -84,7 +84,7 @@ def test_without_flexion_heading_falls_back_on_placement_with_a_warning(demo_ses
 
 
 def test_calibration_round_trips_through_json(analysis):
-    from hipimu.calibration import Calibration
+    from hipimu.body.calibration import Calibration
 
     again = Calibration.from_json(analysis.calibration.to_json())
     for role, q in analysis.calibration.mounts.items():

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hipimu import protocol
+from hipimu.wire import protocol
 from hipimu_fw import packet
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from hipimu import quaternion as Q
-from hipimu import quaternion_reference as R
+from hipimu.core import quaternion as Q
+from hipimu.reference import quaternion as R
 
 TOL = 1e-12
 

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from hipimu import pipeline
-from hipimu import quaternion as quat
-from hipimu.heading import DriftReport, align_headings, standing_phases, yaw_quat
-from hipimu.session import AlignedSamples
+from hipimu.analysis import pipeline
+from hipimu.analysis.validation import hip_errors
+from hipimu.body.heading import DriftReport, align_headings, standing_phases, yaw_quat
+from hipimu.core import quaternion as quat
 from hipimu.simulate.imu import ImuErrors
 from hipimu.simulate.realistic import Realism, simulate_realistic_session
-from hipimu.validation import hip_errors
+from hipimu.stream.assembler import AlignedSamples
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def test_fit_drift_separates_drift_from_stance():
     """Drift plus a stance that differs from phase to phase (uniform +-2 deg): the line
     through all phases estimates the drift with the least-squares slope's error,
     sigma * T / sqrt(Sxx), and better than a curve pinned to the first phase."""
-    from hipimu.heading import drift_curve, fit_drift
+    from hipimu.body.heading import drift_curve, fit_drift
 
     rng = np.random.default_rng(7)
     times = np.linspace(10.0, 600.0, 11)
@@ -131,7 +131,7 @@ def test_mean_stance_replaces_the_first_pose_as_zero(monkeypatch):
     """Perfect sensors, a client whose neutral is off by up to (1, 1, 2) deg, differently in
     every round: the calibration pose's own offset is an error of every later angle; the
     mean over the standing phases shrinks it, by the shift the truth predicts."""
-    from hipimu.heading import correct_drift
+    from hipimu.body.heading import correct_drift
 
     realism = Realism(replace_errors(wobble=0.0), 30.0, (1.0, 1.0, 2.0))
     sim = simulate_realistic_session(4, seed=11, realism=realism)

@@ -13,11 +13,11 @@ import pytest
 
 pytest.importorskip("bleak")
 
-from hipimu import cli, config
-from hipimu.protocol import decode
-from hipimu.record.log import read_log
-from hipimu.session import SessionAssembler
+from hipimu.app import cli, config
 from hipimu.sources.ble import fake
+from hipimu.store.log import read_log
+from hipimu.stream.assembler import SessionAssembler
+from hipimu.wire.protocol import decode
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -122,7 +122,7 @@ def test_ctrl_c_closes_the_log_with_every_notification(tmp_path, host_config):
         HIPIMU_CONFIG=str(host_config),
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hipimu.cli", "record", "--out", str(out), "--simulate"],
+        [sys.executable, "-m", "hipimu.app.cli", "record", "--out", str(out), "--simulate"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from hipimu.record.log import read_log
 from hipimu.simulate import Protocol, simulate_session
+from hipimu.store.log import read_log
 
 SPEED = 5.0
 REPS = 2
@@ -32,7 +32,7 @@ def record_and_kill(path: Path, after_s: float) -> tuple[int, float | None]:
     """Start the recorder, SIGKILL it ``after_s`` s after it starts streaming; returns the
     last index it reported written and its start (monotonic)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hipimu.record.stream", str(path), "--speed", str(SPEED),
+        [sys.executable, "-m", "hipimu.app.record_simulated", str(path), "--speed", str(SPEED),
          "--reps", str(REPS)],
         stdout=subprocess.PIPE, text=True, env=_env(),
     )  # fmt: skip
@@ -84,12 +84,12 @@ def test_kill_minus_9_loses_nothing_written(tmp_path, seed):
 
 def test_kill_minus_9_during_hipimu_record_simulate(tmp_path):
     """The real recorder (BLE code path, simulated sensors, real time) killed mid-stream."""
-    pytest.importorskip("hipimu.commands.record", reason="`hipimu record` not present")
-    from hipimu.protocol import Decoder
+    pytest.importorskip("hipimu.app.commands.record", reason="`hipimu record` not present")
+    from hipimu.wire.protocol import Decoder
 
     out = tmp_path / "rec"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hipimu.cli", "record", "--simulate", "--out", str(out),
+        [sys.executable, "-m", "hipimu.app.cli", "record", "--simulate", "--out", str(out),
          "--quiet"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env(),
     )  # fmt: skip

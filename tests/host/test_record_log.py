@@ -9,7 +9,8 @@ import zlib
 
 import pytest
 
-from hipimu.record.log import (
+from hipimu.core.types import Notification
+from hipimu.store.log import (
     MAGIC,
     SYNC,
     LogFormatError,
@@ -17,7 +18,6 @@ from hipimu.record.log import (
     new_client_id,
     read_log,
 )
-from hipimu.sources.base import Notification
 
 
 def notes(n, rate=75.0):

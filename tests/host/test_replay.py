@@ -7,12 +7,12 @@ import asyncio
 import numpy as np
 import pytest
 
-from hipimu.cli import main
-from hipimu.pipeline import analyse
-from hipimu.record.session_dir import LOG_NAME, write_session
+from hipimu.analysis.pipeline import analyse
+from hipimu.app.cli import main
+from hipimu.core.types import Source
 from hipimu.simulate import Protocol, simulate_session
-from hipimu.sources.base import Source
 from hipimu.sources.replay import ReplaySource
+from hipimu.store.session_dir import LOG_NAME, write_session
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def test_replay_of_a_damaged_log_says_what_was_recovered(recorded, tmp_path, cap
 def test_replay_with_the_recorded_calibration(recorded, tmp_path, capsys):
     import json
 
-    from hipimu.record.log import SessionLogWriter
+    from hipimu.store.log import SessionLogWriter
 
     _, sim = recorded
     live = analyse(sim.notifications, sim.markers)

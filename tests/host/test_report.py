@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from hipimu.cli import main
-from hipimu.record.session_dir import write_session
+from hipimu.app.cli import main
 from hipimu.simulate import Client, Protocol, simulate_session
+from hipimu.store.session_dir import write_session
 
 
 def _write(directory, sim, client="sim-0001"):
@@ -105,7 +105,7 @@ def test_bad_share_is_refused(client_dir, capsys):
 
 
 def test_the_clients_own_report_sits_next_to_the_numbers(tmp_path, demo_session, capsys):
-    from hipimu.record.log import SessionLogWriter
+    from hipimu.store.log import SessionLogWriter
 
     session = _write(tmp_path / "c" / "2026-11-01", demo_session)
     with SessionLogWriter(session / "session.hiplog") as log:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hipimu.pipeline import analyse
+from hipimu.analysis.pipeline import analyse
 from hipimu.scoring import score_session
 from hipimu.scoring.catalog import CatalogError, exercise, load_catalog, parse_catalog
 from hipimu.simulate import Client, Protocol, simulate_session

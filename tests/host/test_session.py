@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hipimu.session import ClockModel, SessionAssembler, resample, unwrap_near
-from hipimu.sources.base import Notification
+from hipimu.core.types import Notification
+from hipimu.stream.assembler import ClockModel, SessionAssembler, resample, unwrap_near
 from hipimu_fw import packet
 from hipimu_fw.stream import Streamer
 
@@ -135,7 +135,7 @@ def test_resample_explains_what_is_missing():
 
 def test_recorded_time_sync_events_pin_the_clock():
     """Round trips in the log pin the clock; arrivals alone sit a latency late."""
-    from hipimu.session import SessionAssembler as Assembler
+    from hipimu.stream.assembler import SessionAssembler as Assembler
 
     latency = 0.020
     notes = stream_notes(1200, latency=latency)  # device time = host time, 12 s

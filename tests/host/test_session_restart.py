@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from test_session import stream_notes
 
-from hipimu.session import SessionAssembler, resample
+from hipimu.stream.assembler import SessionAssembler, resample
 
 RATE = 100.0
 

@@ -1,4 +1,4 @@
-"""Zero-phase low-pass of orientation series (hipimu.smoothing)."""
+"""Zero-phase low-pass of orientation series (hipimu.orientation.lowpass)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from hipimu.smoothing import lowpass_quaternions
+from hipimu.orientation.lowpass import lowpass_quaternions
 
 RATE = 100.0
 

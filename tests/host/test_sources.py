@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+from hipimu.core.types import Source
 from hipimu.simulate import Protocol, simulate_session
-from hipimu.sources.base import Source
 from hipimu.sources.simulated import SimulatedSource
 
 

@@ -5,7 +5,7 @@
 
 The encoder here is written from the spec text, independently of
 ``firmware/hipimu_fw/packet.py``: the firmware tests check that the firmware produces
-these bytes, the host tests that ``hipimu.protocol.decode`` returns the decoded values.
+these bytes, the host tests that ``hipimu.wire.protocol.decode`` returns the decoded values.
 
 Files:
 - ``packets.json``: list of valid notifications: encoder inputs, ``hex``, ``expected``.

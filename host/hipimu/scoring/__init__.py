@@ -6,8 +6,8 @@ are the smoothness metrics of Balasubramanian et al. (2012, 2015).
 """
 
 from hipimu.scoring.rom import RangeOfMotion, compare_sides, ranges_of_motion
-from hipimu.scoring.session import SessionScores, score_session
 from hipimu.scoring.smoothness import angular_speed, ldlj, sparc
+from hipimu.scoring.summary import SessionScores, score_session
 from hipimu.scoring.symmetry import symmetry_angle, symmetry_index
 
 __all__ = [

@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.signal import find_peaks
 
-from hipimu import quaternion as quat
-from hipimu.kinematics import Kinematics, pelvis_angles
+from hipimu.body.kinematics import Kinematics, pelvis_angles
+from hipimu.core import quaternion as quat
 from hipimu.scoring.catalog import MEASURES, Exercise
 from hipimu.scoring.smoothness import angular_speed, ldlj, lowpass, sparc
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hipimu.kinematics import ANGLE_NAMES, Kinematics
+from hipimu.body.kinematics import Kinematics
+from hipimu.core.names import ANGLE_NAMES
 
 # The plane each exercise mainly trains (docs/exercises.md; others: the catalog).
 PRIMARY_PLANE = {"side_lying_leg_lift": "adduction", "marching": "flexion"}

@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
-from hipimu import quaternion as quat
+from hipimu.core import quaternion as quat
 
 
 def _speed_array(speed: np.ndarray, minimum: int) -> np.ndarray:

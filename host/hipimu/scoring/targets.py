@@ -204,7 +204,7 @@ def plan_targets(
 ) -> tuple[dict[str, dict[str, TargetResult]], dict[str, dict[str, dict]]]:
     """Today's results against the client's targets, and the targets for next time.
 
-    ``scores`` is a :class:`~hipimu.scoring.session.SessionScores`. Where no earlier
+    ``scores`` is a :class:`~hipimu.scoring.summary.SessionScores`. Where no earlier
     target exists, the next target is ``share`` of the best range so far (today included).
     """
     results: dict[str, dict[str, TargetResult]] = {}

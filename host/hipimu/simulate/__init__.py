@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hipimu.core.names import ROLES
+from hipimu.core.types import Notification
 from hipimu.simulate.body import segment_orientations
 from hipimu.simulate.motion import Block, Client, Protocol
 from hipimu.simulate.sensors import LinkModel, SensorClock, SimulatedSensor, random_mount
-from hipimu.sources.base import Notification
-
-ROLES = ("pelvis", "femur_r", "femur_l")
 
 __all__ = ["Client", "Protocol", "SimulatedSession", "Truth", "simulate_session"]
 

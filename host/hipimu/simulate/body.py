@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from hipimu import quaternion as quat
+from hipimu.core import quaternion as quat
 
 # Segment frame standing upright facing north: X -> north, Y -> up, Z -> east.
 STANDING_FACING_NORTH = Rotation.from_matrix(

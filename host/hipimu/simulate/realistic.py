@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from hipimu.core.types import Notification
 from hipimu.simulate import ROLES, SimulatedSession, Truth
 from hipimu.simulate.body import STANDING_FACING_NORTH, hip_rotation, pelvis_rotation, to_wxyz
 from hipimu.simulate.imu import HIP_CENTRES, SENSOR_SITES, ImuErrors, RawImu, Wobble
@@ -27,7 +28,6 @@ from hipimu.simulate.sensors import (
     SensorClock,
     random_mount,
 )
-from hipimu.sources.base import Notification
 from hipimu_fw import packet
 from hipimu_fw.stream import Streamer
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from hipimu.core.types import Notification
 from hipimu.simulate.body import from_wxyz, to_wxyz
-from hipimu.sources.base import Notification
 from hipimu_fw import packet
 from hipimu_fw.stream import Streamer
 

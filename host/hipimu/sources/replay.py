@@ -7,8 +7,8 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from hipimu.record.log import LogContents
-from hipimu.sources.base import Notification
+from hipimu.core.types import Notification
+from hipimu.store.log import LogContents
 
 
 class ReplaySource:
@@ -27,7 +27,7 @@ class ReplaySource:
         if isinstance(session, LogContents):
             contents = session
         else:
-            from hipimu.record.session_dir import load_session
+            from hipimu.store.session_dir import load_session
 
             contents = load_session(session)
         self.contents = contents

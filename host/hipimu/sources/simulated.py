@@ -6,8 +6,8 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 
+from hipimu.core.types import Notification
 from hipimu.simulate import SimulatedSession
-from hipimu.sources.base import Notification
 
 
 class SimulatedSource:

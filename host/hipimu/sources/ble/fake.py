@@ -31,8 +31,8 @@ from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakDeviceNotFoundError, BleakError
 
-from hipimu.protocol import CONTROL_UUID, DATA_UUID, SERVICE_UUID, STATUS_UUID
 from hipimu.simulate.peripheral import VirtualPeripheral
+from hipimu.wire.protocol import CONTROL_UUID, DATA_UUID, SERVICE_UUID, STATUS_UUID
 
 ADV_INTERVAL_S = 0.1
 

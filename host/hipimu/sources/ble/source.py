@@ -2,7 +2,7 @@
 
 ``BleSource`` scans once for the hipimu service, keeps the sensors of its kit (one per
 role), connects to them one at a time and streams their data notifications as
-:class:`~hipimu.sources.base.Notification` records, host time being ``loop.time()``
+:class:`~hipimu.core.types.Notification` records, host time being ``loop.time()``
 (the host's monotonic clock). Per sensor a :class:`SensorLink` task:
 
 1. connects (``BleakClient`` with the scanned ``BLEDevice``), reads the MTU, subscribes
@@ -33,7 +33,12 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import BaseBleakScanner
 from bleak.exc import BleakError
 
-from hipimu.protocol import (
+from hipimu.core.types import Notification
+from hipimu.sources.ble.errors import BluetoothUnavailable, translate, unavailable_reason
+from hipimu.stream.assembler import U16, U32, ClockModel, unwrap_near
+from hipimu.wire import control
+from hipimu.wire.control import Advert, Reply, SensorStatus
+from hipimu.wire.protocol import (
     CONTENT_QUAT,
     CONTROL_UUID,
     DATA_UUID,
@@ -44,11 +49,6 @@ from hipimu.protocol import (
     role_name,
     sample_size,
 )
-from hipimu.session import U16, U32, ClockModel, unwrap_near
-from hipimu.sources.base import Notification
-from hipimu.sources.ble import control
-from hipimu.sources.ble.control import Advert, Reply, SensorStatus
-from hipimu.sources.ble.errors import BluetoothUnavailable, translate, unavailable_reason
 
 STOP_DRAIN_S = 0.1  # after STOP, wait this long for the last (partial) notification
 LINK_ERRORS = (BleakError, TimeoutError, asyncio.TimeoutError, OSError, EOFError)

@@ -1,0 +1,1 @@
+"""Analysis: every stage from notifications to angles and scores, offline and live."""

@@ -1,0 +1,1 @@
+"""The incremental, Qt-free live pipeline (docs/live.md)."""

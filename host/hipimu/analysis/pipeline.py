@@ -1,0 +1,164 @@
+"""The host pipeline as one call: notifications in, calibrated angles and scores out.
+
+``decode -> session (clocks, gaps) -> fusion (raw sensors) -> resample -> heading
+alignment -> calibration -> drift correction -> kinematics -> scoring``.
+Researchers can call each stage on its own; :func:`analyse` chains them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from hipimu.body.calibration import Calibration, calibrate, find_still_window
+from hipimu.body.heading import DriftReport, align_headings, correct_drift
+from hipimu.body.kinematics import Kinematics, compute
+from hipimu.core.types import Notification
+from hipimu.orientation.lowpass import DEFAULT_CUTOFF_HZ
+from hipimu.scoring.rom import RangeOfMotion, SideComparison, compare_sides, ranges_of_motion
+from hipimu.stream.assembler import AlignedSamples, SensorTimeline, SessionAssembler, resample
+
+if TYPE_CHECKING:
+    from hipimu.scoring.summary import SessionScores
+    from hipimu.store.log import LogContents
+
+
+@dataclass
+class Analysis:
+    """Everything the pipeline derived from one session."""
+
+    assembler: SessionAssembler
+    timelines: dict[str, SensorTimeline]
+    aligned: AlignedSamples
+    calibration: Calibration
+    kinematics: Kinematics
+    ranges: list[RangeOfMotion]
+    sides: list[SideComparison]
+    fused: list[str] = field(default_factory=list)  # roles fused on the host from raw data
+    heading_offsets: dict[str, float] = field(default_factory=dict)
+    drift: DriftReport | None = None
+
+    @cached_property
+    def scores(self) -> SessionScores:
+        """Repetitions, holds, smoothness, symmetry and compensation of every marked set
+        (:func:`hipimu.scoring.score_session`), computed on first use."""
+        from hipimu.scoring.summary import score_session
+
+        sets = [
+            {"exercise": r.exercise, "side": r.side, "start": r.start, "end": r.end}
+            for r in self.ranges
+        ]
+        return score_session(self.kinematics, sets)
+
+
+def fuse_raw(timelines: dict[str, SensorTimeline]) -> list[str]:
+    """Orientation from raw gyroscope/accelerometer(/magnetometer) where a sensor sent no
+    quaternion (the firmware's raw mode); returns the roles fused. Uses the C filter of
+    :mod:`hipimu.orientation.filter` with each sample's host time, so gaps are handled."""
+    fused = []
+    for role, tl in timelines.items():
+        if tl.quat is not None or tl.gyr is None or tl.acc is None:
+            continue
+        from hipimu.orientation.filter import estimate_orientation
+
+        tl.quat = estimate_orientation(
+            tl.gyr, tl.acc, tl.mag, rate_hz=tl.rate_hz, timestamps=tl.host_time
+        )
+        fused.append(role)
+    return fused
+
+
+def _marker_window(markers: list[dict], exercise: str) -> tuple[float, float] | None:
+    for m in markers:
+        if m.get("exercise") == exercise:
+            return float(m["start"]), float(m["end"])
+    return None
+
+
+def analyse(
+    notifications: Iterable[Notification],
+    markers: list[dict] | None = None,
+    *,
+    rate_hz: float | None = None,
+    calibration: Calibration | None = None,
+    femur_axis: str = "standing",
+    events: Iterable[dict] = (),
+    stage: Callable[[str], None] | None = None,
+    lowpass_hz: float | None = DEFAULT_CUTOFF_HZ,
+) -> Analysis:
+    """Run the whole pipeline. ``stage`` (optional) is told the name of each stage.
+
+    ``femur_axis="functional"`` takes the thighs' flexion axes from flexion movements
+    instead of the standing pose (:func:`hipimu.body.calibration.calibrate`). ``events`` are
+    session-log events; ``time_sync`` round trips align the sensors' clocks (docs/ble.md).
+    ``lowpass_hz`` low-passes the segment orientations before the angles (zero-phase,
+    6 Hz by default against soft-tissue wobble; None keeps them raw). A ``calibration``
+    given is used as it is; one made here from the standing pose is re-zeroed on the
+    mean of the session's standing phases when the sensors were fused without a
+    magnetometer (:func:`hipimu.body.heading.correct_drift`).
+    """
+    say = stage or (lambda _name: None)
+    say("decoding packets")
+    assembler = SessionAssembler()
+    for event in events:  # time-sync round trips recorded beside the notifications
+        assembler.add_event(event)
+    assembler.extend(notifications)
+    markers = markers or []
+    say("aligning sensor clocks")
+    timelines = assembler.timelines()
+    fused = fuse_raw(timelines)
+    aligned = resample(timelines, rate_hz)
+    # 6D fusion leaves each sensor's heading its own: align them while in their case
+    offsets = {}
+    window = _marker_window(markers, "heading_alignment")
+    six_d = [r for r in fused if timelines[r].mag is None]
+    if six_d and window:
+        offsets = align_headings(aligned, window)
+    say("calibrating")
+    own_calibration = calibration is None
+    if calibration is None:
+        standing = _marker_window(markers, "standing")
+        static = None
+        if standing:
+            part = resample_window(aligned, standing)
+            static = find_still_window(part, min_seconds=1.0)
+        calibration = calibrate(aligned, static, femur_axis=femur_axis)
+    drift = None
+    if six_d:
+        # the functional thigh axis already says how the thighs stood turned
+        mean_stance = own_calibration and femur_axis == "standing"
+        drift = correct_drift(aligned, calibration, mean_stance=mean_stance)
+    say("computing hip angles")
+    kin = compute(aligned, calibration, lowpass_hz)
+    say("scoring")
+    rows = ranges_of_motion(kin, markers)
+    return Analysis(
+        assembler,
+        timelines,
+        aligned,
+        calibration,
+        kin,
+        rows,
+        compare_sides(rows),
+        fused,
+        offsets,
+        drift,
+    )
+
+
+def resample_window(aligned: AlignedSamples, window: tuple[float, float]) -> AlignedSamples:
+    """The part of ``aligned`` inside ``window`` (s)."""
+    inside = (aligned.time >= window[0]) & (aligned.time <= window[1])
+    return AlignedSamples(
+        aligned.time[inside],
+        {r: q[inside] for r, q in aligned.quat.items()},
+        {r: v[inside] for r, v in aligned.valid.items()},
+        aligned.rate_hz,
+    )
+
+
+def analyse_log(contents: LogContents, **options) -> Analysis:
+    """:func:`analyse` a session log: its notifications, markers and time-sync events."""
+    return analyse(contents.notifications, contents.markers, events=contents.events, **options)

@@ -1,0 +1,1 @@
+"""The applications: the ``hipimu`` command line and the live window."""

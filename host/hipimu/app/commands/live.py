@@ -1,0 +1,288 @@
+"""``hipimu live``: the trainer's live view over BLE sensors, the simulator or a recording."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+LIVE_EXTRA = "the live view needs pyqtgraph and PySide6: pip install 'hipimu[live]'"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    live = sub.add_parser(
+        "live",
+        help="live view: both hips, targets, repetitions, holds and sensor health",
+        description="Live view for trainers (docs/live.md). Without --simulate or --replay "
+        "it connects to the BLE sensors.",
+    )
+    src = live.add_mutually_exclusive_group()
+    src.add_argument("--simulate", action="store_true", help="simulated sensors (no hardware)")
+    src.add_argument(
+        "--simulate-raw",
+        action="store_true",
+        help="a realistic simulated session (one round): raw gyroscope and accelerometer "
+        "fused live, headings aligned on its case phase",
+    )
+    src.add_argument("--replay", metavar="SESSION", help="replay a recorded session")
+    src.add_argument(
+        "--simulate-ble",
+        action="store_true",
+        help="simulated sensors through the BLE code path (fake bleak backend: scan, "
+        "connect, time sync, battery); needs the ble extra, no Bluetooth",
+    )
+    live.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="pace of --simulate(-raw)/--replay, 1 = real time (default: %(default)s)",
+    )
+    live.add_argument(
+        "--from",
+        dest="start",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="with --simulate(-raw)/--replay: start S seconds into the session",
+    )
+    live.add_argument("--seed", type=int, default=0, help="simulation seed (default: %(default)s)")
+    live.add_argument(
+        "--symmetric", action="store_true", help="simulate a client without asymmetry"
+    )
+    live.add_argument(
+        "--duration", type=float, metavar="S", help="close after S seconds (unattended runs)"
+    )
+    live.add_argument(
+        "--screenshot", metavar="FILE.png", help="save the window as a PNG before closing"
+    )
+    live.add_argument(
+        "--plane",
+        choices=("primary", "flexion", "adduction", "rotation", "all"),
+        default="primary",
+        help="hip angle plane to plot; 'primary' follows the exercise (default)",
+    )
+    live.add_argument(
+        "--layout",
+        choices=("overlay", "mirror"),
+        default="overlay",
+        help="left and right traces overlaid or mirrored (default: %(default)s)",
+    )
+    live.add_argument(
+        "--window", type=float, default=10.0, metavar="S", help="seconds of trace (default: 10)"
+    )
+    live.add_argument(
+        "--calibration", metavar="FILE", help="use a saved calibration.json instead of calibrating"
+    )
+    live.add_argument(
+        "--record", metavar="DIR", help="record from the start into DIR/session.hiplog"
+    )
+    live.add_argument(
+        "--lsl",
+        metavar="NAME",
+        help="also publish angles and quaternions on Lab Streaming Layer as streams "
+        "'NAME angles' and 'NAME quaternions' (needs pylsl)",
+    )
+    live.add_argument(
+        "--no-follow",
+        action="store_true",
+        help="with --simulate(-raw)/--replay: do not start and end sets from the session's markers",
+    )
+    live.set_defaults(func=run)
+
+
+def _source(args: argparse.Namespace):
+    """The source, its display name, and whether it may wait for the view (files, sims)."""
+    if args.simulate:
+        from hipimu.simulate import Client, Protocol, simulate_session
+        from hipimu.sources.simulated import SimulatedSource
+
+        client = Client.symmetric() if args.symmetric else Client()
+        sim = simulate_session(Protocol(client), seed=args.seed)
+        source = SimulatedSource(sim, speed=args.speed)
+        return _jump(source, sim.notifications, args), f"simulated (seed {args.seed})", True
+    if args.simulate_raw:
+        from hipimu.simulate.realistic import simulate_realistic_session
+        from hipimu.sources.simulated import SimulatedSource
+
+        sim = simulate_realistic_session(1, seed=args.seed)
+        source = SimulatedSource(sim, speed=args.speed)
+        return _jump(source, sim.notifications, args), f"simulated raw (seed {args.seed})", True
+    if args.replay:
+        try:
+            from hipimu.sources.replay import ReplaySource
+        except ImportError:
+            raise ValueError(
+                "--replay is not available in this build (hipimu.sources.replay is missing)"
+            ) from None
+        path = Path(args.replay)
+        if not path.exists():
+            raise ValueError(f"no session at {path}")
+        source = ReplaySource(path, speed=args.speed)
+        return _jump(source, source.notifications, args), f"replay of {path}", True
+    try:
+        from hipimu.app import config
+        from hipimu.sources.ble import BleSource
+    except ImportError as exc:
+        raise ValueError(
+            f"the BLE link needs bleak ({exc.name} not importable): pip install 'hipimu[ble]'"
+        ) from None
+    cfg = config.load()
+    if args.simulate_ble:
+        from hipimu.sources.ble import fake
+
+        world = fake.simulated_world(kit=cfg.kit, seed=args.seed)
+        scanner, client = world.backends()
+        source = BleSource(
+            cfg.kit,
+            rate_hz=cfg.rate_hz,
+            scanner_backend=scanner,
+            client_backend=client,
+            scan_timeout_s=1.0,
+            seed=args.seed,
+        )
+        return source, f"simulated BLE kit {cfg.kit}", False
+    return BleSource(cfg.kit, rate_hz=cfg.rate_hz), f"BLE kit {cfg.kit}", False
+
+
+def _jump(source, notifications: list, args: argparse.Namespace):
+    """The source itself, or the same notifications starting ``--from`` seconds in."""
+    if not args.start:
+        return source
+    from hipimu.app.live.bridge import JumpAhead
+
+    jump = JumpAhead(notifications, list(source.markers), args.start, args.speed)
+    jump.contents = getattr(source, "contents", None)  # a replay's recorded calibration
+    return jump
+
+
+def _sensor_status(source) -> Callable[[], dict] | None:
+    """Battery and link delay per address, for sources that report them (BLE)."""
+    status: Callable[[], list] | None = getattr(source, "status", None)
+    if not callable(status):
+        return None
+
+    def read() -> dict:
+        try:
+            return {
+                s.address: {"battery": s.battery_percent, "latency_ms": s.latency_ms}
+                for s in status()
+            }
+        except RuntimeError:  # the links changed while reading: next refresh
+            return {}
+
+    return read
+
+
+def _recorded_calibration(source):
+    """The last calibration a replayed session log holds (the live view records it)."""
+    from hipimu.body.calibration import Calibration
+
+    contents = getattr(source, "contents", None)
+    events = [e for e in getattr(contents, "events", []) if e.get("type") == "calibration"]
+    if not events:
+        return None
+    body = {k: v for k, v in events[-1].items() if k != "type"}
+    return Calibration.from_json(json.dumps(body))
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.duration is not None and args.duration <= 0:
+        raise ValueError(f"--duration must be positive, got {args.duration}")
+    if args.speed <= 0:
+        raise ValueError(f"--speed must be positive, got {args.speed}")
+    recorded_kind = args.simulate or args.simulate_raw or args.replay
+    if args.start and not recorded_kind:
+        raise ValueError("--from needs --simulate, --simulate-raw or --replay")
+    try:
+        import pyqtgraph  # noqa: F401
+        from pyqtgraph.Qt import QtCore, QtWidgets
+    except ImportError:
+        raise ValueError(LIVE_EXTRA) from None
+    source, name, may_wait = _source(args)
+
+    from hipimu.analysis.live.pipeline import LivePipeline
+    from hipimu.app.live.bridge import SourceThread
+    from hipimu.app.live.view import LiveWindow
+    from hipimu.body.calibration import Calibration
+
+    pipeline = LivePipeline(background_reps=True)
+    if args.calibration:
+        pipeline.set_calibration(Calibration.from_json(Path(args.calibration).read_text()))
+    elif args.replay and (recorded := _recorded_calibration(source)) is not None:
+        pipeline.set_calibration(recorded)
+    publisher = _lsl(args, pipeline, live_clock=not recorded_kind)
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    feed = SourceThread(source, overflow="wait" if may_wait else "drop_oldest")
+    markers = list(getattr(source, "markers", []))
+    window = LiveWindow(
+        pipeline,
+        feed,
+        source_name=name,
+        markers=markers,
+        follow_markers=not args.no_follow,
+        window_s=args.window,
+        plane=args.plane,
+        layout=args.layout,
+        sensor_status=_sensor_status(source),
+    )
+    if args.record:
+        window.start_recording(Path(args.record) / "session.hiplog")
+    if recorded_kind and pipeline.calibration is None:
+        # a raw session starts in the case (heading alignment), then standing: use its
+        # markers; other recorded and simulated sessions start standing
+        in_case = any(m.get("exercise") == "heading_alignment" for m in markers)
+        if args.start or not (in_case and pipeline.calibrate_from_markers(markers, 4.5)):
+            pipeline.calibrate_from_start(stand_s=4.5)
+    state = {"code": 0}
+
+    def finish() -> None:
+        if args.screenshot:
+            path = window.screenshot(args.screenshot)
+            print(f"screenshot saved to {path}")
+        window.close()
+        app.quit()
+
+    def watch_source() -> None:
+        if feed.error is not None:
+            print(f"hipimu live: source failed: {feed.error}", file=sys.stderr)
+            state["code"] = 1
+            finish()
+        elif feed.done and args.duration is None and args.screenshot:
+            finish()
+
+    if args.duration is not None:
+        QtCore.QTimer.singleShot(int(args.duration * 1000), finish)
+    # Ctrl-C closes the window cleanly (ends the set, closes the recording); the poll
+    # timer lets Python run its signal handler while Qt's loop is in charge
+    previous_handler = signal.signal(signal.SIGINT, lambda *_: finish())
+    poll = QtCore.QTimer(window)
+    poll.timeout.connect(watch_source)
+    poll.start(200)
+    window.show()
+    window.run()
+    try:
+        app.exec()
+    finally:
+        signal.signal(signal.SIGINT, previous_handler)
+    feed.stop()
+    if publisher is not None:
+        publisher.close()
+    return state["code"]
+
+
+def _lsl(args: argparse.Namespace, pipeline, live_clock: bool):
+    """An LSL publisher fed with every final grid row (degrees, OpenSim columns)."""
+    if not args.lsl:
+        return None
+    from hipimu.analysis.live.pipeline import lsl_listener
+    from hipimu.export.lsl import LslPublisher
+
+    try:
+        publisher = LslPublisher(args.lsl, rate_hz=pipeline.rate_hz or 100.0)
+    except RuntimeError as exc:  # pylsl missing
+        raise ValueError(str(exc)) from None
+    pipeline.listeners.append(lsl_listener(publisher, live_clock))
+    return publisher

@@ -1,0 +1,286 @@
+"""``hipimu record``: stream the kit's sensors into a session log until Ctrl-C or a duration.
+
+Every notification is written as received (docs/session-format.md), together with the
+link events (connected, disconnected, gaps) and the time-sync round trips the session
+uses to put all sensors on the host clock. Ctrl-C stops the sensors, writes what is
+still queued and closes the log; a second Ctrl-C stops at once (the log is still closed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+from pathlib import Path
+
+from hipimu import __version__
+
+LOG_NAME = "session.hiplog"
+CONNECT_GRACE_S = 30.0  # --duration starts when all sensors streamed, or after this
+DEFAULT_PLACEMENT = "sacrum, lateral mid-thigh"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("record", help="stream all sensors of the kit into a session log")
+    p.add_argument("--out", required=True, metavar="DIR", help="session directory to create")
+    p.add_argument(
+        "--duration", type=float, metavar="S", help="stop after S seconds (default: Ctrl-C)"
+    )
+    p.add_argument(
+        "--rate", type=int, choices=(25, 50, 100, 200, 400), help="sample rate (default: config)"
+    )
+    p.add_argument(
+        "--scan-timeout",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="scan time (default: %(default)s s)",
+    )
+    p.add_argument(
+        "--client",
+        metavar="ID",
+        help="pseudonymous client id for the metadata (default: a new random one, printed)",
+    )
+    p.add_argument(
+        "--placement",
+        default=DEFAULT_PLACEMENT,
+        metavar="TEXT",
+        help="where the sensors sit (default: %(default)r)",
+    )
+    p.add_argument(
+        "--note",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="a free-text note stored in the log (repeatable)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no live status line")
+    from hipimu.app.commands._ble import add_simulate_args
+
+    add_simulate_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from hipimu.app import config
+    from hipimu.app.commands import _ble as cli_support
+
+    if args.duration is not None and not args.duration > 0:
+        raise ValueError(f"--duration must be positive, got {args.duration}")
+    cfg = config.load()
+    out = Path(args.out)
+    path = out / LOG_NAME
+    if path.exists():
+        raise ValueError(f"{path} already exists: record into a new --out directory")
+
+    async def main() -> int:
+        return await record(args, cfg, path)
+
+    return cli_support.run("record", args, main)
+
+
+async def record(args: argparse.Namespace, cfg, path: Path) -> int:
+    from hipimu.app.commands import _ble as cli_support
+    from hipimu.sources.ble import BleSource
+    from hipimu.store.log import SessionLogWriter, new_client_id
+
+    client = args.client if args.client is not None else new_client_id()
+    if not client.strip():
+        raise ValueError("--client must not be empty")
+
+    scanner, client_backend, world = cli_support.backends(args, cfg.kit)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    interrupts = 0
+    main_task = asyncio.current_task()
+
+    def on_signal() -> None:
+        nonlocal interrupts
+        interrupts += 1
+        stop.set()
+        if interrupts > 1 and main_task is not None:
+            main_task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, on_signal)
+        except (NotImplementedError, RuntimeError):  # Windows, or not the main thread
+            pass
+    early: list[dict] = []
+    source = BleSource(
+        cfg.kit,
+        rate_hz=args.rate or cfg.rate_hz,
+        scan_timeout_s=args.scan_timeout,
+        scanner_backend=scanner,
+        client_backend=client_backend,
+        on_event=early.append,
+        seed=args.seed if world is not None else None,
+    )
+    try:
+        links = await source.start()  # scan first: no log is created without sensors
+    except LookupError as exc:
+        print(f"hipimu record: {exc}", file=sys.stderr)
+        return 1
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log = SessionLogWriter(path)
+    written = 0
+    try:
+        log.meta(
+            {
+                "source": "simulated-ble" if world is not None else "ble",
+                "kit": cfg.kit,
+                "rate_hz": args.rate or cfg.rate_hz,
+                "hipimu": __version__,
+                "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "host_clock": "monotonic",
+                "client": client,
+                "placement": args.placement,
+            }
+        )
+        for text in args.note:
+            log.note(text)
+        for event in early:
+            log.event(event)
+        source.on_event = log.event
+        log.meta(
+            {
+                "sensors": {
+                    link.address: {
+                        "role": link.role,
+                        "name": link.found.advert.name,
+                        "rssi": link.found.advert.rssi,
+                        "battery_percent": link.found.advert.battery_percent,
+                    }
+                    for link in links
+                }
+            }
+        )
+        say = _Status(args.quiet)
+        say.line(f"recording {', '.join(link.role for link in links)} into {path}")
+        if args.client is None:
+            say.line(f"client id: {client} (new)")
+
+        async def consume() -> None:
+            nonlocal written
+            async for note in source.stream():
+                log.notification(note)
+                written += 1
+
+        consumer = asyncio.create_task(consume())
+        begun = loop.time()
+        started: float | None = None  # the duration counts once every sensor had its go
+        try:
+            while not stop.is_set() and not consumer.done():
+                now = loop.time()
+                if started is None and (
+                    all(
+                        s.connects or s.state in ("reconnecting", "closed") for s in source.status()
+                    )
+                    or now - begun > CONNECT_GRACE_S
+                ):
+                    started = now
+                    log.meta(_identity(links))  # status read at connect: firmware, IMU
+                elapsed = now - (started if started is not None else now)
+                if args.duration is not None and started is not None and elapsed >= args.duration:
+                    break
+                if source.fatal is not None and all(s.state == "closed" for s in source.status()):
+                    raise source.fatal
+                say.status(f"{elapsed:7.1f} s  {source.status_line()}")
+                wait = (
+                    1.0
+                    if args.duration is None or started is None
+                    else min(1.0, args.duration - elapsed)
+                )
+                if started is None:
+                    wait = 0.1
+                try:
+                    await asyncio.wait_for(stop.wait(), max(wait, 0.0))
+                except TimeoutError:
+                    pass
+        finally:
+            say.status(f"{loop.time() - (started or begun):7.1f} s  stopping ...")
+            await source.close()
+            if not consumer.done():
+                await consumer
+            for note in source.pending():  # anything the consumer did not take
+                log.notification(note)
+                written += 1
+            say.end()
+        stats = {
+            s.address: {
+                "role": s.role,
+                "packets": s.packets,
+                "samples": s.samples,
+                "lost": s.lost,
+                "duplicates": s.duplicates,
+                "disconnects": s.disconnects,
+                "firmware": list(s.firmware) if s.firmware else None,
+                "imu": s.imu,
+            }
+            for s in source.status()
+        }
+        log.meta(
+            {
+                "stopped_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "link_stats": stats,
+                **_identity(links),  # again: sensors that connected late
+            }
+        )
+        print(f"{written} notifications from {len(stats)} sensors written to {path}")
+        if args.client is None:
+            print(f"client id: {client} (new; pass --client {client} to reuse it)")
+        for s in source.status():
+            print(
+                f"  {s.role:<9} {s.samples:8d} samples  loss {s.loss_percent:4.1f}%  "
+                f"{s.duplicates} duplicates  {s.disconnects} disconnects"
+            )
+        return 0
+    finally:
+        log.close()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.remove_signal_handler(sig)
+            except (NotImplementedError, RuntimeError):
+                pass
+
+
+def _identity(links) -> dict:
+    """``firmware`` ("major.minor") and ``imu`` (type name) per address, from each
+    sensor's status characteristic; sensors whose status was not read yet are left out."""
+    known = [link for link in links if link.status is not None]
+    return {
+        "firmware": {link.address: "{}.{}".format(*link.status.firmware) for link in known},
+        "imu": {link.address: link.status.imu_name for link in known},
+    }
+
+
+class _Status:
+    """One status line, rewritten in place on a terminal, every 10 s otherwise."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+        self.width = 0
+
+    def line(self, text: str) -> None:
+        if not self.quiet:
+            print(text, file=sys.stderr)
+
+    def status(self, text: str) -> None:
+        if self.quiet:
+            return
+        if self.tty:
+            pad = max(0, self.width - len(text))
+            sys.stderr.write("\r" + text + " " * pad)
+            sys.stderr.flush()
+            self.width = len(text)
+        elif time.monotonic() - self.last >= 10.0:
+            self.last = time.monotonic()
+            print(text, file=sys.stderr)
+
+    def end(self) -> None:
+        if self.tty and not self.quiet:
+            sys.stderr.write("\n")

@@ -1,0 +1,56 @@
+"""``hipimu report``: score a recorded session and write a report for the client."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="score a session (repetitions, range, smoothness, symmetry, compensation, "
+        "targets) and write a self-contained HTML report",
+    )
+    p.add_argument("session", metavar="SESSION", help="session directory (or its session.hiplog)")
+    p.add_argument(
+        "--out",
+        metavar="FILE.html",
+        help="where to write the report (default: SESSION/report.html; with --json: none)",
+    )
+    p.add_argument("--json", action="store_true", help="print the scores as JSON on stdout")
+    p.add_argument(
+        "--share",
+        nargs=2,
+        type=float,
+        metavar=("LOW", "HIGH"),
+        default=None,
+        help="target band as a share of the previous best range (default: 0.10 0.15)",
+    )
+    p.add_argument(
+        "--no-save",
+        action="store_true",
+        help="do not write SESSION/scores.json (the record later sessions compare with)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from hipimu.report.client import session_report
+
+    share = tuple(args.share) if args.share else None
+    if share and not (0 < share[0] < share[1] <= 1):
+        raise ValueError(f"--share needs 0 < LOW < HIGH <= 1, got {share[0]} {share[1]}")
+    path = Path(args.session)
+    out = Path(args.out) if args.out else None
+    if out is None and not args.json:
+        out = (path if path.is_dir() else path.parent) / "report.html"
+    result = session_report(path, html_out=out, save=not args.no_save, share=share)
+    if args.json:
+        json.dump(result, sys.stdout, indent=2)
+        print()
+    if out is not None:
+        print(f"report written to {out}", file=sys.stderr if args.json else sys.stdout)
+    return 0

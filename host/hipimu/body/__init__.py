@@ -1,0 +1,1 @@
+"""Body segments: calibration (sensor to segment), heading alignment, hip and pelvis angles."""

@@ -1,0 +1,1 @@
+"""Shared types, names and quaternion kernels that every stage uses (lowest layer)."""

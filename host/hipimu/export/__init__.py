@@ -1,0 +1,1 @@
+"""Sinks for analysed sessions: research formats, result files, LSL."""

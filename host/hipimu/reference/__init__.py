@@ -1,0 +1,1 @@
+"""Numpy reference implementations (twins) of the C kernels, for tests and benchmarks."""

@@ -1,0 +1,724 @@
+"""A session report a trainer can hand to a client: one self-contained HTML file.
+
+Plots are hand-written inline SVG (no plotting dependency, no external files): left and
+right repetitions overlaid, range bars with the target band, smoothness per repetition,
+pelvis compensation, and trends across the client's sessions. The words are written for
+the client; a details table per exercise carries the numbers a trainer wants.
+Degrees appear here only (the scores are SI).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from hipimu import __version__
+from hipimu.body.kinematics import Kinematics
+from hipimu.core.names import SIDES
+from hipimu.scoring.summary import ExerciseScore, SessionScores
+from hipimu.scoring.symmetry import SideDifference
+from hipimu.scoring.targets import SessionRecord, TargetResult, trend
+
+COLORS = {"right": "#0072B2", "left": "#D55E00"}  # colour-blind safe pair
+DASH = {"right": "", "left": "6 4"}
+
+
+@dataclass
+class ReportInput:
+    """What the report shows."""
+
+    scores: SessionScores
+    kinematics: Kinematics | None
+    title: str = "Your hip exercise report"
+    client: str = ""
+    session: str = ""
+    targets: dict[str, dict[str, TargetResult]] = field(default_factory=dict)
+    next_targets: dict[str, dict[str, dict]] = field(default_factory=dict)
+    history: list[SessionRecord] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    client_reports: list[dict] = field(default_factory=list)  # the client's own words
+
+
+# --- SVG --------------------------------------------------------------------------------
+
+
+def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    if not np.isfinite(lo) or not np.isfinite(hi) or hi <= lo:
+        hi = lo + 1.0
+    raw = (hi - lo) / n
+    mag = 10 ** np.floor(np.log10(raw))
+    step = min((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw), default=raw)
+    start = np.ceil(lo / step) * step
+    return [round(float(v), 10) + 0.0 for v in np.arange(start, hi + step * 0.001, step)]
+
+
+class Chart:
+    """A small x-y chart drawn as SVG, in data coordinates."""
+
+    def __init__(self, xlim, ylim, title: str, xlabel: str, ylabel: str, w=520, h=230):
+        self.x0, self.x1 = xlim
+        self.y0, self.y1 = ylim
+        if self.x1 <= self.x0:
+            self.x1 = self.x0 + 1
+        if self.y1 <= self.y0:
+            self.y1 = self.y0 + 1
+        self.w, self.h = w, h
+        self.left, self.right, self.top, self.bottom = 56, 12, 46, 42
+        self.parts: list[str] = []
+        self.title, self.xlabel, self.ylabel = title, xlabel, ylabel
+
+    def px(self, x: float) -> float:
+        return self.left + (x - self.x0) / (self.x1 - self.x0) * (self.w - self.left - self.right)
+
+    def py(self, y: float) -> float:
+        return (
+            self.h
+            - self.bottom
+            - (y - self.y0) / (self.y1 - self.y0) * (self.h - self.top - self.bottom)
+        )
+
+    def line(self, xs, ys, color: str, dash: str = "", width: float = 1.5, opacity=1.0) -> None:
+        pts = " ".join(
+            f"{self.px(x):.1f},{self.py(y):.1f}"
+            for x, y in zip(xs, ys, strict=True)
+            if np.isfinite(x) and np.isfinite(y)
+        )
+        if pts:
+            self.parts.append(
+                f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="{width}"'
+                f' stroke-dasharray="{dash}" stroke-opacity="{opacity}"/>'
+            )
+
+    def dot(self, x: float, y: float, color: str, r: float = 3.5, hollow: bool = False) -> None:
+        if np.isfinite(x) and np.isfinite(y):
+            fill = "white" if hollow else color
+            self.parts.append(
+                f'<circle cx="{self.px(x):.1f}" cy="{self.py(y):.1f}" r="{r}" fill="{fill}"'
+                f' stroke="{color}" stroke-width="1.5"/>'
+            )
+
+    def rect(self, x0, x1, y0, y1, color: str, opacity: float = 1.0, title: str = "") -> None:
+        xa, xb = sorted((self.px(x0), self.px(x1)))
+        ya, yb = sorted((self.py(y0), self.py(y1)))
+        tip = f"<title>{html.escape(title)}</title>" if title else ""
+        self.parts.append(
+            f'<rect x="{xa:.1f}" y="{ya:.1f}" width="{xb - xa:.1f}" height="{yb - ya:.1f}"'
+            f' fill="{color}" fill-opacity="{opacity}">{tip}</rect>'
+        )
+
+    def text(self, x: float, y: float, s: str, anchor: str = "middle", size: int = 11) -> None:
+        self.parts.append(
+            f'<text x="{self.px(x):.1f}" y="{self.py(y):.1f}" font-size="{size}"'
+            f' text-anchor="{anchor}">{html.escape(s)}</text>'
+        )
+
+    def svg(self, xticks: list[tuple[float, str]] | None = None, legend=None) -> str:
+        W, H = self.w, self.h
+        mid = (self.top + H - self.bottom) / 2
+        axes = [
+            f'<line x1="{self.left}" y1="{H - self.bottom}" x2="{W - self.right}"'
+            f' y2="{H - self.bottom}" stroke="#444"/>',
+            f'<line x1="{self.left}" y1="{self.top}" x2="{self.left}" y2="{H - self.bottom}"'
+            ' stroke="#444"/>',
+        ]
+        for v in _ticks(self.y0, self.y1):
+            y = self.py(v)
+            axes.append(
+                f'<line x1="{self.left}" y1="{y:.1f}" x2="{W - self.right}" y2="{y:.1f}"'
+                ' stroke="#ddd"/>'
+                f'<text x="{self.left - 5}" y="{y + 4:.1f}" font-size="10"'
+                f' text-anchor="end">{v + 0.0:g}</text>'
+            )
+        ticks = (
+            xticks
+            if xticks is not None
+            else [(v, f"{v + 0.0:g}") for v in _ticks(self.x0, self.x1)]
+        )
+        for v, label in ticks:
+            x = self.px(v)
+            axes.append(
+                f'<text x="{x:.1f}" y="{H - self.bottom + 14}" font-size="10"'
+                f' text-anchor="middle">{html.escape(label)}</text>'
+            )
+        axes.append(
+            f'<text x="{(self.left + W - self.right) / 2:.0f}" y="{H - 6}" font-size="11"'
+            f' text-anchor="middle">{html.escape(self.xlabel)}</text>'
+            f'<text x="12" y="{(self.top + H - self.bottom) / 2:.0f}" font-size="11"'
+            f' text-anchor="middle" transform="rotate(-90 12 {mid:.0f})">'
+            f"{html.escape(self.ylabel)}</text>"
+            f'<text x="{self.left}" y="18" font-size="13" font-weight="bold">'
+            f"{html.escape(self.title)}</text>"
+        )
+        if legend:
+            y = 34
+            for i, (label, color, dash) in enumerate(legend):
+                x = self.left + 10 + i * 110
+                axes.append(
+                    f'<line x1="{x}" y1="{y}" x2="{x + 24}" y2="{y}" stroke="{color}"'
+                    f' stroke-width="2.5" stroke-dasharray="{dash}"/>'
+                    f'<text x="{x + 30}" y="{y + 4}" font-size="11">{html.escape(label)}</text>'
+                )
+        return (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}"'
+            f' height="{H}" role="img" aria-label="{html.escape(self.title)}">'
+            + "".join(axes + self.parts)
+            + "</svg>"
+        )
+
+
+SIDE_LEGEND = [("right leg", COLORS["right"], ""), ("left leg", COLORS["left"], DASH["left"])]
+
+
+def traces_chart(ex: ExerciseScore, kin: Kinematics) -> str:
+    """Every repetition's primary angle from its start, right and left overlaid."""
+    e = ex.exercise
+    series = []
+    for side in SIDES:
+        hip = kin.hip(side)
+        for r in ex.reps(side):
+            sel = (kin.time >= r.start - 0.2) & (kin.time <= r.end + 0.2)
+            x = e.primary_sign * hip[sel, e.primary_column]
+            i0 = np.searchsorted(kin.time, r.start)
+            base = e.primary_sign * hip[min(i0, len(kin.time) - 1), e.primary_column]
+            series.append((side, kin.time[sel] - r.start, np.rad2deg(x - base)))
+    if not series:
+        return ""
+    xmax = max(s[1][-1] for s in series)
+    ymax = max(np.nanmax(s[2]) for s in series)
+    ymin = min(0.0, min(np.nanmin(s[2]) for s in series))
+    title = "Each repetition, right and left on top of each other"
+    c = Chart(
+        (-0.2, xmax),
+        (ymin, ymax * 1.1),
+        title,
+        "seconds from the start of the repetition",
+        f"{e.primary.replace('_', ' ')} (°)",
+    )
+    for side, t, y in series:
+        c.line(t, y, COLORS[side], DASH[side], 1.4, 0.8)
+    return c.svg(legend=SIDE_LEGEND)
+
+
+def range_chart(ex: ExerciseScore, targets: dict[str, TargetResult] | None) -> str:
+    """Range of each side: the mean as a bar, each repetition as a dot, the target band."""
+    vals = {s: np.rad2deg([r.primary_range for r in ex.reps(s)]) for s in SIDES}
+    top = max([v.max() for v in vals.values() if len(v)] or [1.0])
+    for t in (targets or {}).values():
+        top = max(top, np.rad2deg(t.target.high))
+    c = Chart(
+        (0, 2),
+        (0, top * 1.15),
+        "How far each leg moved",
+        "",
+        f"range of {ex.exercise.primary.replace('_', ' ')} (°)",
+        w=360,
+    )
+    for i, side in enumerate(SIDES):
+        v = vals[side]
+        if targets and side in targets:
+            t = targets[side].target
+            c.rect(
+                i + 0.1,
+                i + 0.9,
+                np.rad2deg(t.low),
+                np.rad2deg(t.high),
+                "#2a9d8f",
+                0.25,
+                "target band",
+            )
+        if not len(v):
+            c.text(i + 0.5, top * 0.05, "not recorded")
+            continue
+        c.rect(i + 0.25, i + 0.75, 0, v.mean(), COLORS[side], 0.35, f"{side}: {v.mean():.1f}°")
+        xs = i + 0.5 + np.linspace(-0.15, 0.15, len(v)) if len(v) > 1 else [i + 0.5]
+        for x, y in zip(xs, v, strict=True):
+            c.dot(x, y, COLORS[side], 3)
+        label = f"{v.mean():.0f}°" if v.mean() >= 10 else f"{v.mean():.1f}°"
+        c.text(i + 0.8, v.mean() + top * 0.04, label, anchor="start", size=12)
+    return c.svg(xticks=[(0.5, "right leg"), (1.5, "left leg")])
+
+
+def smoothness_chart(ex: ExerciseScore) -> str:
+    """SPARC of each repetition, per side (higher is smoother)."""
+    vals = {s: [r.sparc for r in ex.reps(s)] for s in SIDES}
+    allv = [v for s in SIDES for v in vals[s] if np.isfinite(v)]
+    if not allv:
+        return ""
+    n = max(len(v) for v in vals.values())
+    lo, hi = min(allv), max(allv)
+    pad = max(0.1, (hi - lo) * 0.2)
+    c = Chart(
+        (0.5, max(n, 2) + 0.5),
+        (lo - pad, hi + pad),
+        "Smoothness of each repetition (higher is smoother)",
+        "repetition",
+        "smoothness (SPARC)",
+    )
+    for side in SIDES:
+        xs = np.arange(1, len(vals[side]) + 1)
+        c.line(xs, vals[side], COLORS[side], DASH[side], 1.2, 0.6)
+        for x, y in zip(xs, vals[side], strict=True):
+            c.dot(x, y, COLORS[side], 3, hollow=side == "left")
+    ticks = [(float(i), str(i)) for i in range(1, n + 1)]
+    return c.svg(xticks=ticks, legend=SIDE_LEGEND)
+
+
+def compensation_chart(ex: ExerciseScore) -> str:
+    """Mean compensation at the top of the repetitions, per watched movement and side."""
+    comps = ex.exercise.watch
+    if not comps or not any(ex.reps(s) for s in SIDES):
+        return ""
+    means = {
+        s: [
+            np.rad2deg(np.nanmean([r.compensations.get(c.key, np.nan) for r in ex.reps(s)]))
+            if ex.reps(s)
+            else np.nan
+            for c in comps
+        ]
+        for s in SIDES
+    }
+    allv = [v for s in SIDES for v in means[s] if np.isfinite(v)] + [0.0, 3.0, -1.0]
+    c = Chart(
+        (0, len(comps)),
+        (min(allv) * 1.2, max(allv) * 1.2),
+        "Extra movement at the top of the lift",
+        "",
+        "degrees",
+        w=max(360, 130 * len(comps)),
+    )
+    c.line([0, len(comps)], [0, 0], "#444", "", 1)
+    for j in range(len(comps)):
+        for k, side in enumerate(SIDES):
+            v = means[side][j]
+            if np.isfinite(v):
+                x0 = j + 0.15 + k * 0.35
+                c.rect(
+                    x0,
+                    x0 + 0.33,
+                    0,
+                    v,
+                    COLORS[side],
+                    0.8 if side == "right" else 0.55,
+                    f"{side}: {v:.1f}°",
+                )
+    ticks = [(j + 0.5, c_.key.replace("_", " ")) for j, c_ in enumerate(comps)]
+    return c.svg(xticks=ticks, legend=SIDE_LEGEND)
+
+
+def trend_chart(
+    history: list[SessionRecord],
+    today: str,
+    ex: ExerciseScore,
+    field: str,
+    ylabel: str,
+    title: str,
+    current: dict[str, float],
+) -> str:
+    """A value per session, per side, earlier sessions then today's."""
+    names = [h.name for h in history] + [today]
+    pts = {}
+    for side in SIDES:
+        past = dict(trend(history, ex.exercise.key, side, field))
+        ys = [past.get(n, np.nan) for n in names[:-1]] + [current.get(side, np.nan)]
+        pts[side] = ys
+    allv = [v for ys in pts.values() for v in ys if np.isfinite(v)]
+    if len(names) < 2 or not allv:
+        return ""
+    lo, hi = min(allv), max(allv)
+    pad = max(abs(hi - lo) * 0.15, 0.5 if "deg" in field else 0.05)
+    c = Chart((-0.3, len(names) - 0.7), (lo - pad, hi + pad), title, "session", ylabel)
+    for side in SIDES:
+        xs = np.arange(len(names))
+        c.line(xs, pts[side], COLORS[side], DASH[side], 2)
+        for x, y in zip(xs, pts[side], strict=True):
+            c.dot(x, y, COLORS[side], 3.5, hollow=side == "left")
+    return c.svg(xticks=[(float(i), n[-10:]) for i, n in enumerate(names)], legend=SIDE_LEGEND)
+
+
+# --- words ------------------------------------------------------------------------------
+
+
+def _deg(x: float) -> str:
+    d = np.rad2deg(x)
+    return f"{d:.0f}°" if abs(d) >= 10 else f"{d:.1f}°"
+
+
+def _d(value_deg: float) -> str:
+    return f"{value_deg:.0f}" if abs(value_deg) >= 10 else f"{value_deg:.1f}"
+
+
+def _find(ex: ExerciseScore, measure: str) -> SideDifference | None:
+    return next((c for c in ex.comparisons if c.measure == measure), None)
+
+
+def summary_sentences(ex: ExerciseScore) -> list[str]:
+    """What happened in plain words."""
+    out = []
+    e = ex.exercise
+    for side in SIDES:
+        reps = ex.reps(side)
+        if not reps:
+            continue
+        n_rep = sum(r.kind == "rep" for r in reps)
+        holds = [r for r in reps if r.kind == "hold"]
+        rng = np.mean([r.primary_range for r in reps])
+        what = []
+        if n_rep:
+            what.append(f"{n_rep} repetition{'s' * (n_rep != 1)}")
+        if holds:
+            hold = np.mean([r.hold for r in holds])
+            sway = np.rad2deg(np.mean([r.hold_sd for r in holds]))
+            what.append(
+                f"{len(holds)} hold{'s' * (len(holds) != 1)} of {hold:.1f} s on average "
+                f"(steady to within {sway:.1f}° while holding)"
+            )
+        out.append(
+            f"Your {side} leg did {' and '.join(what)}, moving {_deg(rng)} on average "
+            f"(best {_deg(max(r.primary_range for r in reps))})."
+        )
+    rng = _find(ex, "range")
+    if rng is not None:
+        smaller = "left" if rng.difference < 0 else "right"
+        larger = "right" if smaller == "left" else "left"
+        pct = 100 * min(rng.left_mean, rng.right_mean) / max(rng.left_mean, rng.right_mean)
+        if rng.flagged:
+            out.append(
+                f"Your {smaller} leg moved less: {pct:.0f}% of your {larger} leg's range. "
+                "That is more than the usual difference from one repetition to the next."
+            )
+        elif rng.note.startswith("a real but small"):
+            out.append(
+                f"Your {smaller} leg moved a little less ({pct:.0f}% of your {larger} leg's "
+                "range), but the difference is too small in degrees to count yet."
+            )
+        else:
+            out.append("Both legs moved about the same amount.")
+    sm = _find(ex, "sparc")
+    if sm is not None:
+        if sm.flagged:
+            out.append(
+                f"Your {sm.worse_side} leg moved less smoothly (more stop-and-go) than "
+                f"your {'left' if sm.worse_side == 'right' else 'right'} leg."
+            )
+        else:
+            out.append("Both legs moved about equally smoothly.")
+    for c in ex.comparisons:
+        if c.measure.startswith("compensation:") and c.flagged:
+            side = c.worse_side
+            vals = c.left if side == "left" else c.right
+            out.append(
+                f"On the {side} side, {c.rule.label} (about {_deg(abs(np.mean(vals)))}) — "
+                "more than on the other side."
+            )
+    for m in ("time_up", "time_down", "hold"):
+        c = _find(ex, m)
+        if c is not None and c.flagged:
+            faster = "right" if c.difference > 0 else "left"
+            word = {"time_up": "lifted", "time_down": "lowered", "hold": "held"}[m]
+            if m == "hold":
+                out.append(f"You held your {c.worse_side} leg up for a shorter time.")
+            else:
+                out.append(f"Your {faster} leg {word} faster than the other.")
+    if e.posture == "side_lying" and not ex.comparisons:
+        pass
+    return out
+
+
+def target_sentences(ex: ExerciseScore, results: dict[str, TargetResult], nxt: dict) -> list[str]:
+    out = []
+    for side in SIDES:
+        r = results.get(side)
+        if r is not None:
+            t = r.target
+            out.append(
+                f"{side.capitalize()} leg: today's target was {_deg(t.low)} to {_deg(t.high)} "
+                f"({t.share[0] * 100:.0f}-{t.share[1] * 100:.0f}% of your best, {_deg(t.best)}); "
+                f"{r.inside} of {r.reps} inside the band. {r.advice.capitalize()}."
+            )
+        n = nxt.get(side)
+        if n:
+            out.append(
+                f"Next time, {side} leg: aim for {_d(n['low_deg'])}-{_d(n['high_deg'])}° "
+                f"({n['share'][0] * 100:.0f}-{n['share'][1] * 100:.0f}% of {n['best_deg']:.0f}°), "
+                "slowly and smoothly."
+            )
+    return out
+
+
+def client_words(report: dict) -> str:
+    """The client's own report (``{"stronger", "tighter", "text"}``) as a sentence."""
+    parts = []
+    for key, word in (
+        ("stronger", "feels stronger"),
+        ("tighter", "feels tighter"),
+        ("weaker", "feels weaker"),
+        ("pain", "hurts"),
+    ):
+        side = report.get(key)
+        if side in SIDES:
+            parts.append(f"your {side} side {word}")
+    sentence = ("; ".join(parts).capitalize() + ".") if parts else ""
+    text = str(report.get("text", "")).strip()
+    return " ".join(x for x in (sentence, f"“{text}”" if text else "") if x)
+
+
+# --- tables -----------------------------------------------------------------------------
+
+
+def _fmt(c: SideDifference, v: float) -> str:
+    if not np.isfinite(v):
+        return "–"
+    if c.rule.unit == "deg":
+        return f"{np.rad2deg(v):.1f}°"
+    if c.rule.unit == "s":
+        return f"{v:.2f} s"
+    return f"{v:.2f}"
+
+
+def details_table(ex: ExerciseScore) -> str:
+    rows = []
+    for c in ex.comparisons:
+        si = f"{c.symmetry_index:+.1f}%" if c.symmetry_index is not None else "–"
+        if c.symmetry_index_ci:
+            si += f" [{c.symmetry_index_ci[0]:+.1f}, {c.symmetry_index_ci[1]:+.1f}]"
+        sa = f"{c.symmetry_angle:+.1f}%" if c.symmetry_angle is not None else "–"
+        if c.symmetry_angle_ci:
+            sa += f" [{c.symmetry_angle_ci[0]:+.1f}, {c.symmetry_angle_ci[1]:+.1f}]"
+        flag = (
+            f"<b>yes: {c.worse_side}</b>"
+            if c.flagged
+            else ("no" + (f" <small>({html.escape(c.note)})</small>" if c.note else ""))
+        )
+        rows.append(
+            "<tr>"
+            f"<td>{html.escape(c.rule.label)}</td>"
+            f"<td>{_fmt(c, c.right_mean)} ± {_fmt(c, c.right_sd)} (n={len(c.right)})</td>"
+            f"<td>{_fmt(c, c.left_mean)} ± {_fmt(c, c.left_sd)} (n={len(c.left)})</td>"
+            f"<td>{_fmt(c, c.difference)} [{_fmt(c, c.ci[0])}, {_fmt(c, c.ci[1])}]</td>"
+            f"<td>{si}</td><td>{sa}</td><td>{flag}</td></tr>"
+        )
+    if not rows:
+        return ""
+    return (
+        "<details><summary>Details for your trainer</summary><table>"
+        "<tr><th>measure</th><th>right mean ± SD</th><th>left mean ± SD</th>"
+        "<th>left − right [95% CI]</th><th>symmetry index [95% CI]</th>"
+        "<th>symmetry angle [95% CI]</th><th>flagged</th></tr>" + "".join(rows) + "</table>"
+        "<p><small>Symmetry index (Robinson 1987) and symmetry angle (Zifchock 2008): 0 is "
+        "symmetric, positive means the right is larger. A difference is flagged when its 95% "
+        "interval excludes zero and it is at least the smallest size that matters "
+        "(docs/scoring.md).</small></p></details>"
+    )
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;
+margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+h1{margin-bottom:.2em} .sub{color:#666;margin-top:0}
+section{border-top:2px solid #eee;margin-top:2em;padding-top:1em}
+.charts{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}
+.note{background:#fff6e0;border-left:4px solid #e6a700;padding:.5em 1em;margin:.5em 0}
+.target{background:#e8f6f3;border-left:4px solid #2a9d8f;padding:.5em 1em;margin:.5em 0}
+table{border-collapse:collapse;font-size:.9em;margin:.5em 0}
+td,th{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}
+.key{display:inline-block;width:1.6em;height:.35em;vertical-align:middle;margin:0 .3em}
+"""
+
+
+def render(inp: ReportInput) -> str:
+    """The whole report as one HTML document."""
+
+    def esc(text: str) -> str:
+        return html.escape(text, quote=False)
+
+    body = [
+        f"<h1>{esc(inp.title)}</h1>",
+        f'<p class="sub">{esc(" · ".join(x for x in (inp.client, inp.session) if x))}</p>',
+        "<p>Colours: <span class='key' style='background:#0072B2'></span>right leg, "
+        "<span class='key' style='background:#D55E00'></span>left leg (dashed in line "
+        "plots).</p>",
+    ]
+    for n in inp.scores.messages + inp.notes:
+        body.append(f'<p class="note">{esc(n)}</p>')
+    said = [client_words(r) for r in inp.client_reports if not r.get("exercise")]
+    if said:
+        body.append(
+            '<div class="target"><b>What you told us</b><br>'
+            + "<br>".join(esc(w) for w in said)
+            + "</div>"
+        )
+    for ex in inp.scores.exercises:
+        e = ex.exercise
+        body.append(f"<section><h2>{esc(e.name)}</h2>")
+        if e.how:
+            body.append(f"<p><i>{esc(e.how)}</i></p>")
+        sentences = summary_sentences(ex)
+        if sentences:
+            body.append("<ul>" + "".join(f"<li>{esc(s)}</li>" for s in sentences) + "</ul>")
+        for m in dict.fromkeys(ex.messages):
+            body.append(f'<p class="note">{esc(m)}</p>')
+        said = [client_words(r) for r in inp.client_reports if r.get("exercise") == e.key]
+        if said:
+            body.append("<p><b>You said:</b> " + " ".join(esc(w) for w in said) + "</p>")
+        tres = inp.targets.get(e.key, {})
+        tsent = target_sentences(ex, tres, inp.next_targets.get(e.key, {}))
+        if tsent:
+            body.append('<div class="target">' + "<br>".join(esc(s) for s in tsent) + "</div>")
+        charts = []
+        if inp.kinematics is not None:
+            charts.append(traces_chart(ex, inp.kinematics))
+        charts += [range_chart(ex, tres), smoothness_chart(ex), compensation_chart(ex)]
+        if inp.history:
+            today = inp.session or "today"
+            cur = {
+                s: np.rad2deg(np.mean([r.primary_range for r in ex.reps(s)]))
+                for s in SIDES
+                if ex.reps(s)
+            }
+            charts.append(
+                trend_chart(
+                    inp.history,
+                    today,
+                    ex,
+                    "range_mean_deg",
+                    "range (°)",
+                    "Your range, session by session",
+                    cur,
+                )
+            )
+            cur = {s: float(np.nanmean([r.sparc for r in ex.reps(s)])) for s in SIDES if ex.reps(s)}
+            charts.append(
+                trend_chart(
+                    inp.history,
+                    today,
+                    ex,
+                    "sparc_mean",
+                    "SPARC",
+                    "Your smoothness, session by session",
+                    cur,
+                )
+            )
+            hike = next((c for c in e.watch if c.key == "pelvis_hike"), None)
+            if hike is not None:
+                cur = {
+                    s: float(np.rad2deg(np.mean([r.compensations[hike.key] for r in ex.reps(s)])))
+                    for s in SIDES
+                    if ex.reps(s)
+                }
+                charts.append(
+                    trend_chart(
+                        inp.history,
+                        today,
+                        ex,
+                        "compensations_mean_deg.pelvis_hike",
+                        "hip hitching (°)",
+                        "Hip hitching, session by session",
+                        cur,
+                    )
+                )
+        body.append('<div class="charts">' + "".join(c for c in charts if c) + "</div>")
+        body.append(details_table(ex))
+        body.append("</section>")
+    body.append(GLOSSARY)
+    body.append(
+        f'<p class="sub"><small>hipimu {esc(__version__)} · measured with three motion '
+        "sensors (pelvis and both thighs)</small></p>"
+    )
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{esc(inp.title)}</title><style>{CSS}</style></head><body>"
+        + "\n".join(body)
+        + "</body></html>"
+    )
+
+
+GLOSSARY = """<section><h2>What the words mean</h2><ul>
+<li><b>Range</b>: how far your leg moved in the direction the exercise trains, from where
+it started to the top of the lift.</li>
+<li><b>Smoothness</b>: a steady, even movement scores higher; stop-and-go or shaky movement
+scores lower. (We use SPARC, the spectral arc length; a smooth movement scores about -1.5.)</li>
+<li><b>Extra movement</b> (compensation): the pelvis or the leg moving in a way the exercise
+does not ask for, for example the pelvis hitching up on one side. It often means other
+muscles are helping out.</li>
+<li><b>More than the usual difference</b>: your repetitions are never all the same. We only
+point out a difference between your legs when it is bigger than that variation and big
+enough to matter.</li>
+<li><b>Target band</b>: a small, controlled range to work in, as a share of the best you did
+before. Going slower with less motion, then building back up, is how the correction works.</li>
+</ul></section>"""
+
+
+def session_report(
+    session: str | Path,
+    html_out: str | Path | None = None,
+    save: bool = True,
+    share: tuple[float, float] | None = None,
+) -> dict:
+    """Score a session directory, write the HTML report (if ``html_out``) and
+    ``scores.json`` (if ``save``); returns the JSON-ready scores with targets."""
+    import json
+
+    from hipimu.analysis.pipeline import analyse_log
+    from hipimu.scoring.summary import score_session
+    from hipimu.scoring.targets import DEFAULT_SHARE, SCORES_NAME, load_history, plan_targets
+    from hipimu.store.session_dir import load_session
+
+    session = Path(session)
+    directory = session if session.is_dir() else session.parent
+    log = load_session(session)
+    if not log.notifications:
+        raise ValueError(f"{session}: the session log holds no sensor data")
+    analysis = analyse_log(log)
+    scores = score_session(analysis.kinematics, log.markers)
+    history = load_history(directory)
+    results, nxt = plan_targets(scores, history, share or DEFAULT_SHARE)
+    notes = []
+    said = [
+        {k: v for k, v in e.items() if k != "type"}
+        for e in log.events
+        if e.get("type") == "client_report"
+    ]
+    if isinstance(log.metadata.get("client_report"), dict):
+        said.insert(0, log.metadata["client_report"])
+    if not log.recovery.clean:
+        notes.append(f"The recording was damaged and partly recovered: {log.recovery.summary()}")
+    data = scores.to_dict()
+    data["session"] = directory.name
+    data["client"] = str(log.metadata.get("client", ""))
+    data["targets"] = {
+        k: {
+            s: {
+                **r.target.to_dict(),
+                "repetitions": r.reps,
+                "inside": r.inside,
+                "below": r.below,
+                "above": r.above,
+                "advice": r.advice,
+            }
+            for s, r in v.items()
+        }
+        for k, v in results.items()
+    }
+    data["next_targets"] = nxt
+    data["history"] = [h.name for h in history]
+    data["client_reports"] = said
+    if html_out is not None:
+        inp = ReportInput(
+            scores,
+            analysis.kinematics,
+            client=f"client {data['client']}" if data["client"] else "",
+            session=directory.name,
+            targets=results,
+            next_targets=nxt,
+            history=history,
+            notes=notes,
+            client_reports=said,
+        )
+        Path(html_out).write_text(render(inp), encoding="utf-8")
+    if save:
+        (directory / SCORES_NAME).write_text(json.dumps(data, indent=2))
+    return data

@@ -1,0 +1,426 @@
+"""The session log: append-only, self-describing, a CRC per record (docs/session-format.md).
+
+Layout: the 8-byte magic ``b"HIPLOG\\x00\\x01"``, then records::
+
+    sync   2 bytes  A5 5A
+    kind   u8       1 meta (JSON), 2 sensor (u16 index + address), 3 notification
+                    (f64 host time, u16 sensor index, payload), 4 event (JSON)
+    length u32      body length (at most 1 MiB)
+    body   length bytes
+    crc    u32      CRC-32 of kind, length and body
+
+Durability: every record is handed to the operating system as it is written (a killed
+process loses nothing it had written), and the file is fsynced at least every
+``fsync_interval`` seconds, also while no records arrive, so a power cut loses at most
+that much. The reader recovers everything intact: a corrupt record is skipped by
+searching for the next valid record, a torn tail is dropped, and :class:`Recovery` says
+what was kept and what was not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import threading
+import time
+import uuid
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hipimu.core.types import Notification
+
+FORMAT_VERSION = 1
+MAGIC_PREFIX = b"HIPLOG\x00"
+MAGIC = MAGIC_PREFIX + bytes([FORMAT_VERSION])
+SYNC = b"\xa5\x5a"
+KIND_META, KIND_SENSOR, KIND_NOTIFY, KIND_EVENT = 1, 2, 3, 4
+KIND_NAMES = {KIND_META: "metadata", KIND_SENSOR: "sensor", KIND_NOTIFY: "notification",
+              KIND_EVENT: "event"}  # fmt: skip
+MAX_BODY = 1 << 20
+MAX_PROBLEMS = 20  # problems listed one by one; the rest are counted
+_HEAD = struct.Struct("<2sBI")  # sync, kind, length
+_CRC = struct.Struct("<I")
+_NOTIFY = struct.Struct("<dH")
+
+
+class LogFormatError(ValueError):
+    """The file is not a hipimu session log, or one of a newer format version."""
+
+
+def new_client_id() -> str:
+    """A random pseudonymous client id (``c-`` and 12 hex digits): no name in the log."""
+    return f"c-{uuid.uuid4().hex[:12]}"
+
+
+def _check_magic(path: Path, head: bytes) -> None:
+    if head[: len(MAGIC_PREFIX)] != MAGIC_PREFIX or len(head) < len(MAGIC):
+        raise LogFormatError(f"{path}: not a hipimu session log (bad magic)")
+    if head[len(MAGIC_PREFIX)] > FORMAT_VERSION:
+        raise LogFormatError(
+            f"{path}: session log format version {head[len(MAGIC_PREFIX)]}; this hipimu "
+            f"reads up to version {FORMAT_VERSION}"
+        )
+
+
+class SessionLogWriter:
+    """Append records to a session log; use as a context manager.
+
+    ``fsync_interval`` (s) bounds what a power cut can lose: a background thread fsyncs
+    every interval whatever was written since (``background_sync=False``: the writing
+    call does, once the interval has passed, as tests with a fake ``clock`` need);
+    ``float("inf")`` writes in bulk (buffered, synced once on close) for logs made from
+    data already safe elsewhere (simulated or imported sessions). Appending to an
+    existing log continues it (sensor indices are kept; a torn tail left by a crash stays
+    in place and is skipped by the reader, so no byte already written is ever changed).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        fsync_interval: float = 0.5,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        background_sync: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        new = not self.path.exists() or self.path.stat().st_size == 0
+        if not new:
+            with open(self.path, "rb") as f:
+                _check_magic(self.path, f.read(len(MAGIC)))
+        self.fsync_interval = fsync_interval
+        self._bulk = fsync_interval == float("inf")
+        self._clock = clock
+        self._file = open(self.path, "ab", buffering=-1 if self._bulk else 0)
+        self._sensors: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.records = 0
+        self.syncs = 0
+        if new:
+            self._file.write(MAGIC)
+            self._fsync()
+            _fsync_directory(self.path.parent)
+        else:
+            self._sensors = dict(read_log(self.path).sensor_index)
+        self._last_sync = clock()
+        self._dirty = False
+        self._stop = threading.Event()
+        if background_sync and not self._bulk:
+            self._thread = threading.Thread(
+                target=self._sync_loop, name=f"hiplog-sync {self.path.name}", daemon=True
+            )
+            self._thread.start()
+
+    # -- writing ------------------------------------------------------------------------
+    def _record(self, kind: int, body: bytes) -> None:
+        if len(body) > MAX_BODY:
+            raise ValueError(f"record of {len(body)} bytes exceeds {MAX_BODY}")
+        if self._file.closed:
+            raise ValueError(f"{self.path}: the session log is closed")
+        head = _HEAD.pack(SYNC, kind, len(body))
+        crc = zlib.crc32(body, zlib.crc32(head[2:]))
+        record = memoryview(head + body + _CRC.pack(crc))
+        while record:  # unbuffered: reaches the OS now (a raw write may be partial)
+            record = record[self._file.write(record) or 0 :]
+        self.records += 1
+        self._dirty = True
+        if self._thread is None:  # else the background thread syncs, off the caller's loop
+            self.sync_if_due()
+
+    def meta(self, metadata: dict) -> None:
+        """Session metadata; several records merge in order (docs/session-format.md):
+        ``client`` (pseudonymous id), ``placement``, ``firmware`` ({address: version}),
+        ``hipimu``, ``source``, ``started_utc``, ..."""
+        self._record(KIND_META, json.dumps(metadata, sort_keys=True).encode())
+
+    def event(self, event: dict) -> None:
+        """A marker, note or calibration: a JSON object with a ``type`` key."""
+        if "type" not in event:
+            raise ValueError("an event needs a 'type'")
+        self._record(KIND_EVENT, json.dumps(event, sort_keys=True).encode())
+
+    def marker(self, exercise: str, side: str | None, start: float, end: float, **extra) -> None:
+        """An exercise marker: ``start``/``end`` in host seconds (the notifications' clock)."""
+        self.event(
+            {"type": "marker", "exercise": exercise, "side": side, "start": start, "end": end,
+             **extra}
+        )  # fmt: skip
+
+    def note(self, text: str, host_time: float | None = None, **extra) -> None:
+        """A free-text note (the client's own report, the trainer's remark)."""
+        self.event({"type": "note", "text": text, "time": host_time, **extra})
+
+    def calibration(self, calibration: dict, host_time: float | None = None) -> None:
+        """The calibration in use from ``host_time`` on: the ``hipimu-calibration/1``
+        object (``json.loads(Calibration.to_json())``), its keys at the event's top level."""
+        self.event({"type": "calibration", "time": host_time, **calibration})
+
+    def notification(self, note: Notification) -> None:
+        index = self._sensors.get(note.sensor)
+        if index is None:
+            index = self._sensors[note.sensor] = len(self._sensors)
+            self._record(KIND_SENSOR, struct.pack("<H", index) + note.sensor.encode())
+        self._record(KIND_NOTIFY, _NOTIFY.pack(note.host_time, index) + bytes(note.payload))
+
+    # -- durability ---------------------------------------------------------------------
+    def _fsync(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self.syncs += 1
+
+    def sync(self) -> None:
+        """Flush to the OS and to the disk."""
+        with self._lock:
+            if self._file.closed:
+                return
+            self._dirty = False  # a record written during the fsync marks it dirty again
+            self._fsync()
+            self._last_sync = self._clock()
+
+    def sync_if_due(self) -> bool:
+        """Sync if unsynced records are ``fsync_interval`` old; True if it synced."""
+        if self._dirty and self._clock() - self._last_sync >= self.fsync_interval:
+            self.sync()
+            return True
+        return False
+
+    def _sync_loop(self) -> None:
+        # every interval, fsync what was written since: a record is durable at most one
+        # interval after it was written, also when the stream stalls; the caller's event
+        # loop never waits for the disk
+        while not self._stop.wait(self.fsync_interval):
+            try:
+                if self._dirty:
+                    self.sync()
+            except (OSError, ValueError):  # closed under us; close() syncs anyway
+                return
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if not self._file.closed:
+            self.sync()
+            with self._lock:
+                self._file.close()
+
+    def __enter__(self) -> SessionLogWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a new file's directory entry durable (POSIX; a no-op where unsupported)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class Recovery:
+    """What reading a log kept and what it could not."""
+
+    records: int = 0
+    corrupt_records: int = 0
+    skipped_bytes: int = 0
+    torn_tail_bytes: int = 0
+    file_bytes: int = 0
+    problems: list[str] = field(default_factory=list)
+    more_problems: int = 0
+    first_time: float | None = None  # host time of the first and last notification kept
+    last_time: float | None = None
+
+    @property
+    def clean(self) -> bool:
+        return not (self.corrupt_records or self.skipped_bytes or self.torn_tail_bytes)
+
+    def _problem(self, text: str) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(text)
+        else:
+            self.more_problems += 1
+
+    def summary(self) -> str:
+        span = (
+            f", notifications from {self.first_time:.3f} s to {self.last_time:.3f} s"
+            if self.first_time is not None and self.last_time is not None
+            else ", no notifications"
+        )
+        if self.clean:
+            return f"{self.records} records, intact{span}"
+        return (
+            f"{self.records} records recovered{span}; {self.corrupt_records} corrupt "
+            f"records and {self.skipped_bytes} bytes skipped; torn tail of "
+            f"{self.torn_tail_bytes} bytes"
+        )
+
+    def report(self) -> str:
+        """The summary and every problem, one per line (what and where)."""
+        lines = [self.summary(), *(f"  {p}" for p in self.problems)]
+        if self.more_problems:
+            lines.append(f"  ... and {self.more_problems} more problems")
+        return "\n".join(lines)
+
+
+@dataclass
+class LogContents:
+    """Everything a log holds, in file order."""
+
+    metadata: dict = field(default_factory=dict)
+    sensor_index: dict[str, int] = field(default_factory=dict)
+    notifications: list[Notification] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+    recovery: Recovery = field(default_factory=Recovery)
+    version: int = FORMAT_VERSION
+
+    def _events(self, kind: str) -> list[dict]:
+        return [
+            {k: v for k, v in e.items() if k != "type"}
+            for e in self.events
+            if e.get("type") == kind
+        ]
+
+    @property
+    def markers(self) -> list[dict]:
+        return self._events("marker")
+
+    @property
+    def notes(self) -> list[dict]:
+        return self._events("note")
+
+    @property
+    def calibrations(self) -> list[dict]:
+        return self._events("calibration")
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the first to the last notification (0 without notifications)."""
+        if not self.notifications:
+            return 0.0
+        return self.notifications[-1].host_time - self.notifications[0].host_time
+
+
+def read_log(path: str | os.PathLike) -> LogContents:
+    """Read a session log, recovering what is intact; raises only if it is not a log."""
+    path = Path(path)
+    data = path.read_bytes()
+    _check_magic(path, data[: len(MAGIC)])
+    out = LogContents(version=data[len(MAGIC_PREFIX)])
+    names: dict[int, str] = {}
+    rec = out.recovery
+    rec.file_bytes = len(data)
+    pos = len(MAGIC)
+    end = len(data)
+    while pos < end:
+        if end - pos < _HEAD.size + _CRC.size and _only_torn(data, pos):
+            _torn(rec, pos, end)
+            break
+        sync, kind, length = _HEAD.unpack_from(data, pos) if end - pos >= _HEAD.size else (
+            b"", 0, 0)  # fmt: skip
+        total = _HEAD.size + length + _CRC.size
+        valid_head = sync == SYNC and kind in KIND_NAMES and length <= MAX_BODY
+        if valid_head and pos + total > end and _only_torn(data, pos):
+            _torn(rec, pos, end)
+            break
+        why = "bad record header"
+        if valid_head and pos + total <= end:
+            body = data[pos + _HEAD.size : pos + _HEAD.size + length]
+            (crc,) = _CRC.unpack_from(data, pos + _HEAD.size + length)
+            if crc == zlib.crc32(body, zlib.crc32(data[pos + 2 : pos + _HEAD.size])):
+                why = _apply(out, names, kind, body)
+                if why is None:
+                    rec.records += 1
+                    pos += total
+                    continue
+            else:
+                why = f"{KIND_NAMES[kind]} record fails its CRC"
+        elif valid_head:
+            why = f"{KIND_NAMES[kind]} record of {length} bytes runs past the end of the file"
+        # corrupt: resynchronise on the next record that is intact
+        nxt = _next_record(data, pos + 1)
+        nxt = end if nxt < 0 else nxt
+        rec.corrupt_records += 1
+        rec.skipped_bytes += nxt - pos
+        rec._problem(f"byte {pos}: {why}; skipped {nxt - pos} bytes")
+        pos = nxt
+    out.sensor_index = {name: i for i, name in names.items()}
+    if out.notifications:
+        rec.first_time = out.notifications[0].host_time
+        rec.last_time = max(n.host_time for n in out.notifications[-64:])
+    return out
+
+
+def _torn(rec: Recovery, pos: int, end: int) -> None:
+    rec.torn_tail_bytes += end - pos
+    rec._problem(
+        f"byte {pos}: the last record is incomplete ({end - pos} bytes; the writer was "
+        "interrupted), dropped"
+    )
+
+
+def _record_at(data: bytes, pos: int) -> bool:
+    """Whether an intact record starts at ``pos``."""
+    if len(data) - pos < _HEAD.size + _CRC.size:
+        return False
+    sync, kind, length = _HEAD.unpack_from(data, pos)
+    if sync != SYNC or kind not in KIND_NAMES or length > MAX_BODY:
+        return False
+    stop = pos + _HEAD.size + length
+    if stop + _CRC.size > len(data):
+        return False
+    (crc,) = _CRC.unpack_from(data, stop)
+    return crc == zlib.crc32(data[pos + _HEAD.size : stop], zlib.crc32(data[pos + 2 : pos + 7]))
+
+
+def _next_record(data: bytes, start: int) -> int:
+    """Offset of the next intact record at or after ``start``, or -1."""
+    pos = data.find(SYNC, start)
+    while pos >= 0:
+        if _record_at(data, pos):
+            return pos
+        pos = data.find(SYNC, pos + 1)
+    return -1
+
+
+def _only_torn(data: bytes, pos: int) -> bool:
+    """A record at ``pos`` that cannot be complete is a torn tail only if no intact
+    record follows it (else its length field is corrupt, and the rest is recoverable)."""
+    return _next_record(data, pos + 1) < 0
+
+
+def _apply(out: LogContents, names: dict[int, str], kind: int, body: bytes) -> str | None:
+    """Apply an intact record; returns why it cannot be used, or None."""
+    try:
+        if kind == KIND_META:
+            meta = json.loads(body)
+            if not isinstance(meta, dict):
+                return "metadata record is not a JSON object"
+            out.metadata.update(meta)
+        elif kind == KIND_EVENT:
+            event = json.loads(body)
+            if not isinstance(event, dict):
+                return "event record is not a JSON object"
+            out.events.append(event)
+        elif kind == KIND_SENSOR:
+            (index,) = struct.unpack_from("<H", body)
+            names[index] = body[2:].decode()
+        elif kind == KIND_NOTIFY:
+            host_time, index = _NOTIFY.unpack_from(body)
+            if index not in names:
+                return f"notification for undeclared sensor index {index}"
+            out.notifications.append(Notification(host_time, names[index], body[_NOTIFY.size :]))
+    except (ValueError, UnicodeDecodeError, struct.error) as exc:
+        return f"{KIND_NAMES[kind]} record unreadable ({exc})"
+    return None

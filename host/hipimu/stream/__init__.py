@@ -1,0 +1,1 @@
+"""Per-sensor streams: unwrap, de-duplicate, reorder, reboot segments, gaps, clock models."""

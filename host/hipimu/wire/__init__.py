@@ -1,0 +1,1 @@
+"""The wire protocol: decoding sensor notifications, control opcodes and GATT UUIDs."""

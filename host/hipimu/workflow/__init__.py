@@ -1,0 +1,1 @@
+"""Workflows: open a session, analyse, score, write; batches of sessions."""
