@@ -32,6 +32,8 @@ class Kinematics:
     pelvis: np.ndarray  # (N, 3) rotation, obliquity, tilt relative to the room
     segments: dict[str, np.ndarray]  # q_GB (N, 4)
     room: np.ndarray | None = None  # q_GR, the room frame the pelvis angles refer to
+    # q_GB before the low-pass (None when none was applied): smoothness is scored on these
+    raw_segments: dict[str, np.ndarray] | None = None
 
     def hip(self, side: str) -> np.ndarray:
         return self.hip_right if side == "right" else self.hip_left
@@ -84,9 +86,11 @@ def compute(
     """Hip and pelvis angles for a calibrated, aligned session; ``lowpass_hz`` low-passes
     the segment orientations first (zero-phase, :mod:`hipimu.orientation.lowpass`)."""
     seg = segment_orientations(aligned, cal)
+    raw = None
     if lowpass_hz:
         from hipimu.orientation.lowpass import lowpass_quaternions
 
+        raw = seg
         seg = {r: lowpass_quaternions(q, aligned.rate_hz, lowpass_hz) for r, q in seg.items()}
     if "pelvis" not in seg:
         raise ValueError("no pelvis sensor in this session")
@@ -102,4 +106,5 @@ def compute(
         pelvis_angles(seg["pelvis"], cal.room),
         seg,
         np.asarray(cal.room, dtype=np.float64),
+        raw,
     )

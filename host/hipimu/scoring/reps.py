@@ -18,7 +18,9 @@ direction is positive (e.g. abduction for a side-lying leg lift):
    steadiness is the SD and drift of the primary angle over the top.
 
 Per repetition: range in each plane, peak, tempo, smoothness (SPARC and LDLJ of the
-hip's angular speed, per phase, averaged), and the compensations the catalog lists:
+hip's angular speed from the orientations *before* the 6 Hz display low-pass, with only a
+20 Hz anti-noise filter and a 15 Hz SPARC cut-off, so an 8-12 Hz tremor counts; per
+phase, averaged), and the compensations the catalog lists:
 the pelvis (or hip) angle relative to its orientation at the start of the repetition,
 averaged over the top of the repetition (where the trainer sees it), plus the pelvis'
 largest excursion in each plane.
@@ -55,7 +57,12 @@ class SegmentParams:
     near_top: float = 0.8
     hold_min: float = 2.0  # s
     max_bridge: float = 0.1  # s, gaps bridged by interpolation
-    speed_cutoff_hz: float = 10.0  # low-pass before angular speed (smoothness)
+    # anti-noise low-pass of the *unfiltered* orientations before the angular speed that
+    # SPARC and LDLJ score (>= 20 Hz: the 6 Hz display low-pass would hide tremor)
+    speed_cutoff_hz: float = 20.0
+    # SPARC's spectral cut-off: above the 8-12 Hz physiological tremor band (the
+    # reference's 10 Hz default would cut a 12 Hz tremor off)
+    sparc_fc_hz: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -246,11 +253,11 @@ def _extreme(a: np.ndarray) -> np.ndarray:
     return a[idx, np.arange(a.shape[1])]
 
 
-def _smooth(speed: np.ndarray, fs: float) -> tuple[float, float]:
+def _smooth(speed: np.ndarray, fs: float, fc: float = 15.0) -> tuple[float, float]:
     if len(speed) < 8 or not np.isfinite(speed).all() or not np.any(speed):
         return float("nan"), float("nan")
     try:
-        return sparc(speed, fs), ldlj(speed, fs)
+        return sparc(speed, fs, fc=min(fc, 0.5 * fs)), ldlj(speed, fs)
     except ValueError:
         return float("nan"), float("nan")
 
@@ -284,11 +291,8 @@ def score_set(
     x = sign * hip[:, col]
     phases = find_repetitions(x, fs, p)
     q_p = kin.segments.get("pelvis")
-    q_f = kin.segments.get(FEMUR[side])
     q_p = bridge_quaternions(q_p[inside], fs, p.max_bridge) if q_p is not None else None
-    q_pf = None
-    if q_p is not None and q_f is not None:
-        q_pf = quat.relative(q_p, bridge_quaternions(q_f[inside], fs, p.max_bridge))
+    q_pf = _relative_thigh(kin.raw_segments or kin.segments, side, inside, fs, p)
     speed = np.full(len(t), np.nan)
     if q_pf is not None:
         ok = np.isfinite(q_pf).all(axis=1)
@@ -309,6 +313,17 @@ def score_set(
             f"{side} side: {len(cut)} repetition(s) only partly recorded, left out of the scores"
         )
     return out
+
+
+def _relative_thigh(segments, side, inside, fs, p) -> np.ndarray | None:
+    """The thigh relative to the pelvis over ``inside``, short gaps bridged."""
+    q_p, q_f = segments.get("pelvis"), segments.get(FEMUR[side])
+    if q_p is None or q_f is None:
+        return None
+    return quat.relative(
+        bridge_quaternions(q_p[inside], fs, p.max_bridge),
+        bridge_quaternions(q_f[inside], fs, p.max_bridge),
+    )
 
 
 def _describe_gaps(out, kin, inside, side, t, missing, fs, p) -> None:
@@ -333,8 +348,8 @@ def _measure(exercise, side, n, ph, t, hip, x, speed, q_p, fs, p) -> Repetition:
     seg = slice(s, e + 1)
     angles = hip[seg]
     rng = np.nanmax(angles, axis=0) - np.nanmin(angles, axis=0)
-    sp_up, lj_up = _smooth(speed[ph.start : ph.top_start + 1], fs)
-    sp_dn, lj_dn = _smooth(speed[ph.top_end : ph.end + 1], fs)
+    sp_up, lj_up = _smooth(speed[ph.start : ph.top_start + 1], fs, p.sparc_fc_hz)
+    sp_dn, lj_dn = _smooth(speed[ph.top_end : ph.end + 1], fs, p.sparc_fc_hz)
     pelvis = np.full(3, np.nan)
     comps: dict[str, float] = {}
     if q_p is not None and np.isfinite(q_p[s]).all():
