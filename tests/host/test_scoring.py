@@ -271,3 +271,34 @@ def test_lost_packets_are_bridged_and_every_repetition_still_counts():
         for side in ("right", "left"):
             assert len(ex.reps(side)) == 6
             assert all(r.complete for s in ex.sets[side] for r in s.reps)
+
+
+def _smoothstep(t, t0, t1):
+    u = np.clip((t - t0) / (t1 - t0), 0.0, 1.0)
+    return u * u * (3 - 2 * u)
+
+
+def test_compensation_is_measured_from_the_sets_still_baseline_per_rep_and_held():
+    """The client turns 70 deg into posture (0-1.5 s), is still, then hitches the pelvis
+    4 deg before the first lift and keeps it, plus 3 deg more at the top of each lift."""
+    from _lifts import lift_kinematics
+
+    from hipimu.scoring.reps import score_set
+
+    kin = lift_kinematics(
+        first=3.2,
+        pelvis_turn_deg=lambda t: 70.0 * _smoothstep(t, 0.0, 1.5),
+        pelvis_hike_deg=lambda t, prof: 4.0 * _smoothstep(t, 2.3, 2.6) + 3.0 * prof,
+    )
+    s = score_set(kin, exercise("standing_leg_lift"), "right", 0.0, kin.time[-1])
+    assert len(s.complete_reps) == 5
+    assert 1.4 <= s.baseline[0] and s.baseline[1] <= 2.3  # in posture, still, before the hike
+    for r in s.complete_reps:
+        assert r.compensations["pelvis_hike"] == pytest.approx(7.0 * DEG, abs=0.4 * DEG)
+        assert r.held["pelvis_hike"] == pytest.approx(4.0 * DEG, abs=0.3 * DEG)
+        assert abs(r.compensations["pelvis_rotation"]) < 1.0 * DEG  # not the turn into posture (70 deg)
+    # a symmetric, uncompensated set reads (nearly) zero
+    clean = score_set(
+        lift_kinematics(first=3.2), exercise("standing_leg_lift"), "right", 0.0, 20.0
+    )
+    assert all(abs(r.compensations["pelvis_hike"]) < 0.3 * DEG for r in clean.complete_reps)

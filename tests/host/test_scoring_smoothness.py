@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 
 import _smoothness_reference as ref
+from _lifts import lift_kinematics
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -141,49 +142,8 @@ def test_angular_speed_of_a_steady_turn():
 # --- smoothness from the unfiltered orientations --------------------------------------
 
 
-def _lift_kinematics(tremor_hz: float | None, seed: int = 0, tremor_deg: float = 0.3):
-    """Five 30 deg hip-flexion lifts of the right thigh (3 s each) through the real
-    kinematics (6 Hz display low-pass), with sensor noise and pelvis sway, plus an
-    optional ``tremor_deg`` (RMS) tremor at ``tremor_hz`` on the thigh."""
-    from scipy.spatial.transform import Rotation
-
-    from hipimu.body.calibration import Calibration, CalibrationQuality
-    from hipimu.body.kinematics import compute
-    from hipimu.simulate.motion import rep_profile
-    from hipimu.stream.assembler import AlignedSamples
-
-    fs = 100.0
-    rng = np.random.default_rng(seed)
-    t = np.arange(0, 17.0, 1 / fs)
-    flex = np.zeros_like(t)
-    for k in range(5):
-        tau = (t - 1.0 - 3.0 * k) / 3.0
-        inside = (tau >= 0) & (tau < 1)
-        flex[inside] = np.deg2rad(30.0) * rep_profile(tau[inside])
-    if tremor_hz:
-        moving = flex > np.deg2rad(1.0)
-        flex = flex + moving * np.deg2rad(tremor_deg * np.sqrt(2)) * np.sin(
-            2 * np.pi * tremor_hz * t + rng.uniform(0, 2 * np.pi)
-        )
-    sway = np.deg2rad(0.3) * np.sin(2 * np.pi * 0.2 * t)
-
-    def noisy(rotvec: np.ndarray) -> np.ndarray:
-        rv = rotvec + rng.normal(0, np.deg2rad(0.02), rotvec.shape)  # sensor noise
-        return Rotation.from_rotvec(rv).as_quat(scalar_first=True)
-
-    zeros = np.zeros_like(t)
-    pelvis = noisy(np.column_stack([sway, zeros, zeros]))
-    femur = Rotation.from_quat(pelvis, scalar_first=True) * Rotation.from_rotvec(
-        np.column_stack([zeros, zeros, flex])
-    )
-    femur = noisy(femur.as_rotvec())
-    quats = {"pelvis": pelvis, "femur_r": femur, "femur_l": pelvis.copy()}
-    aligned = AlignedSamples(t, quats, {r: np.ones(len(t), bool) for r in quats}, fs)
-    identity = np.array([1.0, 0.0, 0.0, 0.0])
-    cal = Calibration(
-        {r: identity for r in quats}, identity, CalibrationQuality((0.0, 1.0), 0.0, "test")
-    )
-    return compute(aligned, cal, 6.0)
+def _lift_kinematics(tremor_hz: float | None, seed: int = 0):
+    return lift_kinematics(tremor_hz=tremor_hz, seed=seed)
 
 
 def _mean_sparc(kin) -> float:

@@ -21,9 +21,10 @@ Per repetition: range in each plane, peak, tempo, smoothness (SPARC and LDLJ of 
 hip's angular speed from the orientations *before* the 6 Hz display low-pass, with only a
 20 Hz anti-noise filter and a 15 Hz SPARC cut-off, so an 8-12 Hz tremor counts; per
 phase, averaged), and the compensations the catalog lists:
-the pelvis (or hip) angle relative to its orientation at the start of the repetition,
-averaged over the top of the repetition (where the trainer sees it), plus the pelvis'
-largest excursion in each plane.
+the pelvis (or hip) angle relative to the set's *baseline* (the first still half second
+in the exercise posture before the first repetition, :func:`set_baseline`), averaged over
+the top of the repetition (where the trainer sees it) and at its start (``held``: taken
+up before the lift and kept), plus the pelvis' largest excursion in each plane.
 All values are SI (radians, seconds).
 """
 
@@ -63,6 +64,9 @@ class SegmentParams:
     # SPARC's spectral cut-off: above the 8-12 Hz physiological tremor band (the
     # reference's 10 Hz default would cut a 12 Hz tremor off)
     sparc_fc_hz: float = 15.0
+    # the set's baseline: the first still stretch before the first repetition
+    still_seconds: float = 0.5
+    still_speed: float = 10.0 * DEG  # rad/s, pelvis and hip
 
 
 @dataclass(frozen=True)
@@ -199,10 +203,13 @@ class Repetition:
     ldlj: float
     sparc_phases: tuple[float, float]  # (up, down)
     ldlj_phases: tuple[float, float]
-    pelvis: np.ndarray  # (3,) rotation, obliquity, tilt: signed largest excursion from start
-    # catalog key -> mean over the top of the repetition, relative to its start, signed so
-    # positive is the named compensation (radians)
+    pelvis: np.ndarray  # (3,) rotation, obliquity, tilt: signed largest excursion from the
+    # set's baseline
+    # catalog key -> mean over the top of the repetition, relative to the set's baseline
+    # (the client in posture and still), signed so positive is the named compensation
     compensations: dict[str, float] = field(default_factory=dict)
+    # catalog key -> the same at the repetition's start: compensation taken up and held
+    held: dict[str, float] = field(default_factory=dict)
     hold_sd: float = float("nan")  # primary angle SD over the top (holds)
     hold_drift: float = float("nan")  # primary angle change over the top
 
@@ -234,6 +241,7 @@ class SetScore:
     reps: list[Repetition]
     messages: list[str] = field(default_factory=list)
     missing_seconds: float = 0.0
+    baseline: tuple[float, float] | None = None  # s: the still stretch compensation is from
 
     @property
     def complete_reps(self) -> list[Repetition]:
@@ -299,8 +307,11 @@ def score_set(
         for i0, i1 in _runs(ok):
             if i1 - i0 >= 8:
                 speed[i0:i1] = angular_speed(q_pf[i0:i1], fs, p.speed_cutoff_hz)
+    b0, b1 = set_baseline(q_p, speed, fs, phases[0].start if phases else len(t) - 1, p)
+    out.baseline = (float(t[b0]), float(t[b1 - 1]))
+    base = _Baseline(_mean_quaternion(q_p[b0:b1]) if q_p is not None else None, hip[b0:b1])
     for n, ph in enumerate(phases):
-        out.reps.append(_measure(exercise, side, n, ph, t, hip, x, speed, q_p, fs, p))
+        out.reps.append(_measure(exercise, side, n, ph, t, hip, x, speed, q_p, base, fs, p))
     if not phases:
         what = exercise.primary.replace("_", " ")
         out.messages.append(
@@ -313,6 +324,46 @@ def score_set(
             f"{side} side: {len(cut)} repetition(s) only partly recorded, left out of the scores"
         )
     return out
+
+
+@dataclass(frozen=True)
+class _Baseline:
+    pelvis: np.ndarray | None  # q_GB of the pelvis, still in posture
+    hip: np.ndarray  # (n, 3) hip angles over the baseline stretch
+
+
+def _mean_quaternion(q: np.ndarray) -> np.ndarray | None:
+    """Sign-aligned, renormalised mean of nearby quaternions (None if none is finite)."""
+    q = q[np.isfinite(q).all(axis=1)]
+    if not len(q):
+        return None
+    q = q * np.where(q @ q[0] < 0, -1.0, 1.0)[:, None]
+    m = q.mean(axis=0)
+    return m / np.linalg.norm(m)
+
+
+def set_baseline(
+    q_pelvis: np.ndarray | None, hip_speed: np.ndarray, fs: float, first_start: int, p
+) -> tuple[int, int]:
+    """``[i0, i1)`` of the set's baseline: the first ``still_seconds`` before the first
+    repetition where pelvis and hip both turn slower than ``still_speed`` (the client is
+    in the exercise posture and still). Without one, the ``still_seconds`` before the
+    first repetition (the stillest there is)."""
+    n = max(int(round(p.still_seconds * fs)), 2)
+    end = max(first_start, 1)
+    speed = np.nan_to_num(np.asarray(hip_speed[:end], float), nan=np.inf)
+    if q_pelvis is not None:
+        ok = np.isfinite(q_pelvis[:end]).all(axis=1)
+        pel = np.full(end, np.inf)
+        for i0, i1 in _runs(ok):
+            if i1 - i0 >= 8:
+                pel[i0:i1] = angular_speed(q_pelvis[i0:i1], fs, p.speed_cutoff_hz)
+        speed = np.maximum(speed, pel)
+    still = speed < p.still_speed
+    for i0, i1 in _runs(still):
+        if i1 - i0 >= n:
+            return i0, i0 + n
+    return max(0, end - n), end
 
 
 def _relative_thigh(segments, side, inside, fs, p) -> np.ndarray | None:
@@ -343,7 +394,7 @@ def _describe_gaps(out, kin, inside, side, t, missing, fs, p) -> None:
         )
 
 
-def _measure(exercise, side, n, ph, t, hip, x, speed, q_p, fs, p) -> Repetition:
+def _measure(exercise, side, n, ph, t, hip, x, speed, q_p, base, fs, p) -> Repetition:
     s, e = ph.start, ph.end
     seg = slice(s, e + 1)
     angles = hip[seg]
@@ -352,17 +403,22 @@ def _measure(exercise, side, n, ph, t, hip, x, speed, q_p, fs, p) -> Repetition:
     sp_dn, lj_dn = _smooth(speed[ph.top_end : ph.end + 1], fs, p.sparc_fc_hz)
     pelvis = np.full(3, np.nan)
     comps: dict[str, float] = {}
-    if q_p is not None and np.isfinite(q_p[s]).all():
-        pelvis = _extreme(pelvis_angles(q_p[seg], q_p[s]))
-        rel_pelvis = pelvis_angles(q_p[seg], q_p[s])
+    held: dict[str, float] = {}
+    if q_p is not None and base.pelvis is not None:
+        rel_pelvis = pelvis_angles(q_p[seg], base.pelvis)
+        pelvis = _extreme(rel_pelvis)
     else:
         rel_pelvis = np.full((e + 1 - s, 3), np.nan)
-    rel_hip = angles - angles[0]
+    with np.errstate(all="ignore"):
+        rest = np.nanmean(base.hip, axis=0) if np.isfinite(base.hip).any() else angles[0]
+    rel_hip = angles - rest
     top_rows = slice(ph.top_start - s, ph.top_end - s + 1)
+    start_rows = slice(0, max(1, int(0.1 * fs)))
     for c in exercise.watch:
         source, column = MEASURES[c.measure]
         series = rel_pelvis[:, column] if source == "pelvis" else rel_hip[:, column]
         comps[c.key] = float(c.sign(side) * np.nanmean(series[top_rows]))
+        held[c.key] = float(c.sign(side) * np.nanmean(series[start_rows]))
     kind = "hold" if (ph.top_end - ph.top_start) / fs >= p.hold_min else "rep"
     top = x[ph.top_start : ph.top_end + 1]
     hold_sd = float(np.nanstd(top)) if kind == "hold" else float("nan")
@@ -390,6 +446,7 @@ def _measure(exercise, side, n, ph, t, hip, x, speed, q_p, fs, p) -> Repetition:
         ldlj_phases=(lj_up, lj_dn),
         pelvis=pelvis,
         compensations=comps,
+        held=held,
         hold_sd=hold_sd,
         hold_drift=hold_drift,
     )
