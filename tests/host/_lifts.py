@@ -58,10 +58,9 @@ def lift_kinematics(
     hike = np.deg2rad(pelvis_hike_deg(t, profile)) if pelvis_hike_deg else zeros
     # pelvis: turn about the vertical (y), then obliquity about the anterior axis (x);
     # hiking the right side is a negative rotation about x (catalog: sign_right = -1)
-    pelvis_rot = (
-        Rotation.from_rotvec(np.column_stack([zeros, turn + sway, zeros]))
-        * Rotation.from_rotvec(np.column_stack([-hike, zeros, zeros]))
-    )
+    pelvis_rot = Rotation.from_rotvec(
+        np.column_stack([zeros, turn + sway, zeros])
+    ) * Rotation.from_rotvec(np.column_stack([-hike, zeros, zeros]))
     femur_rot = pelvis_rot * Rotation.from_rotvec(np.column_stack([zeros, zeros, flex]))
 
     def noisy(r: Rotation) -> np.ndarray:

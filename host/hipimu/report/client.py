@@ -664,7 +664,8 @@ def session_report(
 
     from hipimu.analysis.pipeline import analyse_log
     from hipimu.scoring.summary import score_session
-    from hipimu.scoring.targets import DEFAULT_SHARE, SCORES_NAME, load_history, plan_targets
+    from hipimu.scoring.rule import RuleConfig
+    from hipimu.scoring.targets import DEFAULT_SHARE, SCORES_NAME, load_history, plan
     from hipimu.store.session_dir import load_session
 
     session = Path(session)
@@ -675,7 +676,11 @@ def session_report(
     analysis = analyse_log(log)
     scores = score_session(analysis.kinematics, log.markers)
     history = load_history(directory)
-    results, nxt = plan_targets(scores, history, share or DEFAULT_SHARE)
+    overrides = [e for e in log.events if e.get("type") == "target_override"]
+    planned = plan(
+        scores, history, RuleConfig(reduced_share=share or DEFAULT_SHARE), overrides, directory.name
+    )
+    results, nxt = planned.results, planned.next
     notes = []
     said = [
         {k: v for k, v in e.items() if k != "type"}
@@ -704,6 +709,7 @@ def session_report(
         for k, v in results.items()
     }
     data["next_targets"] = nxt
+    data["rule"] = planned.rule_dict()
     data["history"] = [h.name for h in history]
     data["client_reports"] = said
     if html_out is not None:

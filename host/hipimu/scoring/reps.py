@@ -66,7 +66,8 @@ class SegmentParams:
     sparc_fc_hz: float = 15.0
     # the set's baseline: the first still stretch before the first repetition
     still_seconds: float = 0.5
-    still_speed: float = 10.0 * DEG  # rad/s, pelvis and hip
+    still_speed: float = 10.0 * DEG  # rad/s, each hip
+    still_pelvis_speed: float = 4.0 * DEG  # rad/s
 
 
 @dataclass(frozen=True)
@@ -301,13 +302,14 @@ def score_set(
     q_p = kin.segments.get("pelvis")
     q_p = bridge_quaternions(q_p[inside], fs, p.max_bridge) if q_p is not None else None
     q_pf = _relative_thigh(kin.raw_segments or kin.segments, side, inside, fs, p)
-    speed = np.full(len(t), np.nan)
-    if q_pf is not None:
-        ok = np.isfinite(q_pf).all(axis=1)
-        for i0, i1 in _runs(ok):
-            if i1 - i0 >= 8:
-                speed[i0:i1] = angular_speed(q_pf[i0:i1], fs, p.speed_cutoff_hz)
-    b0, b1 = set_baseline(q_p, speed, fs, phases[0].start if phases else len(t) - 1, p)
+    speed = _speed(q_pf, fs, p) if q_pf is not None else np.full(len(t), np.nan)
+    first = phases[0].start if phases else len(t) - 1
+    other = "left" if side == "right" else "right"
+    q_other = _relative_thigh(kin.raw_segments or kin.segments, other, inside[: first + 1], fs, p)
+    speeds = [speed[: first + 1]]
+    if q_other is not None:
+        speeds.append(_speed(q_other, fs, p))
+    b0, b1 = set_baseline(q_p, speeds, fs, first, p)
     out.baseline = (float(t[b0]), float(t[b1 - 1]))
     base = _Baseline(_mean_quaternion(q_p[b0:b1]) if q_p is not None else None, hip[b0:b1])
     for n, ph in enumerate(phases):
@@ -342,24 +344,35 @@ def _mean_quaternion(q: np.ndarray) -> np.ndarray | None:
     return m / np.linalg.norm(m)
 
 
+def _speed(q: np.ndarray, fs: float, p: SegmentParams) -> np.ndarray:
+    """Angular speed of ``q`` within each finite stretch (NaN elsewhere)."""
+    out = np.full(len(q), np.nan)
+    for i0, i1 in _runs(np.isfinite(q).all(axis=1)):
+        if i1 - i0 >= 8:
+            out[i0:i1] = angular_speed(q[i0:i1], fs, p.speed_cutoff_hz)
+    return out
+
+
 def set_baseline(
-    q_pelvis: np.ndarray | None, hip_speed: np.ndarray, fs: float, first_start: int, p
+    q_pelvis: np.ndarray | None,
+    hip_speeds: list[np.ndarray],
+    fs: float,
+    first_start: int,
+    p: SegmentParams,
 ) -> tuple[int, int]:
     """``[i0, i1)`` of the set's baseline: the first ``still_seconds`` before the first
-    repetition where pelvis and hip both turn slower than ``still_speed`` (the client is
-    in the exercise posture and still). Without one, the ``still_seconds`` before the
-    first repetition (the stillest there is)."""
-    n = max(int(round(p.still_seconds * fs)), 2)
+    repetition where the pelvis turns slower than ``still_pelvis_speed`` and each hip
+    (both legs, so a set of both sides shares it) slower than ``still_speed``: the client
+    is in the exercise posture and still. Without one, the ``still_seconds`` before the
+    first repetition."""
+    n = max(round(p.still_seconds * fs), 2)
     end = max(first_start, 1)
-    speed = np.nan_to_num(np.asarray(hip_speed[:end], float), nan=np.inf)
+    still = np.ones(end, bool)
+    for v in hip_speeds:
+        still &= np.nan_to_num(np.asarray(v[:end], float), nan=np.inf) < p.still_speed
     if q_pelvis is not None:
-        ok = np.isfinite(q_pelvis[:end]).all(axis=1)
-        pel = np.full(end, np.inf)
-        for i0, i1 in _runs(ok):
-            if i1 - i0 >= 8:
-                pel[i0:i1] = angular_speed(q_pelvis[i0:i1], fs, p.speed_cutoff_hz)
-        speed = np.maximum(speed, pel)
-    still = speed < p.still_speed
+        pel = np.nan_to_num(_speed(q_pelvis[:end], fs, p), nan=np.inf)
+        still &= pel < p.still_pelvis_speed
     for i0, i1 in _runs(still):
         if i1 - i0 >= n:
             return i0, i0 + n

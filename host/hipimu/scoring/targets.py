@@ -1,16 +1,13 @@
-"""Targets and progress: a range band from a previous best, and the client's history.
+"""Targets and progress: the trainer's rule over the client's history.
 
-The correction (DESIGN.md): go slower with less motion, drop to a share of the range done
-before (default 10-15 %), then build back up. A :class:`Target` is that band for one
-exercise and side, as a share of the best primary range in the client's earlier
-sessions. After a session, :func:`next_target` suggests the next band:
-
-* at least ``advance_at`` (80 %) of the repetitions inside the band, with no flagged
-  compensation on that side: step up by the band's width (10-15 % -> 15-20 %), never
-  beyond 100 %;
-* fewer than ``back_at`` (50 %) inside, or a flagged compensation on that side: step
-  back by one width (not below the first band);
-* otherwise: stay.
+The correction (DESIGN.md, docs/scoring.md): on an asymmetry or a one-sided compensation
+go slower with less motion, 10-15 % of the range done before, then build back up in
+steps. :func:`plan` runs the rule's state machine (:mod:`hipimu.scoring.rule`) over
+today's sets from the state the latest earlier session saved (``scores.json`` key
+``rule``), and gives each side's next target with its ``reason``. A :class:`Target` is a
+band for one exercise and side as a share of a reference range; today's repetitions are
+counted against the band the rule had set (:class:`TargetResult`).
+:func:`next_target` is the older band-stepping helper, kept for scripts.
 
 History: a folder per client, one sub-folder per session, sorted by name (date them,
 e.g. ``clients/anna/2026-11-29``); each holds ``scores.json`` (written by
@@ -26,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from hipimu.scoring.reps import Repetition
+from hipimu.scoring.rule import ExerciseRule, RuleConfig, SetSummary, Step, cue
 
 SCORES_NAME = "scores.json"
 DEFAULT_SHARE = (0.10, 0.15)
@@ -199,34 +197,109 @@ def trend(history: list[SessionRecord], key: str, side: str, field: str) -> list
     return out
 
 
+def previous_rule(history: list[SessionRecord], key: str) -> dict | None:
+    """The rule state (:meth:`ExerciseRule.to_dict`) the latest earlier session saved."""
+    for h in reversed(history):
+        state = h.data.get("rule", {}).get(key)
+        if state:
+            return state
+    return None
+
+
+@dataclass
+class Plan:
+    """Today's results against the targets, the next targets, and the rule's state."""
+
+    results: dict[str, dict[str, TargetResult]]
+    next: dict[str, dict[str, dict]]
+    rules: dict[str, ExerciseRule]
+
+    def rule_dict(self) -> dict:
+        return {k: r.to_dict() for k, r in self.rules.items()}
+
+
+def _start_rule(history, key: str, config: RuleConfig) -> ExerciseRule:
+    state = previous_rule(history, key)
+    if state is not None:
+        return ExerciseRule.from_dict(key, state, config)
+    rule = ExerciseRule(key, config)
+    for side in ("right", "left"):  # sessions from before the rule: their last target
+        t = current_target(history, key, side) if history else None
+        if t is not None and any(h.target(key, side) for h in history):
+            rule.sides[side].current = Step("reduced", "asymmetry", t.share, t.best)
+            rule.sides[side].reference = t.best
+    return rule
+
+
+def plan(
+    scores,
+    history: list[SessionRecord],
+    config: RuleConfig | None = None,
+    overrides: list[dict] = (),
+    session: str = "",
+) -> Plan:
+    """Run the trainer's rule (:mod:`hipimu.scoring.rule`) over today's sets in time order,
+    from the state the client's latest earlier session left.
+
+    ``overrides`` are the trainer's band overrides, ``{"time", "exercise", "side",
+    "low_deg", "high_deg", "note"}`` (host seconds), applied before the sets after them.
+    Each next target carries ``reason`` (asymmetry, compensation, progress, trainer) and a
+    one-line ``cue``.
+    """
+    config = config or RuleConfig()
+    out = Plan({}, {}, {})
+    for ex in scores.exercises:
+        key = ex.exercise.key
+        rule = _start_rule(history, key, config)
+        for side in ("right", "left"):
+            step = rule.step(side)
+            reps = ex.reps(side)
+            if step is not None and step.mode != "full" and reps:
+                target = Target(key, side, step.reference, step.share)
+                inside, below, above = count_in_band(reps, target)
+                advice = step.detail or step.reason
+                out.results.setdefault(key, {})[side] = TargetResult(
+                    target, inside + below + above, inside, below, above, target, advice
+                )
+        events = [
+            (float(s.start), 1, s) for side in ("right", "left") for s in ex.sets.get(side, [])
+        ]
+        events += [(float(o.get("time", 0.0)), 0, o) for o in overrides if o.get("exercise") == key]
+        for when, kind, item in sorted(events, key=lambda e: (e[0], e[1])):
+            label = f"{session} {when:.0f} s".strip()
+            if kind == 0:
+                rule.override(
+                    item["side"],
+                    float(np.deg2rad(item["low_deg"])),
+                    float(np.deg2rad(item["high_deg"])),
+                    str(item.get("note", "")),
+                    label,
+                )
+            else:
+                rule.observe(SetSummary.from_set(item, label))
+        out.rules[key] = rule
+        for side in ("right", "left"):
+            step = rule.step(side)
+            if step is None and ex.reps(side):  # the other side has not done a set yet
+                best = max(r.primary_range for r in ex.reps(side))
+                step = Step("full", "progress", (1.0 - config.band_width, 1.0), best, None, -1,
+                            "the other side has not done this exercise yet")  # fmt: skip
+            if step is not None:
+                out.next.setdefault(key, {})[side] = {
+                    **step.to_dict(),
+                    "cue": cue(step, _direction(ex.exercise.primary)),
+                }
+    return out
+
+
+def _direction(primary: str) -> str:
+    return {"abduction": "lift the leg out", "flexion": "lift the knee"}.get(primary, "move")
+
+
 def plan_targets(
     scores, history: list[SessionRecord], share: tuple[float, float] = DEFAULT_SHARE
 ) -> tuple[dict[str, dict[str, TargetResult]], dict[str, dict[str, dict]]]:
-    """Today's results against the client's targets, and the targets for next time.
-
-    ``scores`` is a :class:`~hipimu.scoring.summary.SessionScores`. Where no earlier
-    target exists, the next target is ``share`` of the best range so far (today included).
-    """
-    results: dict[str, dict[str, TargetResult]] = {}
-    nxt: dict[str, dict[str, dict]] = {}
-    for ex in scores.exercises:
-        key = ex.exercise.key
-        for side in ("right", "left"):
-            reps = ex.reps(side)
-            target = current_target(history, key, side)
-            if target is not None and target.share == DEFAULT_SHARE and share != DEFAULT_SHARE:
-                target = Target(key, side, target.best, share)
-            if target is not None and reps:
-                compensating = any(
-                    c.flagged and c.worse_side == side and c.measure.startswith("compensation:")
-                    for c in ex.comparisons
-                )
-                res = next_target(target, reps, compensating, first_share=share)
-                results.setdefault(key, {})[side] = res
-                nxt.setdefault(key, {})[side] = res.next.to_dict()
-            elif reps:
-                best = max(r.primary_range for r in reps)
-                before = previous_best(history, key, side)
-                best = max(best, before) if before else best
-                nxt.setdefault(key, {})[side] = Target(key, side, best, share).to_dict()
-    return results, nxt
+    """Today's results against the client's targets, and the targets for next time
+    (:func:`plan` with a reduced band of ``share``)."""
+    p = plan(scores, history, RuleConfig(reduced_share=tuple(share)))
+    return p.results, p.next
