@@ -181,7 +181,7 @@ def test_the_trainer_overrides_the_band_and_the_rule_continues_from_it():
 def test_bad_rule_settings_are_refused_with_the_reason():
     with pytest.raises(ValueError, match="reduced_share"):
         RuleConfig(reduced_share=(0.2, 0.1))
-    with pytest.raises(ValueError, match="rise strictly to 1.0"):
+    with pytest.raises(ValueError, match=r"rise strictly to 1\.0"):
         RuleConfig(steps=(0.5, 0.25, 1.0))
     assert Step.from_dict(Step("reduced", "asymmetry", (0.1, 0.15), 0.5).to_dict()).share == (
         0.1,

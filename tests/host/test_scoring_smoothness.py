@@ -11,9 +11,9 @@ from __future__ import annotations
 import warnings
 
 import _smoothness_reference as ref
-from _lifts import lift_kinematics
 import numpy as np
 import pytest
+from _lifts import lift_kinematics
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays

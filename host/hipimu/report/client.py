@@ -663,8 +663,8 @@ def session_report(
     import json
 
     from hipimu.analysis.pipeline import analyse_log
-    from hipimu.scoring.summary import score_session
     from hipimu.scoring.rule import RuleConfig
+    from hipimu.scoring.summary import score_session
     from hipimu.scoring.targets import DEFAULT_SHARE, SCORES_NAME, load_history, plan
     from hipimu.store.session_dir import load_session
 
