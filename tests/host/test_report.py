@@ -81,14 +81,21 @@ def test_next_session_is_scored_against_its_target_with_trends(client_dir, capsy
     right = data["targets"]["side_lying_leg_lift"]["right"]
     assert right["inside"] == right["repetitions"] == 10
     assert right["low_deg"] == pytest.approx(3.5, abs=0.1)
-    # all inside, no compensation on the right: one step up (15-20 % of the same best)
+    # still asymmetric (left 70 %, hitching): the trainer's rule keeps both sides reduced,
+    # each at 10-15 % of the range it did before the reduction, and says why
     step = data["next_targets"]["side_lying_leg_lift"]["right"]
-    assert step["share"] == [0.15, 0.2]
+    assert step["share"] == [0.1, 0.15] and step["mode"] == "reduced"
+    assert step["reason"] == "asymmetry" and step["cue"]
     assert step["best_deg"] == pytest.approx(35.0, abs=0.5)
-    # the left hitched its pelvis: it stays in the first band
     left = data["targets"]["side_lying_leg_lift"]["left"]
-    assert "pelvis" in left["advice"]
-    assert data["next_targets"]["side_lying_leg_lift"]["left"]["share"] == [0.1, 0.15]
+    assert "range: left" in left["advice"]
+    assert data["next_targets"]["side_lying_leg_lift"]["left"]["best_deg"] == pytest.approx(
+        24.5, abs=0.5
+    )
+    assert [h["mode"] for h in data["rule"]["side_lying_leg_lift"]["left"]["history"]] == [
+        "reduced",
+        "reduced",
+    ]
     page = (session / "report.html").read_text()
     assert "Your range, session by session" in page
     assert "today's target was" in page
