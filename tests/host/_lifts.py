@@ -32,20 +32,26 @@ def lift_kinematics(
     pelvis_turn_deg: Callable[[np.ndarray], np.ndarray] | None = None,
     seed: int = 0,
     lowpass_hz: float = 6.0,
+    hold_s: float | None = None,
 ) -> Kinematics:
     """``reps`` lifts from ``first`` s, each ``period`` s; ``tremor_deg`` is RMS.
 
     ``pelvis_hike_deg(t, profile)`` gives the right-side hip hike (degrees, positive is
     the pelvis lifting on the right) from time and the lift profile (0..1);
     ``pelvis_turn_deg(t)`` a pelvis turn about the vertical (e.g. getting into posture).
+    ``hold_s``: holds instead (1.5 s up, ``hold_s`` at the top, 1.5 s down, 2 s rest).
     """
     rng = np.random.default_rng(seed)
+    phases = None
+    if hold_s is not None:
+        period = 1.5 + hold_s + 1.5 + 2.0
+        phases = (1.5 / period, hold_s / period, 1.5 / period)
     t = np.arange(0, first + reps * period + 1.0, 1 / FS)
     profile = np.zeros_like(t)
     for k in range(reps):
         tau = (t - first - period * k) / period
         inside = (tau >= 0) & (tau < 1)
-        profile[inside] = rep_profile(tau[inside])
+        profile[inside] = rep_profile(tau[inside], phases=phases)
     flex = np.deg2rad(amplitude_deg) * profile
     if tremor_hz:
         moving = profile > 1.0 / amplitude_deg

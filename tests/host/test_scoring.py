@@ -309,3 +309,30 @@ def test_compensation_is_measured_from_the_sets_still_baseline_per_rep_and_held(
     # a symmetric, uncompensated set reads (nearly) zero
     clean = score_set(lift_kinematics(first=3.2), exercise("standing_leg_lift"), "right", 0.0, 20.0)
     assert all(abs(r.compensations["pelvis_hike"]) < 0.3 * DEG for r in clean.complete_reps)
+
+
+@pytest.mark.parametrize("hold_s", [5.0, 10.0])
+def test_holds_of_5_to_10_seconds_are_scored_as_holds(hold_s):
+    from _lifts import lift_kinematics
+
+    from hipimu.scoring.reps import score_set
+
+    kin = lift_kinematics(reps=3, hold_s=hold_s, amplitude_deg=45.0)
+    s = score_set(kin, exercise("standing_leg_lift_45"), "right", 0.0, kin.time[-1])
+    assert [r.kind for r in s.reps] == ["hold"] * 3 and len(s.holds) == 3
+    for h in s.holds:
+        assert h.hold == pytest.approx(hold_s, abs=0.2)
+        assert h.primary_range == pytest.approx(45.0 * DEG, abs=0.5 * DEG)
+        assert h.hold_sd < 0.3 * DEG
+
+
+def test_the_catalog_has_side_lying_hip_flexion_and_lifts_at_four_levels_with_variants():
+    cat = load_catalog()
+    for base in ("side_lying_hip_flexion", "standing_leg_lift"):
+        for variant in ("", "_abduction", "_internal_rotation", "_external_rotation"):
+            for level in (30, 45, 60, 90):
+                e = cat[f"{base}{variant}_{level}"]
+                assert e.primary == "flexion" and e.level_deg == level
+                if variant:
+                    assert e.secondary == (variant[1:],)
+    assert cat["side_lying_hip_flexion"].posture == "side_lying"
