@@ -55,7 +55,9 @@ def pipeline_errors(sessions: int) -> np.ndarray:
                 reps = ex.reps(side)
                 if len(reps) != len(true):
                     continue  # counted elsewhere (test_scoring); keep the pairs exact here
-                errors += [r.primary_range - abs(t.amplitude[col]) for r, t in zip(reps, true)]
+                errors += [
+                    r.primary_range - abs(t.amplitude[col]) for r, t in zip(reps, true, strict=True)
+                ]
     return np.array(errors)
 
 
