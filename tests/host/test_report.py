@@ -122,3 +122,102 @@ def test_the_clients_own_report_sits_next_to_the_numbers(tmp_path, demo_session,
     page = (session / "report.html").read_text()
     assert "What you told us" in page and "Your right side feels stronger" in page
     assert "left hip pinches" in page
+
+
+# --- the report in a real browser ------------------------------------------------------
+
+
+def _chromium() -> str:
+    import shutil
+
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.skip("no Chromium here (Debian: apt-get install chromium; .ci/run installs it)")
+
+
+def _visible_text(dom: str) -> str:
+    from html.parser import HTMLParser
+
+    class Text(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.parts, self.skip = [], 0
+
+        def handle_starttag(self, tag, attrs):
+            self.skip += tag in ("style", "script", "title")
+
+        def handle_endtag(self, tag):
+            self.skip -= tag in ("style", "script", "title")
+
+        def handle_data(self, data):
+            if not self.skip:
+                self.parts.append(data)
+
+    parser = Text()
+    parser.feed(dom)
+    return " ".join(" ".join(parser.parts).split())
+
+
+@pytest.fixture(scope="module")
+def improved_client(tmp_path_factory, demo_session):
+    """Session 1: the left side at 70 %; session 2 a week later: both sides 35 deg."""
+    root = tmp_path_factory.mktemp("clients") / "sim-0002"
+    _write(root / "2026-11-01", demo_session, client="sim-0002")
+    assert main(["report", str(root / "2026-11-01")]) == 0
+    later = simulate_session(Protocol(Client.symmetric(), reps=5), seed=7)
+    _write(root / "2026-11-08", later, client="sim-0002")
+    assert main(["report", str(root / "2026-11-08")]) == 0
+    return root / "2026-11-08"
+
+
+def test_the_clients_part_speaks_plainly_and_the_trainers_part_keeps_the_numbers(
+    improved_client,
+):
+    page = (improved_client / "report.html").read_text()
+    client_part = page.split("<details>")[0]
+    assert "Sunday 8 November 2026" in page  # the session's date in the header
+    assert "Better than last time" in client_part
+    assert re.search(r"Your left leg moved further: 3\d° on average, up from 2\d(\.\d)?°", page)
+    assert "moved more evenly" in client_part
+    assert "SPARC" not in client_part and "sparc" not in client_part  # words, not raw SPARC
+    assert re.search(r"\((very smooth|smooth)\)", client_part)
+    assert re.search(r"Next time, left leg: aim for \d+(\.\d)?° to \d+(\.\d)?°\. \w+", client_part)
+    assert "Why: " in client_part
+    assert "(SPARC)" in page  # the trainer's table keeps the numbers
+    assert "the a sensor" not in page and "bytes" not in client_part
+
+
+def test_the_report_renders_in_headless_chromium(improved_client, tmp_path):
+    import subprocess
+
+    import numpy as np
+
+    chromium = _chromium()
+    url = (improved_client / "report.html").resolve().as_uri()
+    flags = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [*flags, f"--screenshot={shot}", "--window-size=1200,2400", url],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    dom = subprocess.run(
+        [*flags, "--dump-dom", url], check=True, capture_output=True, text=True, timeout=120
+    ).stdout
+    text = _visible_text(dom)
+    assert "Your hip exercise report" in text and "Better than last time" in text
+    for bad in (r"\bNone\b", r"\bnan\b", r"-0\.0+(?!\d)", r"\binf\b"):
+        assert not re.search(bad, text, re.IGNORECASE), (bad, re.search(bad, text, re.I))
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(shot)).convertToFormat(QImage.Format.Format_RGB32)
+    assert (image.width(), image.height()) == (1200, 2400)
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(2400, 1200, 4)[..., :3]
+    # not blank: text, axes and the two side colours are drawn
+    assert (pixels.min(axis=2) < 100).mean() > 0.005
+    blue = (pixels[..., 2] > 150) & (pixels[..., 0] < 60)  # #0072B2, right leg
+    orange = (pixels[..., 0] > 180) & (pixels[..., 2] < 60)  # #D55E00, left leg
+    assert blue.sum() > 200 and orange.sum() > 200

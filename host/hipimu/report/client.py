@@ -38,8 +38,38 @@ class ReportInput:
     targets: dict[str, dict[str, TargetResult]] = field(default_factory=dict)
     next_targets: dict[str, dict[str, dict]] = field(default_factory=dict)
     history: list[SessionRecord] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # for the trainer (log recovery, ...)
     client_reports: list[dict] = field(default_factory=list)  # the client's own words
+    when: str = ""  # date and time of the session, for the header
+
+
+# --- smoothness in words -----------------------------------------------------------------
+
+# SPARC -> a 0-10 scale for clients: a smooth bell (-1.4) is 10, -3.0 (very stop-and-go or
+# shaky) is 0. SPARC itself stays in the trainer's table.
+SPARC_TOP, SPARC_BOTTOM = -1.4, -3.0
+SMOOTH_WORDS = ((8.0, "very smooth"), (6.0, "smooth"), (4.0, "a little uneven"), (0.0, "uneven"))
+
+
+def smoothness_score(sparc_value: float) -> float:
+    """SPARC on a 0-10 scale (10 = as smooth as a single bell-shaped movement)."""
+    return float(np.clip((sparc_value - SPARC_BOTTOM) / (SPARC_TOP - SPARC_BOTTOM) * 10, 0, 10))
+
+
+def smoothness_word(sparc_value: float) -> str:
+    score = smoothness_score(sparc_value)
+    return next(w for lim, w in SMOOTH_WORDS if score >= lim)
+
+
+def _n(value: float, digits: int = 1) -> str:
+    """A number that never prints as "-0.0"."""
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def _signed(value: float, digits: int = 1, unit: str = "") -> str:
+    text = _n(value, digits)
+    return (text if float(text) == 0 or text.startswith("-") else "+" + text) + unit
 
 
 # --- SVG --------------------------------------------------------------------------------
@@ -242,20 +272,19 @@ def range_chart(ex: ExerciseScore, targets: dict[str, TargetResult] | None) -> s
 
 
 def smoothness_chart(ex: ExerciseScore) -> str:
-    """SPARC of each repetition, per side (higher is smoother)."""
-    vals = {s: [r.sparc for r in ex.reps(s)] for s in SIDES}
-    allv = [v for s in SIDES for v in vals[s] if np.isfinite(v)]
-    if not allv:
+    """Smoothness of each repetition on a 0-10 scale, per side (10 is smoothest)."""
+    vals = {
+        s: [smoothness_score(r.sparc) for r in ex.reps(s) if np.isfinite(r.sparc)] for s in SIDES
+    }
+    if not any(vals.values()):
         return ""
     n = max(len(v) for v in vals.values())
-    lo, hi = min(allv), max(allv)
-    pad = max(0.1, (hi - lo) * 0.2)
     c = Chart(
         (0.5, max(n, 2) + 0.5),
-        (lo - pad, hi + pad),
-        "Smoothness of each repetition (higher is smoother)",
+        (0, 10.5),
+        "Smoothness of each repetition (10 is smoothest)",
         "repetition",
-        "smoothness (SPARC)",
+        "smoothness (0-10)",
     )
     for side in SIDES:
         xs = np.arange(1, len(vals[side]) + 1)
@@ -316,19 +345,23 @@ def trend_chart(
     ylabel: str,
     title: str,
     current: dict[str, float],
+    transform=None,
 ) -> str:
-    """A value per session, per side, earlier sessions then today's."""
+    """A value per session, per side, earlier sessions then today's (``transform`` maps
+    the stored values onto the chart's scale, e.g. SPARC to 0-10)."""
     names = [h.name for h in history] + [today]
     pts = {}
     for side in SIDES:
         past = dict(trend(history, ex.exercise.key, side, field))
+        if transform is not None:
+            past = {k: transform(v) for k, v in past.items()}
         ys = [past.get(n, np.nan) for n in names[:-1]] + [current.get(side, np.nan)]
         pts[side] = ys
     allv = [v for ys in pts.values() for v in ys if np.isfinite(v)]
     if len(names) < 2 or not allv:
         return ""
     lo, hi = min(allv), max(allv)
-    pad = max(abs(hi - lo) * 0.15, 0.5 if "deg" in field else 0.05)
+    pad = max(abs(hi - lo) * 0.15, 0.5)
     c = Chart((-0.3, len(names) - 0.7), (lo - pad, hi + pad), title, "session", ylabel)
     for side in SIDES:
         xs = np.arange(len(names))
@@ -357,7 +390,6 @@ def _find(ex: ExerciseScore, measure: str) -> SideDifference | None:
 def summary_sentences(ex: ExerciseScore) -> list[str]:
     """What happened in plain words."""
     out = []
-    e = ex.exercise
     for side in SIDES:
         reps = ex.reps(side)
         if not reps:
@@ -389,22 +421,35 @@ def summary_sentences(ex: ExerciseScore) -> list[str]:
                 f"Your {smaller} leg moved less: {pct:.0f}% of your {larger} leg's range. "
                 "That is more than the usual difference from one repetition to the next."
             )
-        elif rng.note.startswith("a real but small"):
+        elif rng.note.startswith("a real but small") and round(pct) < 100:
             out.append(
                 f"Your {smaller} leg moved a little less ({pct:.0f}% of your {larger} leg's "
-                "range), but the difference is too small in degrees to count yet."
+                "range), but the difference is too small to count yet."
             )
         else:
             out.append("Both legs moved about the same amount.")
+    words = {
+        side: smoothness_word(float(np.nanmean(v)))
+        for side in SIDES
+        if (v := [r.sparc for r in ex.reps(side) if np.isfinite(r.sparc)])
+    }
     sm = _find(ex, "sparc")
-    if sm is not None:
-        if sm.flagged:
-            out.append(
-                f"Your {sm.worse_side} leg moved less smoothly (more stop-and-go) than "
-                f"your {'left' if sm.worse_side == 'right' else 'right'} leg."
-            )
-        else:
-            out.append("Both legs moved about equally smoothly.")
+    if sm is not None and sm.flagged:
+        other = "left" if sm.worse_side == "right" else "right"
+        out.append(
+            f"Your {sm.worse_side} leg moved less smoothly (more stop-and-go) than your "
+            f"{other} leg: {words[sm.worse_side]} against {words[other]}."
+        )
+    elif len(words) == 2:
+        same = words["right"] if words["right"] == words["left"] else None
+        out.append(
+            f"Both legs moved about equally smoothly ({same})."
+            if same
+            else "Both legs moved about equally smoothly."
+        )
+    elif words:
+        side, word = next(iter(words.items()))
+        out.append(f"Your {side} leg's movement was {word}.")
     for c in ex.comparisons:
         if c.measure.startswith("compensation:") and c.flagged:
             side = c.worse_side
@@ -422,28 +467,96 @@ def summary_sentences(ex: ExerciseScore) -> list[str]:
                 out.append(f"You held your {c.worse_side} leg up for a shorter time.")
             else:
                 out.append(f"Your {faster} leg {word} faster than the other.")
-    if e.posture == "side_lying" and not ex.comparisons:
-        pass
+    lost = sum(not r.complete for side in SIDES for st in ex.sets.get(side, []) for r in st.reps)
+    if lost or any("not recorded" in m for m in ex.messages):
+        out.append("Some movements could not be measured fully and were left out.")
     return out
 
 
+WHY = {
+    "asymmetry": "one leg moved differently from the other, so we go smaller and slower",
+    "compensation": "the pelvis or the leg moved in a way the exercise does not ask for, "
+    "so we stay small and slow",
+    "progress": "both legs moved evenly, so you can do a little more",
+    "trainer": "your trainer set this",
+}
+
+
 def target_sentences(ex: ExerciseScore, results: dict[str, TargetResult], nxt: dict) -> list[str]:
+    """Today's band (how many landed inside) and the next target in degrees with a cue."""
     out = []
     for side in SIDES:
         r = results.get(side)
         if r is not None:
             t = r.target
             out.append(
-                f"{side.capitalize()} leg: today's target was {_deg(t.low)} to {_deg(t.high)} "
-                f"({t.share[0] * 100:.0f}-{t.share[1] * 100:.0f}% of your best, {_deg(t.best)}); "
-                f"{r.inside} of {r.reps} inside the band. {r.advice.capitalize()}."
+                f"{side.capitalize()} leg: today's target was {_deg(t.low)} to {_deg(t.high)}; "
+                f"{r.inside} of {r.reps} inside the band."
             )
+    for side in SIDES:
         n = nxt.get(side)
-        if n:
+        if not n:
+            continue
+        if n.get("mode") == "full":
+            aim = f"your full range (about {_d(n['best_deg'])}°)"
+        else:
+            aim = f"{_d(n['low_deg'])}° to {_d(n['high_deg'])}°"
+        out.append(f"Next time, {side} leg: aim for {aim}. {n.get('cue', 'Slowly and smoothly.')}")
+    reasons = dict.fromkeys(WHY[n["reason"]] for n in nxt.values() if n.get("reason") in WHY)
+    if reasons:
+        out.append("Why: " + "; ".join(reasons) + ".")
+    return out
+
+
+def improvements(ex: ExerciseScore, history: list[SessionRecord]) -> list[str]:
+    """What got better since the latest earlier session with this exercise."""
+    last = next((h for h in reversed(history) if h.exercise(ex.exercise.key)), None)
+    if last is None:
+        return []
+    out = []
+    sides = last.exercise(ex.exercise.key).get("sides", {})
+    for side in SIDES:
+        reps = ex.reps(side)
+        before = sides.get(side, {})
+        if not reps or not before:
+            continue
+        rng = float(np.rad2deg(np.mean([r.primary_range for r in reps])))
+        was = before.get("range_mean_deg")
+        if was and rng - was >= max(2.0, 0.1 * was):
             out.append(
-                f"Next time, {side} leg: aim for {_d(n['low_deg'])}-{_d(n['high_deg'])}° "
-                f"({n['share'][0] * 100:.0f}-{n['share'][1] * 100:.0f}% of {n['best_deg']:.0f}°), "
-                "slowly and smoothly."
+                f"Your {side} leg moved further: {_d(rng)}° on average, up from {_d(was)}° "
+                f"last time ({last.name})."
+            )
+        sp = [r.sparc for r in reps if np.isfinite(r.sparc)]
+        was_sp = before.get("sparc_mean")
+        if sp and was_sp is not None:
+            now, then = smoothness_score(float(np.mean(sp))), smoothness_score(was_sp)
+            if now - then >= 1.0:
+                out.append(
+                    f"Your {side} leg moved more smoothly: {now:.0f} out of 10, "
+                    f"up from {then:.0f} last time."
+                )
+        comps = before.get("compensations_mean_deg") or {}
+        for c in ex.exercise.watch:
+            then = comps.get(c.key)
+            vals = [r.compensations.get(c.key, np.nan) for r in reps]
+            if then is None or not np.isfinite(vals).any():
+                continue
+            now = float(np.rad2deg(np.nanmean(vals)))
+            if then >= 3.0 and then - now >= 1.5:
+                out.append(
+                    f"Less {c.plain.split(':')[0]} on the {side} side: "
+                    f"{_d(max(now, 0.0))}° down from {_d(then)}°."
+                )
+    r_now = [np.mean([r.primary_range for r in ex.reps(s)]) for s in SIDES if ex.reps(s)]
+    r_then = [sides.get(s, {}).get("range_mean_deg") for s in SIDES]
+    if len(r_now) == 2 and all(r_then):
+        sym_now = 100 * min(r_now) / max(r_now)
+        sym_then = 100 * min(r_then) / max(r_then)
+        if sym_now - sym_then >= 5 and sym_now >= 80:
+            out.append(
+                f"Your legs moved more evenly: the smaller side did {sym_now:.0f}% of the "
+                f"other, up from {sym_then:.0f}%."
             )
     return out
 
@@ -469,36 +582,52 @@ def client_words(report: dict) -> str:
 
 
 def _fmt(c: SideDifference, v: float) -> str:
-    if not np.isfinite(v):
+    if v is None or not np.isfinite(v):
         return "–"
     if c.rule.unit == "deg":
-        return f"{np.rad2deg(v):.1f}°"
+        return f"{_n(np.rad2deg(v))}°"
     if c.rule.unit == "s":
-        return f"{v:.2f} s"
-    return f"{v:.2f}"
+        return f"{_n(v, 2)} s"
+    return _n(v, 2)
+
+
+def _shown_zero(c: SideDifference) -> bool:
+    """The difference prints as zero in the table's precision."""
+    v = np.rad2deg(c.difference) if c.rule.unit == "deg" else c.difference
+    return float(_n(v, 1 if c.rule.unit == "deg" else 2)) == 0
+
+
+def _pct(v: float | None, ci: tuple[float, float] | None) -> str:
+    if v is None or not np.isfinite(v):
+        return "–"
+    text = _signed(v, 1, "%")
+    if ci and np.isfinite(ci).all():
+        text += f" [{_signed(ci[0])}, {_signed(ci[1])}]"
+    return text
 
 
 def details_table(ex: ExerciseScore) -> str:
+    """The numbers for the trainer: means, SDs, differences with intervals, flags."""
     rows = []
     for c in ex.comparisons:
-        si = f"{c.symmetry_index:+.1f}%" if c.symmetry_index is not None else "–"
-        if c.symmetry_index_ci:
-            si += f" [{c.symmetry_index_ci[0]:+.1f}, {c.symmetry_index_ci[1]:+.1f}]"
-        sa = f"{c.symmetry_angle:+.1f}%" if c.symmetry_angle is not None else "–"
-        if c.symmetry_angle_ci:
-            sa += f" [{c.symmetry_angle_ci[0]:+.1f}, {c.symmetry_angle_ci[1]:+.1f}]"
+        flagged = c.flagged and not _shown_zero(c)
+        kind = "tested" if c.tested else "descriptive"
         flag = (
-            f"<b>yes: {c.worse_side}</b>"
-            if c.flagged
+            f"<b>yes: {c.worse_side}</b> <small>({kind})</small>"
+            if flagged
             else ("no" + (f" <small>({html.escape(c.note)})</small>" if c.note else ""))
+        )
+        label = c.rule.label + (
+            " (SPARC)" if c.measure == "sparc" and "SPARC" not in c.rule.label else ""
         )
         rows.append(
             "<tr>"
-            f"<td>{html.escape(c.rule.label)}</td>"
+            f"<td>{html.escape(label)}</td>"
             f"<td>{_fmt(c, c.right_mean)} ± {_fmt(c, c.right_sd)} (n={len(c.right)})</td>"
             f"<td>{_fmt(c, c.left_mean)} ± {_fmt(c, c.left_sd)} (n={len(c.left)})</td>"
             f"<td>{_fmt(c, c.difference)} [{_fmt(c, c.ci[0])}, {_fmt(c, c.ci[1])}]</td>"
-            f"<td>{si}</td><td>{sa}</td><td>{flag}</td></tr>"
+            f"<td>{_pct(c.symmetry_index, c.symmetry_index_ci)}</td>"
+            f"<td>{_pct(c.symmetry_angle, c.symmetry_angle_ci)}</td><td>{flag}</td></tr>"
         )
     if not rows:
         return ""
@@ -508,9 +637,12 @@ def details_table(ex: ExerciseScore) -> str:
         "<th>left − right [95% CI]</th><th>symmetry index [95% CI]</th>"
         "<th>symmetry angle [95% CI]</th><th>flagged</th></tr>" + "".join(rows) + "</table>"
         "<p><small>Symmetry index (Robinson 1987) and symmetry angle (Zifchock 2008): 0 is "
-        "symmetric, positive means the right is larger. A difference is flagged when its 95% "
-        "interval excludes zero and it is at least the smallest size that matters "
-        "(docs/scoring.md).</small></p></details>"
+        "symmetric, positive means the right is larger. Only the range in the exercise's "
+        "main direction is tested (flagged when its 95% interval excludes zero and the "
+        "symmetry index is at least 10%); the other measures are descriptive: their "
+        "intervals are not corrected for multiple comparisons and a flag on them marks a "
+        "difference of at least the smallest size that matters (docs/scoring.md).</small>"
+        "</p></details>"
     )
 
 
@@ -534,14 +666,15 @@ def render(inp: ReportInput) -> str:
     def esc(text: str) -> str:
         return html.escape(text, quote=False)
 
+    sub = " · ".join(x for x in (inp.when, inp.client) if x) or inp.session
     body = [
         f"<h1>{esc(inp.title)}</h1>",
-        f'<p class="sub">{esc(" · ".join(x for x in (inp.client, inp.session) if x))}</p>',
+        f'<p class="sub">{esc(sub)}</p>',
         "<p>Colours: <span class='key' style='background:#0072B2'></span>right leg, "
         "<span class='key' style='background:#D55E00'></span>left leg (dashed in line "
         "plots).</p>",
     ]
-    for n in inp.scores.messages + inp.notes:
+    for n in inp.scores.messages:
         body.append(f'<p class="note">{esc(n)}</p>')
     said = [client_words(r) for r in inp.client_reports if not r.get("exercise")]
     if said:
@@ -558,8 +691,13 @@ def render(inp: ReportInput) -> str:
         sentences = summary_sentences(ex)
         if sentences:
             body.append("<ul>" + "".join(f"<li>{esc(s)}</li>" for s in sentences) + "</ul>")
-        for m in dict.fromkeys(ex.messages):
-            body.append(f'<p class="note">{esc(m)}</p>')
+        better = improvements(ex, inp.history)
+        if better:
+            body.append(
+                '<div class="target"><b>Better than last time</b><ul>'
+                + "".join(f"<li>{esc(b)}</li>" for b in better)
+                + "</ul></div>"
+            )
         said = [client_words(r) for r in inp.client_reports if r.get("exercise") == e.key]
         if said:
             body.append("<p><b>You said:</b> " + " ".join(esc(w) for w in said) + "</p>")
@@ -589,16 +727,21 @@ def render(inp: ReportInput) -> str:
                     cur,
                 )
             )
-            cur = {s: float(np.nanmean([r.sparc for r in ex.reps(s)])) for s in SIDES if ex.reps(s)}
+            cur = {
+                s: smoothness_score(float(np.nanmean([r.sparc for r in ex.reps(s)])))
+                for s in SIDES
+                if ex.reps(s)
+            }
             charts.append(
                 trend_chart(
                     inp.history,
                     today,
                     ex,
                     "sparc_mean",
-                    "SPARC",
+                    "smoothness (0-10)",
                     "Your smoothness, session by session",
                     cur,
+                    smoothness_score,
                 )
             )
             hike = next((c for c in e.watch if c.key == "pelvis_hike"), None)
@@ -623,6 +766,15 @@ def render(inp: ReportInput) -> str:
         body.append(details_table(ex))
         body.append("</section>")
     body.append(GLOSSARY)
+    trainer = list(
+        dict.fromkeys(inp.notes + [m for ex in inp.scores.exercises for m in ex.messages])
+    )
+    if trainer:
+        body.append(
+            "<section><details><summary>Recording notes for your trainer</summary><ul>"
+            + "".join(f"<li>{esc(m)}</li>" for m in trainer)
+            + "</ul></details></section>"
+        )
     body.append(
         f'<p class="sub"><small>hipimu {esc(__version__)} · measured with three motion '
         "sensors (pelvis and both thighs)</small></p>"
@@ -639,17 +791,41 @@ def render(inp: ReportInput) -> str:
 GLOSSARY = """<section><h2>What the words mean</h2><ul>
 <li><b>Range</b>: how far your leg moved in the direction the exercise trains, from where
 it started to the top of the lift.</li>
-<li><b>Smoothness</b>: a steady, even movement scores higher; stop-and-go or shaky movement
-scores lower. (We use SPARC, the spectral arc length; a smooth movement scores about -1.5.)</li>
+<li><b>Smoothness</b>: from 0 to 10. A steady, even movement scores near 10 (very smooth);
+stop-and-go or shaky movement scores lower (a little uneven, uneven).</li>
 <li><b>Extra movement</b> (compensation): the pelvis or the leg moving in a way the exercise
 does not ask for, for example the pelvis hitching up on one side. It often means other
 muscles are helping out.</li>
 <li><b>More than the usual difference</b>: your repetitions are never all the same. We only
 point out a difference between your legs when it is bigger than that variation and big
 enough to matter.</li>
-<li><b>Target band</b>: a small, controlled range to work in, as a share of the best you did
-before. Going slower with less motion, then building back up, is how the correction works.</li>
+<li><b>Target band</b>: the range to work in next time. When one leg moves differently from
+the other, or the pelvis helps on one side, you work small and slow (10-15% of what you
+did before), then build back up step by step once both legs move evenly.</li>
 </ul></section>"""
+
+
+def session_when(metadata: dict, directory: Path) -> str:
+    """The session's date and time for the header: the log's ``started_utc``, else a
+    date-named session folder, else the session files' modification time."""
+    import datetime as dt
+
+    started = metadata.get("started_utc")
+    if isinstance(started, str):
+        try:
+            t = dt.datetime.strptime(started, "%Y-%m-%dT%H:%M:%SZ")
+            return t.strftime("%A %-d %B %Y, %H:%M UTC")
+        except ValueError:
+            pass
+    try:
+        return dt.datetime.strptime(directory.name[:10], "%Y-%m-%d").strftime("%A %-d %B %Y")
+    except ValueError:
+        pass
+    times = [p.stat().st_mtime for p in directory.iterdir() if p.is_file()]
+    if not times:
+        return ""
+    t = dt.datetime.fromtimestamp(min(times), dt.UTC)
+    return t.strftime("%A %-d %B %Y, %H:%M UTC")
 
 
 def session_report(
@@ -723,6 +899,7 @@ def session_report(
             history=history,
             notes=notes,
             client_reports=said,
+            when=session_when(log.metadata, directory),
         )
         Path(html_out).write_text(render(inp), encoding="utf-8")
     if save:

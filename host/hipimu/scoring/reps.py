@@ -400,9 +400,9 @@ def _describe_gaps(out, kin, inside, side, t, missing, fs, p) -> None:
             for r in ("pelvis", FEMUR[side])
             if r in kin.segments and not np.isfinite(kin.segments[r][inside][i0:i1]).all()
         ]
-        who = " and ".join(lost) or "a"
+        who = ("the " + " and ".join(lost)) if lost else "a"
         out.messages.append(
-            f"{side} side: the {who} sensor was not recorded for {(i1 - i0) / fs:.1f} s "
+            f"{side} side: {who} sensor was not recorded for {(i1 - i0) / fs:.1f} s "
             f"({t[i0]:.1f}-{t[min(i1, len(t) - 1)]:.1f} s); repetitions then are not counted"
         )
 

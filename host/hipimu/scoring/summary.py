@@ -192,6 +192,7 @@ def rep_dict(r: Repetition) -> dict:
         "ldlj": _num(r.ldlj),
         "pelvis_deg": dict(zip(("rotation", "obliquity", "tilt"), _deg(r.pelvis), strict=True)),
         "compensations_deg": {k: _deg(v) for k, v in r.compensations.items()},
+        "compensations_held_deg": {k: _deg(v) for k, v in r.held.items()},
         "hold_sd_deg": _deg(r.hold_sd),
         "hold_drift_deg": _deg(r.hold_drift),
     }
@@ -223,6 +224,7 @@ def comparison_dict(c: SideDifference) -> dict:
         else None,
         "min_difference": _in_unit(c.rule.min_difference, u),
         "flagged": c.flagged,
+        "tested": c.tested,
         "worse_side": c.worse_side if c.flagged else None,
         "note": c.note,
     }
