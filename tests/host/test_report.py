@@ -221,3 +221,31 @@ def test_the_report_renders_in_headless_chromium(improved_client, tmp_path):
     blue = (pixels[..., 2] > 150) & (pixels[..., 0] < 60)  # #0072B2, right leg
     orange = (pixels[..., 0] > 180) & (pixels[..., 2] < 60)  # #D55E00, left leg
     assert blue.sum() > 200 and orange.sum() > 200
+
+
+def test_live_targets_show_the_rules_band_and_a_trainers_override_reaches_the_report(
+    tmp_path, demo_session, capsys
+):
+    from hipimu.scoring.live import LiveTargets
+    from hipimu.store.log import SessionLogWriter
+
+    root = tmp_path / "sim-0003"
+    _write(root / "2026-11-01", demo_session)
+    assert main(["report", str(root / "2026-11-01")]) == 0
+    live = LiveTargets.from_history(root / "2026-11-08")
+    low, high = live.band("side_lying_leg_lift", "right")
+    assert (low, high) == pytest.approx((3.5, 5.25), abs=0.1)  # 10-15 % of 35 deg
+    assert live.why("side_lying_leg_lift", "left").startswith("reduced (10-15% of 25°)")
+    assert "asymmetry: range: left 70%" in live.why("side_lying_leg_lift", "left")
+    assert live.band("marching_abduction", "right") is None
+    # the trainer widens the left band at the end of the next session
+    session = _write(root / "2026-11-08", demo_session)
+    event = live.override("side_lying_leg_lift", "left", 4.0, 6.0, time=1e6, note="felt fine")
+    assert live.band("side_lying_leg_lift", "left") == pytest.approx((4.0, 6.0))
+    with SessionLogWriter(session / "session.hiplog") as log:
+        log.event(event)
+    capsys.readouterr()
+    assert main(["report", str(session), "--json", "--no-save"]) == 0
+    nxt = json.loads(capsys.readouterr().out)["next_targets"]["side_lying_leg_lift"]["left"]
+    assert (nxt["reason"], nxt["mode"], nxt["detail"]) == ("trainer", "trainer", "felt fine")
+    assert (nxt["low_deg"], nxt["high_deg"]) == pytest.approx((4.0, 6.0))

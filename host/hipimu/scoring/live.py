@@ -1,0 +1,90 @@
+"""The trainer's rule for the live view, without Qt: the current band, why, overrides.
+
+``LiveTargets.from_history(session_dir)`` loads the rule's state the client's latest
+earlier session saved (``scores.json``, :mod:`hipimu.scoring.targets`). The live view asks
+:meth:`LiveTargets.band` for the band of the exercise and side being done (degrees of the
+primary range) and :meth:`LiveTargets.why` for one line saying why; when the trainer
+changes the band, :meth:`LiveTargets.override` applies it and returns the session-log
+event (``{"type": "target_override", ...}``) to record, so ``hipimu report`` replays it
+in time order (docs/scoring.md, "The trainer's rule").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from hipimu.scoring.rule import ExerciseRule, RuleConfig, Step
+from hipimu.scoring.targets import load_history, previous_rule
+
+MODE_WORDS = {
+    "reduced": "reduced",
+    "building": "building up",
+    "full": "full range",
+    "trainer": "set by the trainer",
+}
+
+
+@dataclass
+class LiveTargets:
+    """Current rule state per exercise (from history), with trainer overrides."""
+
+    rules: dict[str, ExerciseRule] = field(default_factory=dict)
+    config: RuleConfig = field(default_factory=RuleConfig)
+
+    @classmethod
+    def from_history(cls, session_dir: str | Path, config: RuleConfig | None = None):
+        """The state the sessions before ``session_dir`` (its dated siblings) left."""
+        config = config or RuleConfig()
+        history = load_history(session_dir) if Path(session_dir).parent.is_dir() else []
+        keys = {k for h in history for k in h.data.get("rule", {})}
+        rules = {}
+        for key in keys:
+            state = previous_rule(history, key)
+            if state:
+                rules[key] = ExerciseRule.from_dict(key, state, config)
+        return cls(rules, config)
+
+    def step(self, exercise: str, side: str) -> Step | None:
+        rule = self.rules.get(exercise)
+        return rule.step(side) if rule else None
+
+    def band(self, exercise: str, side: str) -> tuple[float, float] | None:
+        """The band (degrees of the primary range), or None where the rule has none."""
+        s = self.step(exercise, side)
+        if s is None:
+            return None
+        return float(np.rad2deg(s.low)), float(np.rad2deg(s.high))
+
+    def why(self, exercise: str, side: str) -> str:
+        """One line for the live view: the mode, the band's share and the reason."""
+        s = self.step(exercise, side)
+        if s is None:
+            return "no target yet: the first set of each side sets it"
+        share = f"{s.share[0] * 100:.0f}-{s.share[1] * 100:.0f}% of {np.rad2deg(s.reference):.0f}°"
+        detail = f": {s.detail}" if s.detail else ""
+        return f"{MODE_WORDS.get(s.mode, s.mode)} ({share}), {s.reason}{detail}"
+
+    def override(
+        self,
+        exercise: str,
+        side: str,
+        low_deg: float,
+        high_deg: float,
+        time: float,
+        note: str = "",
+    ) -> dict:
+        """Apply the trainer's band; returns the session-log event to record."""
+        rule = self.rules.setdefault(exercise, ExerciseRule(exercise, self.config))
+        rule.override(side, float(np.deg2rad(low_deg)), float(np.deg2rad(high_deg)), note)
+        return {
+            "type": "target_override",
+            "time": float(time),
+            "exercise": exercise,
+            "side": side,
+            "low_deg": float(low_deg),
+            "high_deg": float(high_deg),
+            "note": note,
+        }
