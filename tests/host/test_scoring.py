@@ -336,3 +336,25 @@ def test_the_catalog_has_side_lying_hip_flexion_and_lifts_at_four_levels_with_va
                 if variant:
                     assert e.secondary == (variant[1:],)
     assert cat["side_lying_hip_flexion"].posture == "side_lying"
+
+
+def test_the_ratio_interval_ignores_a_trend_over_the_set_and_maps_to_si(monkeypatch):
+    from hipimu.scoring import symmetry
+    from hipimu.scoring.symmetry import ratio_interval, symmetry_index
+
+    right = np.array([35.2, 34.1, 36.0, 34.8, 35.5, 34.6]) * DEG
+    left = np.array([24.0, 25.1, 24.6, 23.9, 24.8, 25.3]) * DEG
+    lo, hi = ratio_interval(right, left)
+    assert lo < np.mean(left) / np.mean(right) < hi < 1
+    # a zero-mean linear drift over the set (tiring, then compensated) on both sides
+    drift = (np.arange(6) - 2.5) * 0.6 * DEG
+    assert ratio_interval(right + drift, left - drift) == pytest.approx((lo, hi), rel=1e-9)
+    # the variance about the mean would have widened it
+    monkeypatch.setattr(symmetry, "DETREND_MIN", 100)
+    plain = ratio_interval(right + drift, left - drift)
+    assert plain[1] - plain[0] > 1.5 * (hi - lo)
+    monkeypatch.undo()
+    # symmetric sides: the interval holds 1, and SI 0 lies inside the mapped SI interval
+    lo, hi = ratio_interval(right, right[::-1] * 1.001)
+    assert lo < 1 < hi and symmetry_index(1, hi) < 0 < symmetry_index(1, lo)
+    assert np.isnan(ratio_interval(right[:1], left)).all()

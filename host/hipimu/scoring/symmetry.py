@@ -113,13 +113,32 @@ def welch_interval(right: np.ndarray, left: np.ndarray, level: float = 0.95):
     return (d - q * se, d + q * se), float(p)
 
 
-def ratio_interval(right: np.ndarray, left: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+DETREND_MIN = 5  # repetitions per side from which the variance is taken about a trend
+
+
+def _spread(x: np.ndarray) -> tuple[float, int]:
+    """Variance of a side's values and its degrees of freedom: about a straight line in
+    repetition order from ``DETREND_MIN`` values on (fatigue or warming up over the set
+    is not repetition-to-repetition variation), else about the mean."""
+    n = len(x)
+    if n < DETREND_MIN:
+        return float(np.var(x, ddof=1)), n - 1
+    i = np.arange(n, dtype=float)
+    res = x - np.polyval(np.polyfit(i, x, 1), i)
+    return float(res @ res / (n - 2)), n - 2
+
+
+def ratio_interval(
+    right: np.ndarray, left: np.ndarray, level: float = 0.95
+) -> tuple[float, float]:
     """Interval of ``mean(left) / mean(right)`` for positive amounts (ranges, times).
 
-    ``log(L/R)`` with the delta-method standard error ``sqrt(s_R^2 / (n_R m_R^2) +
-    s_L^2 / (n_L m_L^2))`` and Welch-Satterthwaite degrees of freedom (t quantile), so
-    the interval widens properly at 5 repetitions a side. NaN when a side has fewer
-    than 2 values or a mean that is not positive.
+    ``log(L/R)`` with the delta-method standard error ``sqrt(v_R / (n_R m_R^2) +
+    v_L / (n_L m_L^2))`` and Welch-Satterthwaite degrees of freedom (t quantile), so the
+    interval widens properly at 5 repetitions a side. ``v`` is each side's variance about
+    a linear trend over its repetitions (in time order; :func:`_spread`), so a set that
+    tires or warms up does not widen it. NaN when a side has fewer than 2 values or a
+    mean that is not positive.
     """
     right, left = np.asarray(right, float), np.asarray(left, float)
     nr, nl = len(right), len(left)
@@ -128,13 +147,13 @@ def ratio_interval(right: np.ndarray, left: np.ndarray, level: float = 0.95) -> 
     mr, ml = right.mean(), left.mean()
     if not (mr > 0 and ml > 0):
         return (float("nan"), float("nan"))
-    a = np.var(right, ddof=1) / (nr * mr**2)
-    b = np.var(left, ddof=1) / (nl * ml**2)
+    (vr, dr), (vl, dl) = _spread(right), _spread(left)
+    a, b = vr / (nr * mr**2), vl / (nl * ml**2)
     centre = float(np.log(ml / mr))
     se = float(np.sqrt(a + b))
     if se == 0:
         return (float(np.exp(centre)),) * 2
-    df = (a + b) ** 2 / (a**2 / (nr - 1) + b**2 / (nl - 1))
+    df = (a + b) ** 2 / (a**2 / dr + b**2 / dl)
     q = float(stats.t.ppf(0.5 + level / 2, df))
     return (float(np.exp(centre - q * se)), float(np.exp(centre + q * se)))
 
