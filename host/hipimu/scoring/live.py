@@ -88,3 +88,50 @@ class LiveTargets:
             "high_deg": float(high_deg),
             "note": note,
         }
+
+
+@dataclass
+class StillBaseline:
+    """A set's baseline as rows arrive (the live twin of
+    :func:`hipimu.scoring.reps.set_baseline`): the first ``seconds`` in which the pelvis
+    stays within ``pelvis_tol`` (radians) of where it was and every hip angle within
+    ``hip_tol``: the client is in the exercise posture and still. Until then there is no
+    reference, so nothing reads as compensation while the client lies down."""
+
+    rate_hz: float
+    seconds: float = 0.5
+    pelvis_tol: float = 2.0 * np.pi / 180
+    hip_tol: float = 5.0 * np.pi / 180
+    reference: np.ndarray | None = None
+    _q: np.ndarray = field(default_factory=lambda: np.empty((0, 4)))
+    _h: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+
+    def feed(self, q_pelvis: np.ndarray, hips: np.ndarray | None = None) -> np.ndarray | None:
+        """New rows: pelvis ``q_GB`` (N, 4) and hip angles (N, k); the reference pelvis
+        orientation once found (then unchanged)."""
+        if self.reference is not None:
+            return self.reference
+        n = max(round(self.seconds * self.rate_hz), 2)
+        q = np.asarray(q_pelvis, float)
+        h = np.zeros((len(q), 0)) if hips is None else np.asarray(hips, float)
+        if self._h.shape[1] != h.shape[1]:
+            self._h = np.empty((0, h.shape[1]))
+        self._q = np.concatenate([self._q, q])
+        self._h = np.concatenate([self._h, h])
+        for i in range(max(len(self._q) - n + 1, 0)):
+            win, hw = self._q[i : i + n], self._h[i : i + n]
+            if not (np.isfinite(win).all() and np.isfinite(hw).all()):
+                continue
+            dot = np.clip(np.abs(win @ win[0]), 0.0, 1.0)
+            if np.max(2 * np.arccos(dot)) > self.pelvis_tol:
+                continue
+            if hw.shape[1] and np.max(np.ptp(hw, axis=0)) > self.hip_tol:
+                continue
+            m = win * np.where(win @ win[0] < 0, -1.0, 1.0)[:, None]
+            m = m.mean(axis=0)
+            self.reference = m / np.linalg.norm(m)
+            self._q = self._h = None
+            return self.reference
+        keep = n - 1
+        self._q, self._h = self._q[-keep:], self._h[-keep:]
+        return None

@@ -56,6 +56,7 @@ from hipimu.core import quaternion as quat
 from hipimu.core.names import ROLES
 from hipimu.core.types import Notification
 from hipimu.orientation.filter import OrientationFilter
+from hipimu.scoring.live import StillBaseline
 from hipimu.stream.assembler import U16, U32, AlignedSamples, ClockModel, unwrap_near
 from hipimu.wire.protocol import Decoder, Packet, role_name
 
@@ -250,6 +251,7 @@ class LivePipeline:
         self._plan: deque[tuple[ExerciseSpec, dict]] = deque()
         self.targets: dict[str, tuple[float, float]] = {}  # exercise -> band, degrees
         self.set_pelvis_ref: np.ndarray | None = None
+        self.set_baseline = StillBaseline(rate_hz or 100.0)
         # called with every batch of final rows: (rows (N, ROW_WIDTH), q_GB per role (N, 4))
         self.listeners: list[Callable[[np.ndarray, dict[str, np.ndarray]], None]] = []
         self.problems: dict[str, str] = {}  # by address: what keeps a sensor off screen
@@ -547,8 +549,9 @@ class LivePipeline:
 
     def pelvis_excursion(self, seconds: float) -> np.ndarray:
         """Pelvis rotation, obliquity and tilt (N, 3) of the last ``seconds`` of final rows,
-        relative to the pelvis at the start of the running set (docs/frames.md: this also
-        works lying on the side). Empty when no set runs."""
+        relative to the running set's baseline, the client in posture and still
+        (:class:`hipimu.scoring.live.StillBaseline`; docs/frames.md: this also works lying on
+        the side). Empty when no set runs or the client has not settled yet."""
         if self.current is None or self.set_pelvis_ref is None or self.q_pelvis is None:
             return np.empty((0, 3))
         q = self.q_pelvis.tail(int(seconds * (self.rate_hz or 100.0)))
@@ -595,6 +598,7 @@ class LivePipeline:
         self.tracker.start(spec, side, self.target(spec))
         self.current = (spec, side, start, end)
         self.set_pelvis_ref = None
+        self.set_baseline = StillBaseline(self.rate_hz or 100.0)
 
     def _end_set(self, end: float) -> SetResult:
         assert self.current is not None
@@ -626,10 +630,9 @@ class LivePipeline:
                 boundary = np.inf
             j = max(i, int(np.searchsorted(t, boundary, side="left")))
             if self.current is not None and j > i:
-                if self.set_pelvis_ref is None:
-                    ok = np.flatnonzero(np.isfinite(pelvis[i:j]).all(axis=1))
-                    if len(ok):
-                        self.set_pelvis_ref = pelvis[i + ok[0]].copy()
+                if self.set_pelvis_ref is None:  # the client in posture and still
+                    hips = np.column_stack([rows[i:j, HIP_R], rows[i:j, HIP_L]])
+                    self.set_pelvis_ref = self.set_baseline.feed(pelvis[i:j], hips)
                 self.tracker.update(t[i:j], rows[i:j, HIP_R], rows[i:j, HIP_L])
             if j >= len(t):
                 break
