@@ -407,6 +407,20 @@ def _describe_gaps(out, kin, inside, side, t, missing, fs, p) -> None:
         )
 
 
+def _primary_range(x: np.ndarray, ph: Phases, fs: float, fallback: float) -> float:
+    """How far the leg moved: the primary angle's mean over the top minus its mean at rest
+    (0.15 s before the start and after the end). Averaging, unlike max - min, does not add
+    the tremor's peaks to every range (+0.33 deg at 0.2 deg tremor, which biased a 4-6 deg
+    band's symmetry; docs/scoring.md). ``fallback`` where a part is missing."""
+    k = max(int(0.15 * fs), 1)
+    top = x[ph.top_start : ph.top_end + 1]
+    rest = np.concatenate([x[max(ph.start - k, 0) : ph.start + 1], x[ph.end : ph.end + k + 1]])
+    top, rest = top[np.isfinite(top)], rest[np.isfinite(rest)]
+    if not len(top) or not len(rest):
+        return fallback
+    return float(np.mean(top) - np.mean(rest))
+
+
 def _measure(exercise, side, n, ph, t, hip, x, speed, q_p, base, fs, p) -> Repetition:
     s, e = ph.start, ph.end
     seg = slice(s, e + 1)
@@ -451,7 +465,7 @@ def _measure(exercise, side, n, ph, t, hip, x, speed, q_p, base, fs, p) -> Repet
         range=rng,
         peak=hip[ph.peak].copy(),
         excursion=float(x[ph.peak] - x[s]),
-        primary_range=float(rng[exercise.primary_column]),
+        primary_range=_primary_range(x, ph, fs, float(rng[exercise.primary_column])),
         peak_speed=float(np.nanmax(speed[seg])) if np.isfinite(speed[seg]).any() else np.nan,
         sparc=float(np.nanmean([sp_up, sp_dn])) if np.isfinite([sp_up, sp_dn]).any() else np.nan,
         ldlj=float(np.nanmean([lj_up, lj_dn])) if np.isfinite([lj_up, lj_dn]).any() else np.nan,
