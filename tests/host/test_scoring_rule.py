@@ -80,7 +80,8 @@ def test_no_reduction_before_both_sides_did_their_first_set(demo_session):
 
 
 def test_symmetric_reduced_sets_step_back_up_to_full_in_the_configured_steps():
-    """Session 0: the 70 % client; then symmetric sessions at the band each time."""
+    """Session 0: the 70 % client; then symmetric sessions at the band each time, with
+    5 % repetition variability, pauses and 0.2 deg tremor."""
     base = Client()
     protocols = [Protocol(base, reps=5)]
     for share in (0.125, 0.25, 0.5, 0.75):  # the client does what the band asks
@@ -99,6 +100,10 @@ def test_symmetric_reduced_sets_step_back_up_to_full_in_the_configured_steps():
                     march_pelvis_rotation_deg=0.0,
                 ),
                 reps=5,
+                variability=0.05,
+                pauses=1.0,
+                tremor_deg=0.2,
+                seed=len(protocols),
             )
         )
     plans = _sessions(protocols, seed0=10)
@@ -187,3 +192,10 @@ def test_bad_rule_settings_are_refused_with_the_reason():
         0.1,
         0.15,
     )
+
+
+def test_a_wider_reduced_band_keeps_only_the_steps_above_it():
+    from hipimu.scoring.rule import config_for_share
+
+    assert config_for_share((0.2, 0.3)).steps == (0.5, 0.75, 1.0)
+    assert config_for_share((0.1, 0.15)).steps == (0.25, 0.5, 0.75, 1.0)

@@ -839,7 +839,7 @@ def session_report(
     import json
 
     from hipimu.analysis.pipeline import analyse_log
-    from hipimu.scoring.rule import RuleConfig
+    from hipimu.scoring.rule import config_for_share
     from hipimu.scoring.summary import score_session
     from hipimu.scoring.targets import DEFAULT_SHARE, SCORES_NAME, load_history, plan
     from hipimu.store.session_dir import load_session
@@ -854,7 +854,7 @@ def session_report(
     history = load_history(directory)
     overrides = [e for e in log.events if e.get("type") == "target_override"]
     planned = plan(
-        scores, history, RuleConfig(reduced_share=share or DEFAULT_SHARE), overrides, directory.name
+        scores, history, config_for_share(share or DEFAULT_SHARE), overrides, directory.name
     )
     results, nxt = planned.results, planned.next
     notes = []

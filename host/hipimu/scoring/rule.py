@@ -81,6 +81,13 @@ class RuleConfig:
             raise ValueError(f"band_width must be in (0, {s[0]}), got {self.band_width}")
 
 
+def config_for_share(share: tuple[float, float], **settings) -> RuleConfig:
+    """A :class:`RuleConfig` with this reduced band, dropping the building steps it
+    already reaches (``--share 0.2 0.3`` builds up 50 %, 75 %, 100 %)."""
+    steps = tuple(v for v in settings.pop("steps", RuleConfig.steps) if v > share[1])
+    return RuleConfig(reduced_share=tuple(share), steps=steps or (1.0,), **settings)
+
+
 @dataclass(frozen=True)
 class SetSummary:
     """What the rule needs from one side's set (radians, seconds)."""

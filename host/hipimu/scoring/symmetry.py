@@ -128,9 +128,7 @@ def _spread(x: np.ndarray) -> tuple[float, int]:
     return float(res @ res / (n - 2)), n - 2
 
 
-def ratio_interval(
-    right: np.ndarray, left: np.ndarray, level: float = 0.95
-) -> tuple[float, float]:
+def ratio_interval(right: np.ndarray, left: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     """Interval of ``mean(left) / mean(right)`` for positive amounts (ranges, times).
 
     ``log(L/R)`` with the delta-method standard error ``sqrt(v_R / (n_R m_R^2) +

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from hipimu.scoring.reps import Repetition
-from hipimu.scoring.rule import ExerciseRule, RuleConfig, SetSummary, Step, cue
+from hipimu.scoring.rule import ExerciseRule, RuleConfig, SetSummary, Step, config_for_share, cue
 
 SCORES_NAME = "scores.json"
 DEFAULT_SHARE = (0.10, 0.15)
@@ -301,5 +301,5 @@ def plan_targets(
 ) -> tuple[dict[str, dict[str, TargetResult]], dict[str, dict[str, dict]]]:
     """Today's results against the client's targets, and the targets for next time
     (:func:`plan` with a reduced band of ``share``)."""
-    p = plan(scores, history, RuleConfig(reduced_share=tuple(share)))
+    p = plan(scores, history, config_for_share(share))
     return p.results, p.next

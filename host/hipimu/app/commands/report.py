@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         metavar=("LOW", "HIGH"),
         default=None,
-        help="target band as a share of the previous best range (default: 0.10 0.15)",
+        help="the reduced band after an asymmetry, as a share of the range before "
+        "(default: 0.10 0.15; docs/scoring.md)",
     )
     p.add_argument(
         "--no-save",
