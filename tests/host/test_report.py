@@ -186,6 +186,7 @@ def test_the_clients_part_speaks_plainly_and_the_trainers_part_keeps_the_numbers
     assert re.search(r"Next time, left leg: aim for \d+(\.\d)?° to \d+(\.\d)?°\. \w+", client_part)
     assert "Why: " in client_part
     assert "(SPARC)" in page  # the trainer's table keeps the numbers
+    assert re.search(r"Next set \(the rule[^<]*left: reduced [\d.]+-[\d.]+° \(10-15% of", page)
     assert "the a sensor" not in page and "bytes" not in client_part
 
 

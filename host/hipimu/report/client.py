@@ -606,8 +606,32 @@ def _pct(v: float | None, ci: tuple[float, float] | None) -> str:
     return text
 
 
-def details_table(ex: ExerciseScore) -> str:
-    """The numbers for the trainer: means, SDs, differences with intervals, flags."""
+def rule_lines(nxt: dict) -> str:
+    """The trainer's rule for the next set, per side: mode, band, reason and detail."""
+    out = []
+    for side in SIDES:
+        n = nxt.get(side)
+        if not n:
+            continue
+        tempo = f", time up at least {_n(n['tempo_up_s'])} s" if n.get("tempo_up_s") else ""
+        out.append(
+            f"{side}: {n.get('mode', '')} {_n(n['low_deg'])}-{_n(n['high_deg'])}° "
+            f"({n['share'][0] * 100:.0f}-{n['share'][1] * 100:.0f}% of {_n(n['best_deg'])}°"
+            f"{tempo}); reason: {n.get('reason', '')}"
+            + (f" ({n['detail']})" if n.get("detail") else "")
+        )
+    return (
+        "<p><small>Next set (the rule, docs/scoring.md): "
+        + html.escape("; ".join(out))
+        + "</small></p>"
+        if out
+        else ""
+    )
+
+
+def details_table(ex: ExerciseScore, nxt: dict | None = None) -> str:
+    """The numbers for the trainer: means, SDs, differences with intervals, flags, and
+    the rule's next step (``nxt``: the exercise's ``next_targets``)."""
     rows = []
     for c in ex.comparisons:
         flagged = c.flagged and not _shown_zero(c)
@@ -642,7 +666,7 @@ def details_table(ex: ExerciseScore) -> str:
         "symmetry index is at least 10%); the other measures are descriptive: their "
         "intervals are not corrected for multiple comparisons and a flag on them marks a "
         "difference of at least the smallest size that matters (docs/scoring.md).</small>"
-        "</p></details>"
+        "</p>" + rule_lines(nxt or {}) + "</details>"
     )
 
 
@@ -763,7 +787,7 @@ def render(inp: ReportInput) -> str:
                     )
                 )
         body.append('<div class="charts">' + "".join(c for c in charts if c) + "</div>")
-        body.append(details_table(ex))
+        body.append(details_table(ex, inp.next_targets.get(e.key, {})))
         body.append("</section>")
     body.append(GLOSSARY)
     trainer = list(
@@ -870,6 +894,7 @@ def session_report(
     data = scores.to_dict()
     data["session"] = directory.name
     data["client"] = str(log.metadata.get("client", ""))
+    data["when"] = session_when(log.metadata, directory)
     data["targets"] = {
         k: {
             s: {
@@ -899,7 +924,7 @@ def session_report(
             history=history,
             notes=notes,
             client_reports=said,
-            when=session_when(log.metadata, directory),
+            when=data["when"],
         )
         Path(html_out).write_text(render(inp), encoding="utf-8")
     if save:
