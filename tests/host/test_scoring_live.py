@@ -62,3 +62,25 @@ def test_live_compensation_does_not_count_lying_down(tmp_path):
     assert len(ex) > 100
     # the right side's lifts carry no pelvis hike; the left's 5 deg at the top
     assert np.nanmax(np.abs(ex)) < 8.0 * DEG
+
+
+def test_the_live_pipeline_takes_the_band_and_reason_from_the_clients_rule():
+    from hipimu.analysis.live.reps import find_exercise
+    from hipimu.scoring.live import LiveTargets
+    from hipimu.scoring.rule import ExerciseRule, SetSummary
+
+    rule = ExerciseRule("side_lying_leg_lift")
+    for side, deg in (("right", 35.0), ("left", 24.5)):
+        ranges = np.full(10, deg * DEG) * (1 + 0.02 * np.sin(np.arange(10)))
+        rule.observe(SetSummary(side, ranges, np.full(10, -1.6), np.full(10, 2.4), 1.2, 0.0))
+    pipe = LivePipeline()
+    spec = find_exercise("side_lying_leg_lift")
+    assert pipe.target(spec, "left") == spec.target_deg  # no history: the default band
+    pipe.rule_targets = LiveTargets({"side_lying_leg_lift": rule})
+    assert pipe.target(spec, "right") == pytest.approx((3.5, 5.25), rel=0.02)
+    assert pipe.target(spec, "left") == pytest.approx((2.45, 3.675), rel=0.02)
+    why = pipe.target_reason(spec, "left")
+    assert why.startswith("reduced (10-15% of 25°), asymmetry: range: left 70%")
+    pipe.set_target("side_lying_leg_lift", (5.0, 8.0))  # the trainer's spin boxes win
+    assert pipe.target(spec, "left") == (5.0, 8.0)
+    assert pipe.target_reason(spec, "left") == "set by the trainer"

@@ -56,7 +56,7 @@ from hipimu.core import quaternion as quat
 from hipimu.core.names import ROLES
 from hipimu.core.types import Notification
 from hipimu.orientation.filter import OrientationFilter
-from hipimu.scoring.live import StillBaseline
+from hipimu.scoring.live import LiveTargets, StillBaseline
 from hipimu.stream.assembler import U16, U32, AlignedSamples, ClockModel, unwrap_near
 from hipimu.wire.protocol import Decoder, Packet, role_name
 
@@ -252,6 +252,8 @@ class LivePipeline:
         self.targets: dict[str, tuple[float, float]] = {}  # exercise -> band, degrees
         self.set_pelvis_ref: np.ndarray | None = None
         self.set_baseline = StillBaseline(rate_hz or 100.0)
+        # the trainer's rule from the client's history (LiveTargets.from_history), if any
+        self.rule_targets: LiveTargets | None = None
         # called with every batch of final rows: (rows (N, ROW_WIDTH), q_GB per role (N, 4))
         self.listeners: list[Callable[[np.ndarray, dict[str, np.ndarray]], None]] = []
         self.problems: dict[str, str] = {}  # by address: what keeps a sensor off screen
@@ -565,9 +567,25 @@ class LivePipeline:
         if self.current is not None and self.current[0].name == exercise:
             self.tracker.target = (np.deg2rad(target_deg[0]), np.deg2rad(target_deg[1]))
 
-    def target(self, spec: ExerciseSpec) -> tuple[float, float]:
-        """The exercise's target band (degrees): the trainer's, else the catalog default."""
-        return self.targets.get(spec.name, spec.target_deg)
+    def target(self, spec: ExerciseSpec, side: str | None = None) -> tuple[float, float]:
+        """The exercise's target band (degrees): the trainer's, else the trainer's rule's
+        for that side (:attr:`rule_targets`, from the client's history), else the
+        catalog default."""
+        if spec.name in self.targets:
+            return self.targets[spec.name]
+        if self.rule_targets is not None and side in ("right", "left"):
+            band = self.rule_targets.band(spec.name, side)
+            if band is not None:
+                return band
+        return spec.target_deg
+
+    def target_reason(self, spec: ExerciseSpec, side: str) -> str:
+        """Why the band is what it is, in one line (for the live view)."""
+        if spec.name in self.targets:
+            return "set by the trainer"
+        if self.rule_targets is not None and side in ("right", "left"):
+            return self.rule_targets.why(spec.name, side)
+        return "default band (no client history)"
 
     def start_set(self, spec: ExerciseSpec, side: str) -> None:
         """Start a set now (at the next grid row); a running set ends first."""
@@ -595,7 +613,7 @@ class LivePipeline:
         return len(plan)
 
     def _begin_set(self, spec: ExerciseSpec, side: str, start: float, end: float | None) -> None:
-        self.tracker.start(spec, side, self.target(spec))
+        self.tracker.start(spec, side, self.target(spec, side))
         self.current = (spec, side, start, end)
         self.set_pelvis_ref = None
         self.set_baseline = StillBaseline(self.rate_hz or 100.0)
