@@ -15,7 +15,7 @@ import sys
 import machine
 import sensors
 
-from hipimu_fw import clock, config, control, packet, status
+from hipimu_fw import clock, config, control, gatt, packet, status
 from hipimu_fw.app import App
 from hipimu_fw.imu.bno085 import BNO085
 from hipimu_fw.imu.lsm6dsox import RawImu
@@ -162,6 +162,22 @@ def case_golden_control():
         assert dev.calls == case["calls"], (case["name"], dev.calls)
         n += 1
     return {"cases": n}
+
+
+def case_wire_table():
+    """The firmware's GATT table, opcodes and codes equal the vectors (host checks the same)."""
+    want = _load("wire.json")
+    got = json.loads(json.dumps(gatt.table()))
+    for key in want:
+        assert got[key] == want[key], (key, got[key], want[key])
+    assert len(got) == len(want)
+    for name, code in want["opcodes"].items():
+        assert getattr(control, name) == code, name
+        assert control.NAMES[code] == name
+    for name, code in want["status_codes"].items():
+        assert getattr(control, name) == code, name
+    assert status.SERVICE_UUID == want["service_uuid"]
+    return {"opcodes": len(want["opcodes"])}
 
 
 # -- Streamer semantics -------------------------------------------------------------------
@@ -789,6 +805,7 @@ CASES = [
     case_golden_packets_encoder,
     case_golden_packets_streamer,
     case_golden_control,
+    case_wire_table,
     case_streamer_failure_keeps_samples,
     case_streamer_overflow,
     case_streamer_missed_tick_splits,
