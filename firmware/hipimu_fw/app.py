@@ -67,6 +67,7 @@ class App:
         battery=None,
         ticks_ms=None,
         capacity=RING_CAPACITY,
+        power_off=None,
     ):
         self.cfg = cfg
         self.imu = imu
@@ -89,6 +90,8 @@ class App:
         self.battery_mv = 0
         self.battery_pct = 255
         self.boot_ms = self.ticks_ms()
+        self.idle_since = self.boot_ms
+        self.power_off = power_off  # callable: deep sleep until RESET or motion wakes it
         self.status_buf = bytearray(status.STATUS_SIZE)
         self.controller = control.Controller(cfg, self)
         self._mtu = 0
@@ -144,7 +147,7 @@ class App:
 
     # -- device interface for control.Controller ------------------------------------
     def start(self):
-        self.streamer.clear()
+        # samples still queued (e.g. from before a link drop) are kept: they go out first
         self.fit_batch()
         self.flush = False
         self.streaming = True
@@ -177,6 +180,9 @@ class App:
             self._build()
         elif key == "role":
             self.streamer.role = self.cfg.role
+            set_name = getattr(self.link, "set_name", None)
+            if set_name is not None:  # the GAP name follows the role at once
+                set_name(status.device_name(self.cfg.role))
         elif key == "batch":
             self.fit_batch()
 
@@ -275,9 +281,19 @@ class App:
         self.fit_batch()
 
     def on_disconnect(self):
-        # the host sends START again after reconnecting; queued samples are discarded then
+        # the host sends START again after reconnecting; samples still queued are kept
+        # and sent first (the host's stream core files them by their sensor time)
         self.streaming = False
         self.flush = False
+        self.idle_since = self.ticks_ms()
+
+    def idle_expired(self, now):
+        """Whether the sensor has waited for a host longer than ``cfg.idle_off_s``."""
+        limit = self.cfg.idle_off_s
+        if limit <= 0 or self.link.connected():
+            self.idle_since = now
+            return False
+        return _ticks_diff(now, self.idle_since) >= limit * 1000
 
     # -- asyncio tasks (device) -----------------------------------------------------
     async def sampler(self):
@@ -321,9 +337,14 @@ class App:
                 beat_ms = now
             if wdt is not None and _ticks_diff(now, beat_ms) < WATCHDOG_MS // 2:
                 wdt.feed()
+            if self.power_off is not None and self.idle_expired(now):
+                self.power_off()
             if _ticks_diff(now, last_status) >= STATUS_PERIOD_MS:
                 last_status = now
                 self.read_battery()
+                set_battery = getattr(self.link, "set_battery", None)
+                if set_battery is not None:
+                    set_battery(self.battery_pct)
                 try:
                     self.link.set_status(self.status_payload())
                 except OSError:
@@ -369,16 +390,31 @@ def detect_imu(hal, cfg):
     return SimImu(cfg.rate, packet.CONTENT_QUAT), False
 
 
-def main():
-    """Device entry point (``firmware/main.py``)."""
-    from hipimu_fw import hal
+def start_link(hal, cfg):
+    """Bonds, then the radio, then the GATT server: the boot order bonds need.
+
+    ``aioble.security.load_secrets`` must run before the stack starts: NimBLE reads the
+    stored peers when it starts (their IRKs go into the resolving list), so keys loaded
+    later leave a bonded host that uses private addresses unrecognised.
+    """
+    from aioble import security
+
     from hipimu_fw.link import Link
+
+    security.load_secrets()
+    hal.ble()
+    link = Link()
+    link.set_name(status.device_name(cfg.role))
+    return link
+
+
+def main():
+    """Device entry point (``firmware/main.py``, after its safe-boot check)."""
+    from hipimu_fw import hal
 
     cfg = config.Config()
     imu, ok = detect_imu(hal, cfg)
-    hal.ble()
-    hal.set_gap_name(status.device_name(cfg.role))
-    link = Link()
+    link = start_link(hal, cfg)
     app = App(
         cfg,
         imu,
@@ -387,7 +423,8 @@ def main():
         imu_ok=ok,
         led=hal.Led(),
         battery=hal.Battery(),
+        power_off=lambda: hal.power_off(imu),
     )
     app.read_battery()
-    wdt = hal.watchdog(WATCHDOG_MS)
+    wdt = hal.watchdog(WATCHDOG_MS)  # only now: a safe boot never starts it
     asyncio.run(app.run(wdt))

@@ -1,4 +1,5 @@
-"""Every firmware file compiles for the ESP32-S3, and pyright passes against the stubs."""
+"""Every firmware file compiles for the ESP32-S3, and pyright passes against the ESP32-S3
+stubs and the real aioble source (../shared/vendor/micropython-lib)."""
 
 import json
 import os
@@ -8,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fwpaths import FIRMWARE
+from fwpaths import AIOBLE, FIRMWARE
 
 FILES = sorted(p for p in FIRMWARE.rglob("*.py") if "__pycache__" not in p.parts)
 
@@ -48,13 +49,14 @@ def test_pyright_against_esp32_s3_stubs(tmp_path):
         pytest.skip("micropython-esp32-esp32_generic_s3-stubs not installed")
     if shutil.which("node") is None:
         pytest.skip("node not found (pyright runs on Node)")
+    if not (AIOBLE / "aioble" / "__init__.py").exists():
+        pytest.skip(f"the real aioble is not at {AIOBLE} (type-checked against its source)")
     base = json.loads((FIRMWARE / "pyrightconfig.json").read_text())
     base["typeshedPath"] = str(stubs)
-    base["stubPath"] = str(FIRMWARE / base.get("stubPath", "typings"))
     # pyright wants include/exclude relative to the config file
     base["include"] = [os.path.relpath(FIRMWARE / p, tmp_path) for p in base["include"]]
     base["exclude"] = [os.path.relpath(FIRMWARE / p, tmp_path) for p in base["exclude"]]
-    base["extraPaths"] = [str(FIRMWARE), str(stubs)]
+    base["extraPaths"] = [str(FIRMWARE), str(stubs), str(AIOBLE)]
     cfg = tmp_path / "pyrightconfig.json"
     cfg.write_text(json.dumps(base))
     proc = subprocess.run(

@@ -423,7 +423,7 @@ def wire_table():
             ["180f", [["2a19", ["read", "notify"]]]],
         ],
         "opcodes": {name: i + 1 for i, name in enumerate(ops)},
-        "write_length": dict(zip(ops, lengths)),
+        "write_length": dict(zip(ops, lengths, strict=True)),
         "status_codes": {name: i for i, name in enumerate(codes)},
     }
 

@@ -39,6 +39,7 @@ R_ACCEL = 0x01
 R_GYRO = 0x02
 R_MAG = 0x03
 R_GAME_RV = 0x08
+R_SIG_MOTION = 0x12
 R_STABILITY = 0x13
 R_TIMESTAMP_REBASE = 0xFA
 R_BASE_TIMESTAMP = 0xFB
@@ -49,39 +50,58 @@ R_PRODUCT_ID_RESP = 0xF8
 R_COMMAND_REQ = 0xF2
 R_COMMAND_RESP = 0xF1
 CMD_TARE = 0x03
+FEAT_WAKE = 0x04  # Set Feature flags bit 2: wake-up enable
 
 RX_MAX = 320
 STABILITY_INTERVAL_US = 100_000
 
-# input report lengths by report id (0: unknown -> stop parsing the packet)
+# Input report lengths by report id (0: unknown -> stop parsing the packet), from the
+# table ``sh2ReportLens`` in CEVA's SH-2 driver (github.com/ceva-dsp/sh2, sh2.c; ids from
+# sh2.h). Ids the hub may put on the input channels besides the ones we enable: a wrong
+# length desynchronises the rest of the packet.
 _LEN = bytearray(256)
 for _rid, _n in (
-    (0x01, 10),
-    (0x02, 10),
-    (0x03, 10),
-    (0x04, 10),
-    (0x05, 14),
-    (0x06, 10),
-    (0x07, 16),
-    (0x08, 12),
-    (0x09, 14),
-    (0x0A, 16),
-    (0x0B, 2),
-    (0x0E, 6),
-    (0x0F, 16),
-    (0x10, 10),
-    (0x11, 12),
-    (0x12, 16),
-    (0x13, 6),
-    (0x14, 16),
-    (0x15, 16),
-    (0x16, 10),
-    (0x17, 5),
-    (0x18, 5),
-    (0x1E, 6),
-    (0x28, 8),
-    (0x29, 16),
-    (0x2A, 16),
+    (0x01, 10),  # accelerometer
+    (0x02, 10),  # gyroscope calibrated
+    (0x03, 10),  # magnetic field calibrated
+    (0x04, 10),  # linear acceleration
+    (0x05, 14),  # rotation vector
+    (0x06, 10),  # gravity
+    (0x07, 16),  # gyroscope uncalibrated
+    (0x08, 12),  # game rotation vector
+    (0x09, 14),  # geomagnetic rotation vector
+    (0x0A, 8),  # pressure
+    (0x0B, 8),  # ambient light
+    (0x0C, 6),  # humidity
+    (0x0D, 6),  # proximity
+    (0x0E, 6),  # temperature
+    (0x0F, 16),  # magnetic field uncalibrated
+    (0x10, 5),  # tap detector
+    (0x11, 12),  # step counter
+    (0x12, 6),  # significant motion
+    (0x13, 6),  # stability classifier
+    (0x14, 16),  # raw accelerometer
+    (0x15, 16),  # raw gyroscope
+    (0x16, 16),  # raw magnetometer
+    (0x18, 8),  # step detector
+    (0x19, 6),  # shake detector
+    (0x1A, 6),  # flip detector
+    (0x1B, 8),  # pickup detector
+    (0x1C, 6),  # stability detector
+    (0x1E, 16),  # personal activity classifier
+    (0x1F, 6),  # sleep detector
+    (0x20, 6),  # tilt detector
+    (0x21, 6),  # pocket detector
+    (0x22, 6),  # circle detector
+    (0x23, 6),  # heart rate monitor
+    (0x28, 14),  # ARVR-stabilized rotation vector
+    (0x29, 12),  # ARVR-stabilized game rotation vector
+    (0x2A, 14),  # gyro-integrated rotation vector
+    (0x2B, 6),  # IZRO motion request
+    (0x2C, 24),  # raw optical flow
+    (0x2D, 60),  # dead reckoning pose
+    (0x2E, 12),  # wheel encoder
+    (0xEF, 2),  # flush completed
     (R_TIMESTAMP_REBASE, 5),
     (R_BASE_TIMESTAMP, 5),
 ):
@@ -296,10 +316,18 @@ class BNO085:
                 self._read_packet()
         return True
 
-    def enable(self, report_id, interval_us):
+    def enable(self, report_id, interval_us, flags=0):
         buf = bytearray(17)
-        struct.pack_into("<BBBHIII", buf, 0, R_SET_FEATURE, report_id, 0, 0, interval_us, 0, 0)
+        struct.pack_into("<BBBHIII", buf, 0, R_SET_FEATURE, report_id, flags, 0, interval_us, 0, 0)
         return self._write(CH_CONTROL, buf)
+
+    def arm_motion_wake(self):
+        """Every report off but significant motion, as a wake-up report: H_INTN goes low
+        when the sensor is picked up (hal.power_off wakes the ESP32 on it)."""
+        ok = True
+        for rid in (R_GAME_RV, R_GYRO, R_ACCEL, R_MAG, R_STABILITY):
+            ok = self.enable(rid, 0) and ok
+        return self.enable(R_SIG_MOTION, 1_000_000, FEAT_WAKE) and ok
 
     def configure(self, rate_hz, content):
         """Enable the reports ``content`` needs at ``rate_hz`` (plus the stability classifier)."""
