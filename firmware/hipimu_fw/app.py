@@ -173,7 +173,15 @@ class App:
         return self.link.bonded()
 
     def supports_content(self, mask):
-        return not (mask & ~self.imu.supported)
+        if mask & ~self.imu.supported:
+            return False
+        max_rate = getattr(self.imu, "max_rate", None)
+        return max_rate is None or self.cfg.rate <= max_rate(mask)
+
+    def supports_rate(self, rate):
+        """Whether the IMU reaches ``rate`` (Hz) for the configured content."""
+        max_rate = getattr(self.imu, "max_rate", None)
+        return max_rate is None or rate <= max_rate(self.cfg.content & self.imu.supported)
 
     def apply(self, key):
         if key == "rate" or key == "content":
@@ -296,7 +304,40 @@ class App:
         return _ticks_diff(now, self.idle_since) >= limit * 1000
 
     # -- asyncio tasks (device) -----------------------------------------------------
+    def on_sample(self, t_lo):
+        """One sample from an interrupt-driven IMU, stamped at the sensor's own time."""
+        self.heartbeat += 1
+        if not self.streaming or not self.imu_ok:
+            return
+        flags = self.imu.pack(self.sample)
+        s = self.streamer
+        s.epoch = self.clock.epoch_of(t_lo)
+        s.push_sample(t_lo, self.sample_view, flags)
+
     async def sampler(self):
+        """Sample on the IMU's data-ready interrupt when it has one, else on a schedule."""
+        if self.imu_ok and getattr(self.imu, "attach", None) is not None:
+            await self.sampler_irq()
+        else:
+            await self.sampler_timed()
+
+    async def sampler_irq(self):
+        """Woken by the IMU's interrupt (``ThreadSafeFlag``, set in the hard IRQ): the
+        samples carry the sensor's time, so the 10 ms FreeRTOS wake grid does not matter."""
+        flag = asyncio.ThreadSafeFlag()
+        self.imu.attach(flag, self.clock.ticks_us, self.on_sample)
+        clk = self.clock
+        while True:
+            await flag.wait()
+            clk.now_lo()  # keeps the epoch (bits 30-31) current
+            if self.imu.drain() < 0:
+                self.bus_errors += 1
+
+    async def sampler_timed(self):
+        """Polling on a fixed schedule (drivers without a data-ready interrupt).
+
+        On the ESP32, asyncio wakes on the FreeRTOS tick (10 ms): above 100 Hz reads come
+        in bursts and a driver returning its latest value repeats samples."""
         clk = self.clock
         t_next = clk.now_lo()
         while True:

@@ -6,7 +6,8 @@ small device interface, so the same code is exercised by the golden vectors in
 
 Device interface (duck-typed; ``app.App`` implements it, tests use a fake):
 ``streaming`` (bool attribute), ``start()``, ``stop()``, ``tare()``, ``identify(s)``,
-``now_u32()``, ``bonded()``, ``supports_content(mask)``, ``apply(key)`` (a setting in
+``now_u32()``, ``bonded()``, ``supports_content(mask)``, ``supports_rate(hz)``
+(optional), ``apply(key)`` (a setting in
 the config changed: rebuild what depends on it) and ``save()`` (returns True on success).
 
 Security rule: while ``cfg.secure`` is set and the sensor has a role (not 255), the
@@ -96,6 +97,9 @@ class Controller:
             rate = data[1] | (data[2] << 8)
             if rate not in config.RATES:
                 return self._reply(op, BAD_VALUE)
+            supports_rate = getattr(dev, "supports_rate", None)
+            if supports_rate is not None and not supports_rate(rate):
+                return self._reply(op, BAD_VALUE)  # above the IMU's maximum for this content
             if dev.streaming:
                 return self._reply(op, BUSY)
             cfg.rate = rate
