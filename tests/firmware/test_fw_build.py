@@ -75,3 +75,21 @@ def test_pyright_against_esp32_s3_stubs(tmp_path):
         f"{d['file']}:{d['range']['start']['line'] + 1}: {d['message']}" for d in errors
     )
     assert not errors, msgs
+
+
+def test_mip_package_lists_every_firmware_file():
+    """``mpremote mip install .../firmware/package.json`` installs the whole package and
+    aioble (relative URLs resolve against the package.json's own location)."""
+    from hipimu_fw import VERSION
+
+    pkg = json.loads((FIRMWARE / "package.json").read_text())
+    files = sorted(
+        str(p.relative_to(FIRMWARE))
+        for p in (FIRMWARE / "hipimu_fw").rglob("*.py")
+        if "__pycache__" not in p.parts
+    )
+    assert sorted(dest for dest, _ in pkg["urls"]) == files
+    for dest, src in pkg["urls"]:
+        assert (FIRMWARE / src).is_file() and dest == src
+    assert ["aioble", "latest"] in pkg["deps"]
+    assert pkg["version"] == f"{VERSION[0]}.{VERSION[1]}"
