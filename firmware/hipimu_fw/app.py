@@ -29,6 +29,7 @@ from hipimu_fw.stream import Streamer
 RING_CAPACITY = 256  # 2.56 s at 100 Hz
 STATUS_PERIOD_MS = 5000
 WATCHDOG_MS = 8000
+IDLE_RATE_HZ = 10  # interrupt-driven IMUs report this slowly while not streaming (power)
 
 
 class NullLink:
@@ -122,15 +123,22 @@ class App:
         """(Re)create the Streamer and staging buffer for the configured rate/content."""
         if s is None:
             s = self._make_streamer(self.streamer)
-        content = s.content
         self.streamer = s
         self.sample = bytearray(s.ss)
         self.sample_view = memoryview(self.sample)
+        self._imu_rate(self.streaming)
+        self._mtu = 0
+
+    def _imu_rate(self, streaming):
+        """Configure the IMU: the set rate while streaming; an interrupt-driven IMU drops
+        to ``IDLE_RATE_HZ`` otherwise (its samples only keep the heartbeat going)."""
+        rate = self.cfg.rate
+        if not streaming and getattr(self.imu, "attach", None) is not None:
+            rate = IDLE_RATE_HZ
         try:
-            self.imu.configure(self.cfg.rate, content)
+            self.imu.configure(rate, self.streamer.content)
         except (OSError, ValueError):
             self.bus_errors += 1
-        self._mtu = 0
 
     def fit_batch(self):
         """Batch = configured batch, limited by the link's MTU (``MTU - 3`` per notify)."""
@@ -149,12 +157,14 @@ class App:
     def start(self):
         # samples still queued (e.g. from before a link drop) are kept: they go out first
         self.fit_batch()
+        self._imu_rate(True)
         self.flush = False
         self.streaming = True
 
     def stop(self):
         self.streaming = False
         self.flush = True  # send what is left, partial batches included
+        self._imu_rate(False)
 
     def tare(self):
         try:
@@ -294,6 +304,7 @@ class App:
         self.streaming = False
         self.flush = False
         self.idle_since = self.ticks_ms()
+        self._imu_rate(False)
 
     def idle_expired(self, now):
         """Whether the sensor has waited for a host longer than ``cfg.idle_off_s``."""

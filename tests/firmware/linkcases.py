@@ -131,12 +131,15 @@ def case_link_end_to_end():
         await _ms(200)
         assert link.connected() and R.advertising is None
         assert c.mtu == 247 and link.mtu() == 247, (c.mtu, link.mtu())  # the sensor asked
+        hub = machine.spi_devices[1]
+        assert hub.features[0x08] == 100_000, hub.features  # idle: 10 Hz reports
         ctl = _handle(link, gatt.CONTROL_UUID)
         c.write(ctl, b"\x05\x01")  # SET_ROLE femur_r (unassigned: no bond needed)
         await _ms(100)
         assert R.config["gap_name"] == "hipimu-femur_r"  # GAP name follows the role
         c.write(ctl, b"\x01")  # START
         await _ms(1000)
+        assert hub.features[0x08] == 10_000, hub.features  # streaming: the set rate
         assert _replies(c, link)[:2] == [b"\x85\x00", b"\x81\x00"], _replies(c, link)
         data = _data(c, link)
         assert len(data) >= 20, len(data)
@@ -172,6 +175,7 @@ def case_link_end_to_end():
         c.disconnect()
         await _ms(200)
         assert not app.streaming and not link.connected()
+        assert hub.features[0x08] == 100_000, hub.features
         assert R.advertising is not None, "advertising did not resume"
         c2 = bluetooth.Central(mtu=247, seed=2)
         c2.connect()
@@ -359,7 +363,8 @@ def case_watchdog_fed_while_sampling_and_status_published():
         return beats, fed, fed_stalled
 
     beats, fed, fed_stalled = _run(scenario())
-    assert 90 <= beats <= 101, beats  # 100 Hz for 1 s of device time
+    # not streaming: the BNO085 reports at the idle rate (10 Hz), enough for the heartbeat
+    assert 9 <= beats <= 11, beats
     assert fed >= 30, fed  # every housekeeping pass: 20 ms, on the 10 ms tick grid
     assert fed_stalled - fed <= fw_app.WATCHDOG_MS // 2 // 20 + 1, (fed, fed_stalled)
     assert published and len(published[0]) == 19 and published[0][3] == 1
