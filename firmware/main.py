@@ -1,12 +1,19 @@
 """Device entry point: MicroPython runs this after boot.py.
 
-The package lives in /lib/hipimu_fw (docs/firmware.md). Hold the BOOT button while the
-board resets to skip the firmware and keep the REPL free (handy for `mpremote`).
+The package lives in /lib/hipimu_fw (docs/firmware.md). Safe boot: while the file
+``/nomain`` exists the firmware does not start and the REPL stays free, with no watchdog
+(``mpremote fs touch :/nomain + reset``; ``mpremote rm :/nomain + reset`` to undo).
 """
 
 from hipimu_fw import hal
 
-if not hal.boot_button_pressed():
+if hal.safe_boot_requested():
+    print("hipimu: /nomain found: firmware not started (mpremote rm :/nomain to undo)")
+else:
     from hipimu_fw import app
 
-    app.main()
+    try:
+        app.main()
+    except KeyboardInterrupt:
+        print("hipimu: stopped; the watchdog resets the board within 8 s.")
+        print("hipimu: to stay in the REPL: mpremote fs touch :/nomain + reset")

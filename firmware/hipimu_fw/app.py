@@ -29,6 +29,7 @@ from hipimu_fw.stream import Streamer
 RING_CAPACITY = 256  # 2.56 s at 100 Hz
 STATUS_PERIOD_MS = 5000
 WATCHDOG_MS = 8000
+IDLE_RATE_HZ = 10  # interrupt-driven IMUs report this slowly while not streaming (power)
 
 
 class NullLink:
@@ -67,6 +68,7 @@ class App:
         battery=None,
         ticks_ms=None,
         capacity=RING_CAPACITY,
+        power_off=None,
     ):
         self.cfg = cfg
         self.imu = imu
@@ -89,6 +91,8 @@ class App:
         self.battery_mv = 0
         self.battery_pct = 255
         self.boot_ms = self.ticks_ms()
+        self.idle_since = self.boot_ms
+        self.power_off = power_off  # callable: deep sleep until RESET or motion wakes it
         self.status_buf = bytearray(status.STATUS_SIZE)
         self.controller = control.Controller(cfg, self)
         self._mtu = 0
@@ -119,15 +123,22 @@ class App:
         """(Re)create the Streamer and staging buffer for the configured rate/content."""
         if s is None:
             s = self._make_streamer(self.streamer)
-        content = s.content
         self.streamer = s
         self.sample = bytearray(s.ss)
         self.sample_view = memoryview(self.sample)
+        self._imu_rate(self.streaming)
+        self._mtu = 0
+
+    def _imu_rate(self, streaming):
+        """Configure the IMU: the set rate while streaming; an interrupt-driven IMU drops
+        to ``IDLE_RATE_HZ`` otherwise (its samples only keep the heartbeat going)."""
+        rate = self.cfg.rate
+        if not streaming and getattr(self.imu, "attach", None) is not None:
+            rate = IDLE_RATE_HZ
         try:
-            self.imu.configure(self.cfg.rate, content)
+            self.imu.configure(rate, self.streamer.content)
         except (OSError, ValueError):
             self.bus_errors += 1
-        self._mtu = 0
 
     def fit_batch(self):
         """Batch = configured batch, limited by the link's MTU (``MTU - 3`` per notify)."""
@@ -144,14 +155,16 @@ class App:
 
     # -- device interface for control.Controller ------------------------------------
     def start(self):
-        self.streamer.clear()
+        # samples still queued (e.g. from before a link drop) are kept: they go out first
         self.fit_batch()
+        self._imu_rate(True)
         self.flush = False
         self.streaming = True
 
     def stop(self):
         self.streaming = False
         self.flush = True  # send what is left, partial batches included
+        self._imu_rate(False)
 
     def tare(self):
         try:
@@ -170,13 +183,24 @@ class App:
         return self.link.bonded()
 
     def supports_content(self, mask):
-        return not (mask & ~self.imu.supported)
+        if mask & ~self.imu.supported:
+            return False
+        max_rate = getattr(self.imu, "max_rate", None)
+        return max_rate is None or self.cfg.rate <= max_rate(mask)
+
+    def supports_rate(self, rate):
+        """Whether the IMU reaches ``rate`` (Hz) for the configured content."""
+        max_rate = getattr(self.imu, "max_rate", None)
+        return max_rate is None or rate <= max_rate(self.cfg.content & self.imu.supported)
 
     def apply(self, key):
         if key == "rate" or key == "content":
             self._build()
         elif key == "role":
             self.streamer.role = self.cfg.role
+            set_name = getattr(self.link, "set_name", None)
+            if set_name is not None:  # the GAP name follows the role at once
+                set_name(status.device_name(self.cfg.role))
         elif key == "batch":
             self.fit_batch()
 
@@ -275,12 +299,56 @@ class App:
         self.fit_batch()
 
     def on_disconnect(self):
-        # the host sends START again after reconnecting; queued samples are discarded then
+        # the host sends START again after reconnecting; samples still queued are kept
+        # and sent first (the host's stream core files them by their sensor time)
         self.streaming = False
         self.flush = False
+        self.idle_since = self.ticks_ms()
+        self._imu_rate(False)
+
+    def idle_expired(self, now):
+        """Whether the sensor has waited for a host longer than ``cfg.idle_off_s``."""
+        limit = self.cfg.idle_off_s
+        if limit <= 0 or self.link.connected():
+            self.idle_since = now
+            return False
+        return _ticks_diff(now, self.idle_since) >= limit * 1000
 
     # -- asyncio tasks (device) -----------------------------------------------------
+    def on_sample(self, t_lo):
+        """One sample from an interrupt-driven IMU, stamped at the sensor's own time."""
+        self.heartbeat += 1
+        if not self.streaming or not self.imu_ok:
+            return
+        flags = self.imu.pack(self.sample)
+        s = self.streamer
+        s.epoch = self.clock.epoch_of(t_lo)
+        s.push_sample(t_lo, self.sample_view, flags)
+
     async def sampler(self):
+        """Sample on the IMU's data-ready interrupt when it has one, else on a schedule."""
+        if self.imu_ok and getattr(self.imu, "attach", None) is not None:
+            await self.sampler_irq()
+        else:
+            await self.sampler_timed()
+
+    async def sampler_irq(self):
+        """Woken by the IMU's interrupt (``ThreadSafeFlag``, set in the hard IRQ): the
+        samples carry the sensor's time, so the 10 ms FreeRTOS wake grid does not matter."""
+        flag = asyncio.ThreadSafeFlag()
+        self.imu.attach(flag, self.clock.ticks_us, self.on_sample)
+        clk = self.clock
+        while True:
+            await flag.wait()
+            clk.now_lo()  # keeps the epoch (bits 30-31) current
+            if self.imu.drain() < 0:
+                self.bus_errors += 1
+
+    async def sampler_timed(self):
+        """Polling on a fixed schedule (drivers without a data-ready interrupt).
+
+        On the ESP32, asyncio wakes on the FreeRTOS tick (10 ms): above 100 Hz reads come
+        in bursts and a driver returning its latest value repeats samples."""
         clk = self.clock
         t_next = clk.now_lo()
         while True:
@@ -321,9 +389,14 @@ class App:
                 beat_ms = now
             if wdt is not None and _ticks_diff(now, beat_ms) < WATCHDOG_MS // 2:
                 wdt.feed()
+            if self.power_off is not None and self.idle_expired(now):
+                self.power_off()
             if _ticks_diff(now, last_status) >= STATUS_PERIOD_MS:
                 last_status = now
                 self.read_battery()
+                set_battery = getattr(self.link, "set_battery", None)
+                if set_battery is not None:
+                    set_battery(self.battery_pct)
                 try:
                     self.link.set_status(self.status_payload())
                 except OSError:
@@ -369,16 +442,31 @@ def detect_imu(hal, cfg):
     return SimImu(cfg.rate, packet.CONTENT_QUAT), False
 
 
-def main():
-    """Device entry point (``firmware/main.py``)."""
-    from hipimu_fw import hal
+def start_link(hal, cfg):
+    """Bonds, then the radio, then the GATT server: the boot order bonds need.
+
+    ``aioble.security.load_secrets`` must run before the stack starts: NimBLE reads the
+    stored peers when it starts (their IRKs go into the resolving list), so keys loaded
+    later leave a bonded host that uses private addresses unrecognised.
+    """
+    from aioble import security
+
     from hipimu_fw.link import Link
+
+    security.load_secrets()
+    hal.ble()
+    link = Link()
+    link.set_name(status.device_name(cfg.role))
+    return link
+
+
+def main():
+    """Device entry point (``firmware/main.py``, after its safe-boot check)."""
+    from hipimu_fw import hal
 
     cfg = config.Config()
     imu, ok = detect_imu(hal, cfg)
-    hal.ble()
-    hal.set_gap_name(status.device_name(cfg.role))
-    link = Link()
+    link = start_link(hal, cfg)
     app = App(
         cfg,
         imu,
@@ -387,7 +475,8 @@ def main():
         imu_ok=ok,
         led=hal.Led(),
         battery=hal.Battery(),
+        power_off=lambda: hal.power_off(imu),
     )
     app.read_battery()
-    wdt = hal.watchdog(WATCHDOG_MS)
+    wdt = hal.watchdog(WATCHDOG_MS)  # only now: a safe boot never starts it
     asyncio.run(app.run(wdt))

@@ -1,4 +1,4 @@
-"""Persistent settings (role, rate, content, kit, batch) as a small JSON file.
+"""Persistent settings (role, rate, content, kit, batch, idle power-off) as a small JSON file.
 
 A missing file gives the defaults silently (a fresh sensor); a file that cannot be read,
 is not JSON, or holds an invalid value gives the defaults for the bad fields and sets
@@ -26,7 +26,9 @@ DEFAULTS = {
     "batch": 4,
     "secure": True,  # SET_ROLE / SET_KIT / SAVE need a bonded link once a role is set
     "imu": "auto",  # auto (BNO085, then LSM6DSOX), bno085, lsm6dsox, sim
+    "idle_off_s": 600,  # deep sleep after this long without a host (0: never)
 }
+IDLE_OFF_MAX_S = 86400
 
 IMUS = ("auto", "bno085", "lsm6dsox", "sim")
 
@@ -53,6 +55,8 @@ def valid(key, v):
         return isinstance(v, bool)
     if key == "imu":
         return v in IMUS
+    if key == "idle_off_s":
+        return isinstance(v, int) and 0 <= v <= IDLE_OFF_MAX_S
     return False
 
 
@@ -69,6 +73,7 @@ class Config:
         self.batch = DEFAULTS["batch"]
         self.secure = DEFAULTS["secure"]
         self.imu = DEFAULTS["imu"]
+        self.idle_off_s = DEFAULTS["idle_off_s"]
         self.load()
 
     def set(self, key, value):

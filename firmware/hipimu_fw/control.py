@@ -6,7 +6,8 @@ small device interface, so the same code is exercised by the golden vectors in
 
 Device interface (duck-typed; ``app.App`` implements it, tests use a fake):
 ``streaming`` (bool attribute), ``start()``, ``stop()``, ``tare()``, ``identify(s)``,
-``now_u32()``, ``bonded()``, ``supports_content(mask)``, ``apply(key)`` (a setting in
+``now_u32()``, ``bonded()``, ``supports_content(mask)``, ``supports_rate(hz)``
+(optional), ``apply(key)`` (a setting in
 the config changed: rebuild what depends on it) and ``save()`` (returns True on success).
 
 Security rule: while ``cfg.secure`` is set and the sensor has a role (not 255), the
@@ -18,54 +19,29 @@ pairing; docs/firmware.md explains bonding with MicroPython's BLE stack.
 import struct
 
 from hipimu_fw import config, packet
+from hipimu_fw.gatt import (  # the wire constants live in gatt.py (one source of truth)
+    BAD_LENGTH,
+    BAD_VALUE,
+    BUSY,
+    IDENTIFY,
+    NOT_ALLOWED,
+    OK,
+    OPCODES,
+    SAVE,
+    SET_BATCH,
+    SET_CONTENT,
+    SET_KIT,
+    SET_RATE,
+    SET_ROLE,
+    START,
+    STOP,
+    TARE,
+    TIME_PING,
+    UNKNOWN,
+)
+from hipimu_fw.gatt import WRITE_LENGTH as _LENGTH
 
-START = 0x01
-STOP = 0x02
-SET_RATE = 0x03
-SET_CONTENT = 0x04
-SET_ROLE = 0x05
-TIME_PING = 0x06
-TARE = 0x07
-IDENTIFY = 0x08
-SET_KIT = 0x09
-SET_BATCH = 0x0A
-SAVE = 0x0B
-
-OK = 0
-BAD_LENGTH = 1
-BAD_VALUE = 2
-NOT_ALLOWED = 3
-UNKNOWN = 4
-BUSY = 5  # also: SAVE could not write the flash (retry)
-
-NAMES = {
-    START: "START",
-    STOP: "STOP",
-    SET_RATE: "SET_RATE",
-    SET_CONTENT: "SET_CONTENT",
-    SET_ROLE: "SET_ROLE",
-    TIME_PING: "TIME_PING",
-    TARE: "TARE",
-    IDENTIFY: "IDENTIFY",
-    SET_KIT: "SET_KIT",
-    SET_BATCH: "SET_BATCH",
-    SAVE: "SAVE",
-}
-
-# opcode -> exact write length (opcode byte included)
-_LENGTH = {
-    START: 1,
-    STOP: 1,
-    SET_RATE: 3,
-    SET_CONTENT: 2,
-    SET_ROLE: 2,
-    TIME_PING: 5,
-    TARE: 1,
-    IDENTIFY: 2,
-    SET_KIT: 5,
-    SET_BATCH: 2,
-    SAVE: 1,
-}
+NAMES = {v: k for k, v in OPCODES.items()}
 
 _GUARDED = (SET_ROLE, SET_KIT, SAVE)
 
@@ -121,6 +97,9 @@ class Controller:
             rate = data[1] | (data[2] << 8)
             if rate not in config.RATES:
                 return self._reply(op, BAD_VALUE)
+            supports_rate = getattr(dev, "supports_rate", None)
+            if supports_rate is not None and not supports_rate(rate):
+                return self._reply(op, BAD_VALUE)  # above the IMU's maximum for this content
             if dev.streaming:
                 return self._reply(op, BUSY)
             cfg.rate = rate

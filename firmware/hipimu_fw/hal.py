@@ -134,8 +134,34 @@ def set_gap_name(name):
     bluetooth.BLE().config(gap_name=name)
 
 
-PIN_BOOT = 0  # the BOOT button (GPIO0), low while pressed
+NOMAIN = "/nomain"  # safe boot: while this file exists, main.py does not start the firmware
 
 
-def boot_button_pressed():
-    return machine.Pin(PIN_BOOT, machine.Pin.IN, machine.Pin.PULL_UP).value() == 0
+def safe_boot_requested():
+    """Whether ``/nomain`` exists (written over USB: docs/firmware.md "Safe boot").
+
+    Not the BOOT button: GPIO0 is a strapping pin, held at reset it enters the ROM
+    download mode instead.
+    """
+    import os
+
+    try:
+        os.stat(NOMAIN)
+    except OSError:
+        return False
+    return True
+
+
+def power_off(imu=None):
+    """Deep sleep until RESET, or until the IMU's motion interrupt (H_INTN) pulls low.
+
+    The BNO085 arms its significant-motion detector first (``imu.arm_motion_wake``);
+    without one, only RESET wakes the sensor. Waking is a reset: the firmware boots anew.
+    """
+    import esp32
+
+    arm = getattr(imu, "arm_motion_wake", None)
+    if arm is not None and arm():
+        esp32.wake_on_ext0(machine.Pin(PIN_BNO_INT, machine.Pin.IN), esp32.WAKEUP_ALL_LOW)
+    bluetooth.BLE().active(False)
+    machine.deepsleep()

@@ -4,8 +4,8 @@ Pure (tested under CPython and in the MicroPython VM).
 
 Advertising payloads (31 bytes each, docs/protocol.md "Advertisement"): the
 advertisement holds the flags, the local name ``hipimu-<role>`` and the manufacturer
-data (company 0xFFFF: version, role, kit id, battery percent) -- 30 bytes for the
-longest role name; the 128-bit service UUID goes into the scan response (flags 3 +
+data (company 0xFFFF, ``gatt.COMPANY_ID``: version, role, kit id, battery percent) --
+30 bytes for the longest role name; the 128-bit service UUID goes into the scan response (flags 3 +
 UUID 18 + manufacturer 11 would be 32). Active scanning (BlueZ's default) sees both.
 For role 255 the name would be 33 bytes, so the advertisement carries the shortened
 name ``hipimu-unassign`` (AD type 0x08); the GAP device name stays complete.
@@ -15,12 +15,13 @@ import binascii
 import struct
 
 from hipimu_fw import packet
-
-COMPANY_ID = 0xFFFF
-SERVICE_UUID = "8e3b0001-6869-7069-6d75-000000000000"
-DATA_UUID = "8e3b0002-6869-7069-6d75-000000000000"
-CONTROL_UUID = "8e3b0003-6869-7069-6d75-000000000000"
-STATUS_UUID = "8e3b0004-6869-7069-6d75-000000000000"
+from hipimu_fw.gatt import (  # re-exported: status.SERVICE_UUID etc. predate gatt.py
+    COMPANY_ID,
+    CONTROL_UUID,  # noqa: F401
+    DATA_UUID,  # noqa: F401
+    SERVICE_UUID,
+    STATUS_UUID,  # noqa: F401
+)
 
 ADV_MAX = 31
 _AD_FLAGS = 0x01

@@ -24,6 +24,7 @@ from hipimu_fw import packet
 
 _LO30 = 0x3FFFFFFF
 _WRAP30 = 0x40000000
+_HALF30 = 0x20000000
 
 
 class Streamer:
@@ -164,7 +165,8 @@ class Streamer:
         """The next notification, or None when fewer than ``batch`` samples wait.
 
         ``force`` sends a partial batch (at stop, or when the link asks to flush).
-        Samples in one notification are consecutive ticks: a missed tick ends it early.
+        Samples in one notification are consecutive ticks (within a quarter period of
+        ``t0 + k * period``): a missed tick ends it early.
         The returned memoryview is valid until the next call.
         """
         if self.size == 0 or (self.size < self.batch and not force):
@@ -177,6 +179,7 @@ class Streamer:
         t0 = times[tail]
         flags = self.flags[tail]
         period = self.period_us
+        tol = period >> 2
         n = 1
         limit = self.batch if self.batch < self.size else self.size
         j = tail
@@ -184,10 +187,12 @@ class Streamer:
             j += 1
             if j == cap:
                 j = 0
-            d = times[j] - t0
-            if d < 0:
+            d = times[j] - t0 - n * period
+            if d < -_HALF30:
                 d += _WRAP30
-            if d != n * period:
+            # consecutive: within a quarter period of the nominal grid (sensor-stamped
+            # samples follow the IMU's own clock, not the nominal period exactly)
+            if d > tol or d < -tol:
                 break
             flags |= self.flags[j] & ~packet.FLAG_CAL_MASK
             n += 1

@@ -2,10 +2,10 @@
 
     mpremote run firmware/tools/loop_cost.py
 
-(with the firmware installed in /lib/hipimu_fw and aioble present; hold BOOT at reset,
-or stop main.py with Ctrl-C first). Uses the IMU the firmware would use (BNO085, then
-LSM6DSOX; a simulated one when none answers) with a link that accepts every notify, and
-prints microseconds per sample for: the calibration loop (compare with
+(with the firmware installed in /lib/hipimu_fw and aioble present, after a safe boot:
+``mpremote fs touch :/nomain + reset``, docs/firmware.md). Uses the IMU the firmware
+would use (BNO085, then LSM6DSOX; a simulated one when none answers) with a link that
+accepts every notify, and prints microseconds per sample for: the calibration loop (compare with
 benchmarks/firmware_loop.py's DEVICE_LOOP_US), the streaming core alone, and the full
 tick + pump path including the bus; plus gc.mem_free before/after (0 expected on the
 BNO085 and raw-only paths). Budget: 2000 us per sample at 100 Hz.

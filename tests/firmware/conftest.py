@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from fwpaths import HERE, run_vm, vm_skip_reason
+from fwpaths import HERE, aioble_skip_reason, run_vm, vm_skip_reason
 
 
 @pytest.fixture(scope="session")
@@ -12,7 +12,19 @@ def vm_results():
     reason = vm_skip_reason()
     if reason:
         pytest.skip(reason)
-    proc = run_vm(HERE / "vm_main.py")
+    return _parse(run_vm(HERE / "vm_main.py"))
+
+
+@pytest.fixture(scope="session")
+def vm_link_results():
+    """Run every linkcases case once in the VM on the real aioble (same shape as above)."""
+    reason = aioble_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    return _parse(run_vm(HERE / "vm_link.py", heap="2m", aioble=True))
+
+
+def _parse(proc):
     results, packets, summary = {}, [], None
     for line in proc.stdout.splitlines():
         kind, _, rest = line.partition(" ")

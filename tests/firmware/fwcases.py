@@ -15,7 +15,7 @@ import sys
 import machine
 import sensors
 
-from hipimu_fw import clock, config, control, packet, status
+from hipimu_fw import clock, config, control, gatt, packet, status
 from hipimu_fw.app import App
 from hipimu_fw.imu.bno085 import BNO085
 from hipimu_fw.imu.lsm6dsox import RawImu
@@ -162,6 +162,22 @@ def case_golden_control():
         assert dev.calls == case["calls"], (case["name"], dev.calls)
         n += 1
     return {"cases": n}
+
+
+def case_wire_table():
+    """The firmware's GATT table, opcodes and codes equal the vectors (host checks the same)."""
+    want = _load("wire.json")
+    got = json.loads(json.dumps(gatt.table()))
+    for key in want:
+        assert got[key] == want[key], (key, got[key], want[key])
+    assert len(got) == len(want)
+    for name, code in want["opcodes"].items():
+        assert getattr(control, name) == code, name
+        assert control.NAMES[code] == name
+    for name, code in want["status_codes"].items():
+        assert getattr(control, name) == code, name
+    assert status.SERVICE_UUID == want["service_uuid"]
+    return {"opcodes": len(want["opcodes"])}
 
 
 # -- Streamer semantics -------------------------------------------------------------------
@@ -376,6 +392,71 @@ def case_bno085_vectors():
     fake.fail = True
     assert bno.read(sample) == -1
     return {"vectors": len(v)}
+
+
+def _feed(bno, body):
+    """Put one channel-3 packet (``body`` after the SHTP header) in the driver's buffer."""
+    n = 4 + len(body)
+    bno.rx[0:4] = struct.pack("<HBB", n, 3, 0)
+    bno.rx[4:n] = body
+    bno._parse(n)
+
+
+def case_sh2_report_lengths():
+    """Reports the hub may interleave are skipped by their sh2.c lengths (ceva-dsp/sh2,
+    sh2ReportLens): pressure 0x0A 8, tap 0x10 5, significant motion 0x12 6, raw mag 0x16
+    16, step detector 0x18 8, activity 0x1E 16, ARVR RV 0x28 14, ARVR GRV 0x29 12, GIRV
+    0x2A 14. The game rotation vector after them must still be read."""
+    _fake, bno = _bno()
+    lengths = {0x0A: 8, 0x10: 5, 0x12: 6, 0x16: 16, 0x18: 8, 0x1E: 16, 0x28: 14, 0x29: 12}
+    lengths[0x2A] = 14
+    for rid, n in lengths.items():
+        bno.q[0] = 0
+        other = bytes((rid,)) + bytes(n - 1)
+        grv = struct.pack("<BBBBhhhh", 0x08, 0, 3, 0, 1234, 0, 0, 16000)
+        _feed(bno, b"\xfb\x00\x00\x00\x00" + other + grv)
+        assert bno.q[0] == 1234, (hex(rid), bno.q)
+    return {"ids": len(lengths)}
+
+
+def case_bno085_sensor_timestamps():
+    """Sample time = H_INTN edge - base (0xFB) + delay, in 100 us units (CEVA sh2.c)."""
+    _fake, bno = _bno()
+    got = []
+
+    class Flag:
+        def set(self):
+            pass
+
+    bno.attach(Flag(), lambda: 100_000, got.append)
+    bno._isr(None)  # the edge, at t = 100000 us
+    # base 3.0 ms before the edge; reports 1.0 ms and 3.5 ms after the base
+    d1, d2 = 10, 35
+    r1 = struct.pack("<BBBBhhhh", 0x08, 0, 3 | ((d1 >> 8) << 2), d1 & 0xFF, 1, 0, 0, 16384)
+    r2 = struct.pack("<BBBBhhhh", 0x08, 1, 3 | ((d2 >> 8) << 2), d2 & 0xFF, 2, 0, 0, 16384)
+    _feed(bno, b"\xfb" + struct.pack("<i", 30) + r1 + r2)
+    assert got == [98_000, 100_500], got
+    # a delay above 255 uses the status byte's upper six bits
+    got[:] = []
+    d3 = 300
+    r3 = struct.pack("<BBBBhhhh", 0x08, 2, 3 | ((d3 >> 8) << 2), d3 & 0xFF, 3, 0, 0, 16384)
+    _feed(bno, b"\xfb" + struct.pack("<i", 400) + r3)
+    assert got == [100_000 - 10_000], got
+    return {"stamps": 3}
+
+
+def case_rate_limits():
+    """The BNO085's magnetometer stops at 100 Hz: 9D above it is refused, not repeated."""
+    _fake, bno = _bno()
+    assert bno.max_rate(1) == 400 and bno.max_rate(15) == 100
+    app, _link, _ticks = _app(content=15)
+    assert _hex(app.controller.handle(b"\x03\x90\x01")) == "8302"  # SET_RATE 400: refused
+    assert app.cfg.rate == 100
+    app2, _link2, _ticks2 = _app(content=1)
+    assert _hex(app2.controller.handle(b"\x03\x90\x01")) == "8300"
+    assert app2.cfg.rate == 400
+    assert _hex(app2.controller.handle(b"\x04\x0f")) == "8402"  # 9D at 400 Hz: refused
+    return {}
 
 
 def case_lsm6dsox_vectors():
@@ -727,6 +808,15 @@ def _heap_locked(app, ticks, n):
     return ok
 
 
+def _irq_path(k, ticks, isr, parse, n, pump):
+    """``k`` samples through the interrupt path: edge, packet parse, sample, notifier."""
+    for _ in range(k):
+        ticks.advance(10_000)
+        isr(None)
+        parse(n)
+        pump()
+
+
 def case_memory_zero_alloc():
     if not MICROPYTHON:
         return {"skipped": "gc.mem_free exists only on MicroPython"}
@@ -756,6 +846,50 @@ def case_memory_zero_alloc():
         out[name] = {"mem_free_delta_10000": delta, "heap_lock_ok": locked, "packets": link.count}
         assert delta == 0, (name, delta)
         assert locked, name
+    # the interrupt-driven path: the hard IRQ, parsing a packet with its timestamps, the
+    # per-sample callback (pack + ring push) and the notifier
+    app, link, ticks = _app(content=15)
+    app.start()
+
+    class Flag:
+        def set(self):
+            pass
+
+    bno = app.imu
+    bno.attach(Flag(), ticks, app.on_sample)
+    body = bytearray(b"\xfb\x1e\x00\x00\x00")
+    for rid, n in ((0x08, 12), (0x02, 10), (0x01, 10), (0x03, 10)):
+        rep = bytearray(n)
+        rep[0], rep[2], rep[3] = rid, 3, 10
+        body += rep
+    pkt_len = 4 + len(body)
+    bno.rx[0:4] = struct.pack("<HBB", pkt_len, 3, 0)
+    bno.rx[4:pkt_len] = body
+
+    # bound once (binding a method allocates); a plain function, not a closure (calling
+    # a closure over more than four variables allocates its argument array)
+    isr, parse, pump = bno._isr, bno._parse, app.pump
+    _irq_path(400, ticks, isr, parse, pkt_len, pump)
+    gc.collect()
+    gc.disable()
+    try:
+        f0 = gc.mem_free()
+        _irq_path(10_000, ticks, isr, parse, pkt_len, pump)
+        delta = f0 - gc.mem_free()
+    finally:
+        gc.enable()
+    import micropython
+
+    micropython.heap_lock()
+    try:
+        _irq_path(1000, ticks, isr, parse, pkt_len, pump)
+        locked = True
+    except MemoryError:
+        locked = False
+    finally:
+        micropython.heap_unlock()
+    out["bno085_irq_9d"] = {"mem_free_delta_10000": delta, "heap_lock_ok": locked}
+    assert delta == 0 and locked, out["bno085_irq_9d"]
     # for comparison: the float Mahony filter (fusion.py) leaves garbage on every update
     from hipimu_fw.fusion import Mahony
 
@@ -789,6 +923,7 @@ CASES = [
     case_golden_packets_encoder,
     case_golden_packets_streamer,
     case_golden_control,
+    case_wire_table,
     case_streamer_failure_keeps_samples,
     case_streamer_overflow,
     case_streamer_missed_tick_splits,
@@ -798,6 +933,9 @@ CASES = [
     case_clock_epoch,
     case_status_and_advert,
     case_bno085_vectors,
+    case_sh2_report_lengths,
+    case_bno085_sensor_timestamps,
+    case_rate_limits,
     case_lsm6dsox_vectors,
     case_mahony_bias,
     case_mahony_int_matches_float,

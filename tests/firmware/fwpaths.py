@@ -1,5 +1,6 @@
 """Paths and the VM runner for the firmware tests (a plain module: test files import it)."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -9,6 +10,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 FIRMWARE = ROOT / "firmware"
 NODE_MODULES = HERE / "node_modules" / "@micropython" / "micropython-webassembly-pyscript"
+# the real aioble (micropython-lib), read-only in ../shared beside the clone (CI has it
+# there too); HIPIMU_SHARED points elsewhere (e.g. from a git worktree)
+SHARED = Path(os.environ.get("HIPIMU_SHARED", ROOT.parent / "shared"))
+AIOBLE = SHARED / "vendor" / "micropython-lib" / "aioble"
 
 for p in (str(FIRMWARE), str(HERE / "fakes"), str(HERE)):
     if p not in sys.path:
@@ -23,10 +28,27 @@ def vm_skip_reason():
     return None
 
 
-def run_vm(script, *args, heap="512k", timeout=300):
-    """Run ``script`` in the MicroPython VM; returns the CompletedProcess."""
+def aioble_skip_reason():
+    """Why the tests on the real aioble cannot run here, or None."""
+    reason = vm_skip_reason()
+    if reason:
+        return reason
+    if not (AIOBLE / "aioble" / "__init__.py").exists():
+        return (
+            f"the real aioble is not at {AIOBLE} (a clone without ../shared; set "
+            "HIPIMU_SHARED to the folder holding vendor/micropython-lib)"
+        )
+    return None
+
+
+def run_vm(script, *args, heap="512k", timeout=300, aioble=False):
+    """Run ``script`` in the MicroPython VM; returns the CompletedProcess.
+
+    ``aioble``: also load the real aioble and the stand-ins below it (tests/firmware/vmlib).
+    """
+    extra = ["--aioble", str(AIOBLE)] if aioble else []
     return subprocess.run(
-        ["node", str(HERE / "run_vm.mjs"), "--heap", heap, str(script), *map(str, args)],
+        ["node", str(HERE / "run_vm.mjs"), "--heap", heap, *extra, str(script), *map(str, args)],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -1,7 +1,12 @@
 // Run a Python script in the real MicroPython VM (WebAssembly port) with the firmware,
 // the fake machine/bluetooth/aioble modules and the golden vectors in its filesystem.
 //
-//   node tests/firmware/run_vm.mjs [--heap 512k] <script.py> [args...]
+//   node tests/firmware/run_vm.mjs [--heap 512k] [--aioble DIR] <script.py> [args...]
+//
+// --aioble DIR: also load the real aioble package (DIR/aioble, e.g.
+// ../shared/vendor/micropython-lib/aioble) into /vmlib/aioble, with the stand-ins below
+// it (tests/firmware/vmlib: bluetooth, asyncio and time on virtual time) in /vmlib,
+// searched first.
 //
 // Layout inside the VM: /lib/hipimu_fw (firmware/hipimu_fw, with @micropython.native
 // and @micropython.viper decorators stripped: the WebAssembly VM rejects them),
@@ -18,10 +23,16 @@ const root = path.resolve(here, "..", "..");
 
 let heap = 512 * 1024;
 const argv = process.argv.slice(2);
-if (argv[0] === "--heap") {
-  const v = argv[1].toLowerCase();
-  heap = parseInt(v, 10) * (v.endsWith("m") ? 1048576 : v.endsWith("k") ? 1024 : 1);
-  argv.splice(0, 2);
+let aioble = null;
+for (;;) {
+  if (argv[0] === "--heap") {
+    const v = argv[1].toLowerCase();
+    heap = parseInt(v, 10) * (v.endsWith("m") ? 1048576 : v.endsWith("k") ? 1024 : 1);
+    argv.splice(0, 2);
+  } else if (argv[0] === "--aioble") {
+    aioble = path.resolve(argv[1]);
+    argv.splice(0, 2);
+  } else break;
 }
 if (argv.length < 1) {
   console.error("usage: run_vm.mjs [--heap 512k] script.py [args...]");
@@ -69,6 +80,14 @@ const FS = mp.FS;
 const py = (n) => n.endsWith(".py");
 copyTree(FS, path.join(root, "firmware", "hipimu_fw"), "/lib/hipimu_fw", py);
 copyTree(FS, path.join(here, "fakes"), "/lib", py);
+if (aioble !== null) {
+  if (!fs.existsSync(path.join(aioble, "aioble", "__init__.py"))) {
+    console.error(`no aioble package in ${aioble}`);
+    process.exit(2);
+  }
+  copyTree(FS, path.join(here, "vmlib"), "/vmlib", py);
+  copyTree(FS, path.join(aioble, "aioble"), "/vmlib/aioble", py);
+}
 mkdirs(FS, "/tests");
 for (const f of fs.readdirSync(here)) {
   if (f.endsWith(".py")) FS.writeFile("/tests/" + f, fs.readFileSync(path.join(here, f), "utf8"));
@@ -79,7 +98,7 @@ mkdirs(FS, "/tmp");
 // sys.argv cannot be assigned in this port: the arguments go to a module instead
 FS.writeFile("/tests/vmargs.py", "ARGS = " + JSON.stringify(argv.slice(1)) + "\n");
 const prelude = `import sys
-sys.path[:0] = ['/tests', '/lib']
+sys.path[:0] = [${aioble !== null ? "'/vmlib', " : ""}'/tests', '/lib']
 `;
 const code = prelude + fs.readFileSync(script, "utf8");
 try {

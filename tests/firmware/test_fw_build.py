@@ -1,4 +1,5 @@
-"""Every firmware file compiles for the ESP32-S3, and pyright passes against the stubs."""
+"""Every firmware file compiles for the ESP32-S3, and pyright passes against the ESP32-S3
+stubs and the real aioble source (../shared/vendor/micropython-lib)."""
 
 import json
 import os
@@ -8,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fwpaths import FIRMWARE
+from fwpaths import AIOBLE, FIRMWARE
 
 FILES = sorted(p for p in FIRMWARE.rglob("*.py") if "__pycache__" not in p.parts)
 
@@ -48,13 +49,14 @@ def test_pyright_against_esp32_s3_stubs(tmp_path):
         pytest.skip("micropython-esp32-esp32_generic_s3-stubs not installed")
     if shutil.which("node") is None:
         pytest.skip("node not found (pyright runs on Node)")
+    if not (AIOBLE / "aioble" / "__init__.py").exists():
+        pytest.skip(f"the real aioble is not at {AIOBLE} (type-checked against its source)")
     base = json.loads((FIRMWARE / "pyrightconfig.json").read_text())
     base["typeshedPath"] = str(stubs)
-    base["stubPath"] = str(FIRMWARE / base.get("stubPath", "typings"))
     # pyright wants include/exclude relative to the config file
     base["include"] = [os.path.relpath(FIRMWARE / p, tmp_path) for p in base["include"]]
     base["exclude"] = [os.path.relpath(FIRMWARE / p, tmp_path) for p in base["exclude"]]
-    base["extraPaths"] = [str(FIRMWARE), str(stubs)]
+    base["extraPaths"] = [str(FIRMWARE), str(stubs), str(AIOBLE)]
     cfg = tmp_path / "pyrightconfig.json"
     cfg.write_text(json.dumps(base))
     proc = subprocess.run(
@@ -73,3 +75,21 @@ def test_pyright_against_esp32_s3_stubs(tmp_path):
         f"{d['file']}:{d['range']['start']['line'] + 1}: {d['message']}" for d in errors
     )
     assert not errors, msgs
+
+
+def test_mip_package_lists_every_firmware_file():
+    """``mpremote mip install .../firmware/package.json`` installs the whole package and
+    aioble (relative URLs resolve against the package.json's own location)."""
+    from hipimu_fw import VERSION
+
+    pkg = json.loads((FIRMWARE / "package.json").read_text())
+    files = sorted(
+        str(p.relative_to(FIRMWARE))
+        for p in (FIRMWARE / "hipimu_fw").rglob("*.py")
+        if "__pycache__" not in p.parts
+    )
+    assert sorted(dest for dest, _ in pkg["urls"]) == files
+    for dest, src in pkg["urls"]:
+        assert (FIRMWARE / src).is_file() and dest == src
+    assert ["aioble", "latest"] in pkg["deps"]
+    assert pkg["version"] == f"{VERSION[0]}.{VERSION[1]}"

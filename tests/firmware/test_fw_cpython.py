@@ -33,3 +33,5 @@ def test_vectors_match_their_generator():
     ]
     control = json.loads((ROOT / "tests" / "vectors" / "control.json").read_text())
     assert control == mv.control_cases()
+    wire = json.loads((ROOT / "tests" / "vectors" / "wire.json").read_text())
+    assert wire == mv.wire_table()

@@ -14,7 +14,14 @@ def test_case_in_vm(vm_results, name):
 def test_zero_bytes_per_sample(vm_results):
     ok, m = vm_results["results"]["case_memory_zero_alloc"]
     assert ok
-    for path in ("bno085_quat", "bno085_9d", "lsm6dsox_raw9d", "lsm6dsox_mahony_int_9d"):
+    paths = (
+        "bno085_quat",
+        "bno085_9d",
+        "bno085_irq_9d",
+        "lsm6dsox_raw9d",
+        "lsm6dsox_mahony_int_9d",
+    )
+    for path in paths:
         assert m[path]["mem_free_delta_10000"] == 0, m
         assert m[path]["heap_lock_ok"], m
 

@@ -12,6 +12,10 @@ Files:
 - ``rejects.json``: list of invalid payloads with the decoder's rejection ``reason``.
 - ``control.json``: list of control writes with the state before, the reply, the
   state after.
+- ``wire.json``: the GATT table (UUIDs and properties), the control opcodes with their
+  write lengths, the reply status codes and the advertisement's company id, copied from
+  docs/protocol.md (the firmware's ``hipimu_fw.gatt`` and the host's ``hipimu.wire`` must
+  both equal it).
 
 Hand check (see docs/protocol.md), case ``quat_pelvis_4x100hz``, header
 ``01 00 0700 40420f00 04 03 31 0c``: version 1, role 0, seq 7, t0 1000000 us
@@ -399,6 +403,31 @@ def control_cases():
     return c
 
 
+def wire_table():
+    """docs/protocol.md "GATT service", "Control" and "Advertisement", as data."""
+    base = "-6869-7069-6d75-000000000000"
+    svc, data, ctl, st = (f"8e3b000{i}{base}" for i in (1, 2, 3, 4))
+    ops = ["START", "STOP", "SET_RATE", "SET_CONTENT", "SET_ROLE", "TIME_PING", "TARE"]
+    ops += ["IDENTIFY", "SET_KIT", "SET_BATCH", "SAVE"]
+    lengths = [1, 1, 3, 2, 2, 5, 1, 2, 5, 2, 1]
+    codes = ["OK", "BAD_LENGTH", "BAD_VALUE", "NOT_ALLOWED", "UNKNOWN", "BUSY"]
+    return {
+        "service_uuid": svc,
+        "data_uuid": data,
+        "control_uuid": ctl,
+        "status_uuid": st,
+        "company_id": 0xFFFF,
+        "services": [
+            [svc, [[data, ["notify"]], [ctl, ["write", "notify"]], [st, ["read", "notify"]]]],
+            ["180a", [["2a29", ["read"]], ["2a24", ["read"]], ["2a26", ["read"]]]],
+            ["180f", [["2a19", ["read", "notify"]]]],
+        ],
+        "opcodes": {name: i + 1 for i, name in enumerate(ops)},
+        "write_length": dict(zip(ops, lengths, strict=True)),
+        "status_codes": {name: i for i, name in enumerate(codes)},
+    }
+
+
 def main(force=False):
     packets = []
     for case in PACKET_CASES:
@@ -423,6 +452,7 @@ def main(force=False):
         "packets.json": packets,
         "rejects.json": rejects,
         "control.json": control_cases(),
+        "wire.json": wire_table(),
     }
     for name, data in files.items():
         path = HERE / name

@@ -39,6 +39,7 @@ R_ACCEL = 0x01
 R_GYRO = 0x02
 R_MAG = 0x03
 R_GAME_RV = 0x08
+R_SIG_MOTION = 0x12
 R_STABILITY = 0x13
 R_TIMESTAMP_REBASE = 0xFA
 R_BASE_TIMESTAMP = 0xFB
@@ -49,43 +50,89 @@ R_PRODUCT_ID_RESP = 0xF8
 R_COMMAND_REQ = 0xF2
 R_COMMAND_RESP = 0xF1
 CMD_TARE = 0x03
+FEAT_WAKE = 0x04  # Set Feature flags bit 2: wake-up enable
 
 RX_MAX = 320
 STABILITY_INTERVAL_US = 100_000
 
-# input report lengths by report id (0: unknown -> stop parsing the packet)
+# Input report lengths by report id (0: unknown -> stop parsing the packet), from the
+# table ``sh2ReportLens`` in CEVA's SH-2 driver (github.com/ceva-dsp/sh2, sh2.c; ids from
+# sh2.h). Ids the hub may put on the input channels besides the ones we enable: a wrong
+# length desynchronises the rest of the packet.
 _LEN = bytearray(256)
 for _rid, _n in (
-    (0x01, 10),
-    (0x02, 10),
-    (0x03, 10),
-    (0x04, 10),
-    (0x05, 14),
-    (0x06, 10),
-    (0x07, 16),
-    (0x08, 12),
-    (0x09, 14),
-    (0x0A, 16),
-    (0x0B, 2),
-    (0x0E, 6),
-    (0x0F, 16),
-    (0x10, 10),
-    (0x11, 12),
-    (0x12, 16),
-    (0x13, 6),
-    (0x14, 16),
-    (0x15, 16),
-    (0x16, 10),
-    (0x17, 5),
-    (0x18, 5),
-    (0x1E, 6),
-    (0x28, 8),
-    (0x29, 16),
-    (0x2A, 16),
+    (0x01, 10),  # accelerometer
+    (0x02, 10),  # gyroscope calibrated
+    (0x03, 10),  # magnetic field calibrated
+    (0x04, 10),  # linear acceleration
+    (0x05, 14),  # rotation vector
+    (0x06, 10),  # gravity
+    (0x07, 16),  # gyroscope uncalibrated
+    (0x08, 12),  # game rotation vector
+    (0x09, 14),  # geomagnetic rotation vector
+    (0x0A, 8),  # pressure
+    (0x0B, 8),  # ambient light
+    (0x0C, 6),  # humidity
+    (0x0D, 6),  # proximity
+    (0x0E, 6),  # temperature
+    (0x0F, 16),  # magnetic field uncalibrated
+    (0x10, 5),  # tap detector
+    (0x11, 12),  # step counter
+    (0x12, 6),  # significant motion
+    (0x13, 6),  # stability classifier
+    (0x14, 16),  # raw accelerometer
+    (0x15, 16),  # raw gyroscope
+    (0x16, 16),  # raw magnetometer
+    (0x18, 8),  # step detector
+    (0x19, 6),  # shake detector
+    (0x1A, 6),  # flip detector
+    (0x1B, 8),  # pickup detector
+    (0x1C, 6),  # stability detector
+    (0x1E, 16),  # personal activity classifier
+    (0x1F, 6),  # sleep detector
+    (0x20, 6),  # tilt detector
+    (0x21, 6),  # pocket detector
+    (0x22, 6),  # circle detector
+    (0x23, 6),  # heart rate monitor
+    (0x28, 14),  # ARVR-stabilized rotation vector
+    (0x29, 12),  # ARVR-stabilized game rotation vector
+    (0x2A, 14),  # gyro-integrated rotation vector
+    (0x2B, 6),  # IZRO motion request
+    (0x2C, 24),  # raw optical flow
+    (0x2D, 60),  # dead reckoning pose
+    (0x2E, 12),  # wheel encoder
+    (0xEF, 2),  # flush completed
     (R_TIMESTAMP_REBASE, 5),
     (R_BASE_TIMESTAMP, 5),
 ):
     _LEN[_rid] = _n
+
+# Maximum report rates (BNO08x datasheet 1000-3927, "Sensor performance": accelerometer
+# 500 Hz, gyroscope 400 Hz, magnetometer 100 Hz, game rotation vector 400 Hz here, the
+# fastest the wire format carries).
+MAX_RATE_HZ = {R_GAME_RV: 400, R_GYRO: 400, R_ACCEL: 400, R_MAG: 100}
+_REPORTS = (
+    (packet.CONTENT_QUAT, R_GAME_RV),
+    (packet.CONTENT_GYR, R_GYRO),
+    (packet.CONTENT_ACC, R_ACCEL),
+    (packet.CONTENT_MAG, R_MAG),
+)
+
+
+def _primary(content):
+    """The report that closes a sample: the first block of ``content`` in wire order."""
+    for bit, rid in _REPORTS:
+        if content & bit:
+            return rid
+    return R_GAME_RV
+
+
+def _s32(b, i):
+    """Signed little-endian int32 at ``b[i]``, for the small values SH-2 times take
+    (|v| < 2**29, i.e. 15 hours in 100 us units: stays a small int)."""
+    v = b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | ((b[i + 3] & 0x1F) << 24)
+    return v - 0x20000000 if b[i + 3] & 0x80 else v
+
 
 # declared full scale: gyro 2000 deg/s (code 4), acc 8 g (code 2), mag 400 uT (code 0)
 RANGES = packet.ranges_byte(4, 2, 0)
@@ -130,6 +177,14 @@ class BNO085:
         self.product = None  # (sw major, sw minor, part number, build)
         self.features = {}  # report id -> interval (us) confirmed by Get Feature Response
         self.commands = 0
+        # interrupt-driven sampling (attach): H_INTN time, the report that closes a sample
+        self.t_int = 0
+        self.sink = None
+        self.primary = R_GAME_RV
+        self.samples = 0
+        self._flag = None
+        self._ticks_us = None
+        self._isr_ref = None
 
     # -- transport ------------------------------------------------------------------
     def _wait_int(self, timeout_ms):
@@ -216,12 +271,17 @@ class BNO085:
         ch = rx[2]
         if ch == CH_REPORTS or ch == CH_WAKE_REPORTS:
             i = 4
+            ref = 0  # 100 us units from the H_INTN edge to the base timestamp (sh2.c)
             while i < n:
                 rid = rx[i]
                 k = _LEN[rid]
                 if k == 0 or i + k > n:
                     break
-                if rid == R_GAME_RV:
+                if rid == R_BASE_TIMESTAMP:
+                    ref = -_s32(rx, i + 1)
+                elif rid == R_TIMESTAMP_REBASE:
+                    ref += _s32(rx, i + 1)
+                elif rid == R_GAME_RV:
                     self.q_status = rx[i + 2] & 3
                     q = self.q
                     q[0] = s16(rx, i + 4)
@@ -246,6 +306,11 @@ class BNO085:
                     v[2] = s16(rx, i + 8)
                 elif rid == R_STABILITY:
                     self.stability = rx[i + 4]
+                if rid == self.primary and self.sink is not None:
+                    # sample time: H_INTN edge + (delay - base), in 100 us (CEVA sh2.c)
+                    delay = ((rx[i + 2] & 0xFC) << 6) + rx[i + 3]
+                    self.samples += 1
+                    self.sink((self.t_int + (ref + delay) * 100) & 0x3FFFFFFF)
                 i += k
         elif ch == CH_EXECUTABLE:
             if n > 4 and rx[4] == 0x01:
@@ -296,16 +361,27 @@ class BNO085:
                 self._read_packet()
         return True
 
-    def enable(self, report_id, interval_us):
+    def enable(self, report_id, interval_us, flags=0):
         buf = bytearray(17)
-        struct.pack_into("<BBBHIII", buf, 0, R_SET_FEATURE, report_id, 0, 0, interval_us, 0, 0)
+        struct.pack_into("<BBBHIII", buf, 0, R_SET_FEATURE, report_id, flags, 0, interval_us, 0, 0)
         return self._write(CH_CONTROL, buf)
+
+    def arm_motion_wake(self):
+        """Every report off but significant motion, as a wake-up report: H_INTN goes low
+        when the sensor is picked up (hal.power_off wakes the ESP32 on it)."""
+        ok = True
+        for rid in (R_GAME_RV, R_GYRO, R_ACCEL, R_MAG, R_STABILITY):
+            ok = self.enable(rid, 0) and ok
+        return self.enable(R_SIG_MOTION, 1_000_000, FEAT_WAKE) and ok
 
     def configure(self, rate_hz, content):
         """Enable the reports ``content`` needs at ``rate_hz`` (plus the stability classifier)."""
         if content & ~self.supported or not content:
             raise ValueError("content")
+        if rate_hz > self.max_rate(content):
+            raise ValueError("rate")
         self.content = content
+        self.primary = _primary(content)
         interval = int(1_000_000 / rate_hz + 0.5)
         ok = True
         for bit, rid in (
@@ -317,6 +393,14 @@ class BNO085:
             ok = self.enable(rid, interval if content & bit else 0) and ok
         ok = self.enable(R_STABILITY, STABILITY_INTERVAL_US) and ok
         return ok
+
+    def max_rate(self, content):
+        """Highest settable rate (Hz) for ``content``: the slowest report it needs."""
+        r = 400
+        for bit, rid in _REPORTS:
+            if content & bit and MAX_RATE_HZ[rid] < r:
+                r = MAX_RATE_HZ[rid]
+        return r
 
     def begin(self, rate_hz=100, content=packet.CONTENT_QUAT):
         """Reset, identify and configure; returns True when the hub answered."""
@@ -347,12 +431,39 @@ class BNO085:
             k += 1
         return k
 
+    def attach(self, flag, ticks_us, sink):
+        """Interrupt-driven sampling: H_INTN's falling edge stamps ``ticks_us()`` and sets
+        ``flag`` (an ``asyncio.ThreadSafeFlag``); ``drain`` then reads the hub and calls
+        ``sink(t_lo)`` once per sample, at the sensor's own time of that sample (low 30
+        bits of the device clock), after the latest values are in (``pack``)."""
+        self._flag = flag
+        self._ticks_us = ticks_us
+        self.sink = sink
+        self._isr_ref = self._isr  # bound once: the hard IRQ must not allocate
+        self.intn.irq(handler=self._isr_ref, trigger=self.intn.IRQ_FALLING, hard=True)
+
+    def _isr(self, pin):
+        ticks_us, flag = self._ticks_us, self._flag
+        if ticks_us is not None and flag is not None:
+            self.t_int = ticks_us()
+            flag.set()
+
+    def drain(self, max_packets=8):
+        """Read every packet the hub holds (H_INTN low); returns -1 on a bus error."""
+        e = self.errors
+        self.service(max_packets)
+        return -1 if self.errors != e else 0
+
     def read(self, sample):
         """Latest values into ``sample`` (wire layout); returns flags, or -1 on a bus error."""
         e = self.errors
         self.service()
         if self.errors != e:
             return -1
+        return self.pack(sample)
+
+    def pack(self, sample):
+        """The latest values into ``sample`` (wire layout); returns the flags byte."""
         c = self.content
         off = 0
         if c & packet.CONTENT_QUAT:

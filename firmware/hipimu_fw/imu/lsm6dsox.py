@@ -133,6 +133,11 @@ class RawImu:
             self._w(self.mag_addr, CTRL_REG3, 0x00)  # continuous conversion
         self.fusion = MahonyInt(rate_hz, _GYR_RAD, ACC_ONE_G)
 
+    def max_rate(self, content):
+        """Highest settable rate (Hz): 100 with the LIS3MDL (configured for 155 Hz), else
+        400 (the LSM6DSOX runs at 416 Hz)."""
+        return 100 if content & packet.CONTENT_MAG else 400
+
     def tare(self):
         self.fusion.tare_heading()
 

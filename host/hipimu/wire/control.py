@@ -1,7 +1,8 @@
 """Host side of the control and status characteristics and of the advertisement
 (docs/protocol.md): build control writes, parse replies, status records and the
-manufacturer data. Independent of the firmware's code; both are checked against the
-golden vectors in ``tests/vectors/``.
+manufacturer data. The opcodes, status codes and company id come from the firmware's
+table (``hipimu_fw.gatt``, one source of truth); the encoders and parsers here are the
+host's own, and both sides are checked against the golden vectors in ``tests/vectors/``.
 """
 
 from __future__ import annotations
@@ -10,32 +11,23 @@ import struct
 from dataclasses import dataclass
 
 from hipimu.wire.protocol import ROLE_NAMES, VALID_ROLES, VERSION, role_name
+from hipimu_fw import gatt
 
-COMPANY_ID = 0xFFFF
+COMPANY_ID = gatt.COMPANY_ID
+
 ADVERT_NAME_PREFIX = "hipimu-"
 
-START, STOP, SET_RATE, SET_CONTENT, SET_ROLE, TIME_PING = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06
-TARE, IDENTIFY, SET_KIT, SET_BATCH, SAVE = 0x07, 0x08, 0x09, 0x0A, 0x0B
-OPCODE_NAMES = {
-    START: "START",
-    STOP: "STOP",
-    SET_RATE: "SET_RATE",
-    SET_CONTENT: "SET_CONTENT",
-    SET_ROLE: "SET_ROLE",
-    TIME_PING: "TIME_PING",
-    TARE: "TARE",
-    IDENTIFY: "IDENTIFY",
-    SET_KIT: "SET_KIT",
-    SET_BATCH: "SET_BATCH",
-    SAVE: "SAVE",
-}
+START, STOP, SET_RATE, SET_CONTENT = gatt.START, gatt.STOP, gatt.SET_RATE, gatt.SET_CONTENT
+SET_ROLE, TIME_PING, TARE, IDENTIFY = gatt.SET_ROLE, gatt.TIME_PING, gatt.TARE, gatt.IDENTIFY
+SET_KIT, SET_BATCH, SAVE = gatt.SET_KIT, gatt.SET_BATCH, gatt.SAVE
+OPCODE_NAMES: dict[int, str] = {code: name for name, code in gatt.OPCODES.items()}
 STATUS_TEXT = {
-    0: "ok",
-    1: "bad length",
-    2: "bad value",
-    3: "not allowed (a bonded link is required)",
-    4: "unknown opcode",
-    5: "busy",
+    gatt.OK: "ok",
+    gatt.BAD_LENGTH: "bad length",
+    gatt.BAD_VALUE: "bad value",
+    gatt.NOT_ALLOWED: "not allowed (a bonded link is required)",
+    gatt.UNKNOWN: "unknown opcode",
+    gatt.BUSY: "busy",
 }
 SETTABLE_RATES = (25, 50, 100, 200, 400)
 HEADER_SIZE = 12

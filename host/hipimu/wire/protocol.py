@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hipimu_fw import gatt
+
 VERSION = 1
 HEADER = struct.Struct("<BBHIBBBB")
 HEADER_SIZE = HEADER.size
@@ -22,10 +24,11 @@ Q14 = 16384.0
 UNIT_TOLERANCE = 0.02
 STANDARD_GRAVITY = 9.80665
 
-SERVICE_UUID = "8e3b0001-6869-7069-6d75-000000000000"
-DATA_UUID = "8e3b0002-6869-7069-6d75-000000000000"
-CONTROL_UUID = "8e3b0003-6869-7069-6d75-000000000000"
-STATUS_UUID = "8e3b0004-6869-7069-6d75-000000000000"
+# the GATT UUIDs are the firmware's (hipimu_fw.gatt: one source of truth)
+SERVICE_UUID = gatt.SERVICE_UUID
+DATA_UUID = gatt.DATA_UUID
+CONTROL_UUID = gatt.CONTROL_UUID
+STATUS_UUID = gatt.STATUS_UUID
 
 ROLE_NAMES: dict[int, str] = {0: "pelvis", 1: "femur_r", 2: "femur_l", 255: "unassigned"}
 ROLES_BY_NAME: dict[str, int] = {name: code for code, name in ROLE_NAMES.items()}

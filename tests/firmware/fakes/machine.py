@@ -10,12 +10,15 @@ sources = {}  # pin id -> callable() returning the level a device drives
 listeners = {}  # pin id -> callable(level) told when the firmware drives the pin
 spi_devices = {}  # spi id -> model with select(level), transfer(wbuf, rbuf, fill)
 i2c_devices = {}  # 7-bit address -> model with read(reg, buf), write(reg, buf)
+irqs = {}  # pin id -> (handler, trigger, pin) registered with Pin.irq
 adc_uv = {}  # pin id -> microvolts
 wdt_feeds = [0]
 resets = [0]
 
 
 class Pin:
+    IRQ_RISING = 1
+    IRQ_FALLING = 2
     IN = 1
     OUT = 3
     OPEN_DRAIN = 7
@@ -41,6 +44,13 @@ class Pin:
 
     def __call__(self, v=None):
         return self.value(v)
+
+    def irq(self, handler=None, trigger=3, hard=False):
+        """Register ``handler(pin)`` for edges a device model reports (``edge``)."""
+        if handler is None:
+            irqs.pop(self.id, None)
+        else:
+            irqs[self.id] = (handler, trigger, self)
 
     def on(self):
         self.value(1)
@@ -138,6 +148,13 @@ class WDT:
         wdt_feeds[0] += 1
 
 
+def edge(pin_id, falling):
+    """A device model drove ``pin_id`` through an edge: run the registered handler."""
+    entry = irqs.get(pin_id)
+    if entry is not None and entry[1] & (Pin.IRQ_FALLING if falling else Pin.IRQ_RISING):
+        entry[0](entry[2])
+
+
 def unique_id():
     return b"\x24\x6f\x28\x01\x02\x03"
 
@@ -154,5 +171,6 @@ def reset_fakes():
     sources.clear()
     listeners.clear()
     spi_devices.clear()
+    irqs.clear()
     i2c_devices.clear()
     adc_uv.clear()

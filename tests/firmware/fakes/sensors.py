@@ -75,6 +75,8 @@ class FakeBNO085:
         self.fail = False
         self.k = 0
         self.packets = []
+        self.intn_pin = intn
+        self.timed = None  # HubClock when the hub samples on its own clock (clocked())
         self._load_script(script, rate_hz)
         machine.spi_devices[spi_id] = self
         machine.sources[intn] = self.intn
@@ -106,11 +108,21 @@ class FakeBNO085:
             self.steps.append([bytes(r) for r in reps])
         self._built = {}
 
+    def clocked(self, clock):
+        """Sample on the hub's own clock (``HubClock``) and signal each packet on H_INTN,
+        with the SH-2 base timestamp and per-report delays (see ``HubClock``)."""
+        self.timed = clock
+        clock.hub = self
+
     # -- pins -----------------------------------------------------------------------
     def intn(self):
         if not self.alive:
             return 1
-        if self.queue or self.woken or self._reporting():
+        if self.queue or self.woken:
+            return 0
+        if self.timed is not None:
+            return 0 if self.timed.asserted else 1
+        if self._reporting():
             return 0
         return 1
 
@@ -174,6 +186,8 @@ class FakeBNO085:
             self.inc_len = 0
             if self.queue:
                 pkt = self.queue.pop(0)
+            elif self.timed is not None:
+                pkt = self.timed.packet() if self.timed.asserted else None
             elif self.alive and self._reporting():
                 pkt = self._build_step()
             else:
@@ -229,6 +243,8 @@ class FakeBNO085:
                 interval = struct.unpack_from("<I", body, 5)[0]
                 self.features[fid] = interval
                 self._built = {}
+                if self.timed is not None:
+                    self.timed.configure()
                 resp = bytearray(body)
                 resp[0] = 0xFC
                 self._queue(2, bytes(resp))
@@ -237,6 +253,114 @@ class FakeBNO085:
                 self._queue(
                     2, bytes((0xF1, body[1], body[2], 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
                 )
+
+
+class HubClock:
+    """The BNO085's own sampling clock and interrupt line, on the VM's virtual time.
+
+    The hub samples every report interval of its clock (``ppm`` fast or slow against the
+    ESP32's), queues the reports and pulls H_INTN low ``latency_us`` later (processing,
+    varying per packet); the reports wait there until the host reads them. The packet
+    starts with a base timestamp (0xFB) giving, in 100 us units, how long before the
+    H_INTN edge its base time lies; each report's delay field gives its own time after
+    the base (CEVA sh2.c: sample time = edge - base + delay). ``truth`` holds each
+    sample's true device time (us) and its script step, for the tests.
+    """
+
+    def __init__(self, vclock, ppm=800, latency_us=(150, 450), seed=7):
+        self.vclock = vclock
+        self.ppm = ppm
+        self.latency = latency_us
+        self.rng = seed
+        self.hub = None
+        self.asserted = False
+        self.t_assert = 0
+        self.pending = []  # (t_us, step)
+        self.truth = []
+        self.gen = 0
+        self.step = 0
+
+    def _rand(self):
+        self.rng = (self.rng * 1103515245 + 12345) & 0x7FFFFFFF
+        return self.rng
+
+    def configure(self):
+        """Features changed: restart the sample chain at the fastest enabled interval."""
+        self.gen += 1
+        iv = [v for rid, v in self.hub.features.items() if v and rid in (1, 2, 3, 8)]
+        if not iv:
+            return
+        period = min(iv) * 1_000_000 // (1_000_000 + self.ppm)  # hub interval, device us
+        gen = self.gen
+
+        def sample(t):
+            if gen != self.gen:
+                return
+            self.pending.append((t, self.step))
+            self.truth.append((t, self.step))
+            self.step += 1
+            if not self.asserted and len(self.pending) == 1:
+                lo, hi = self.latency
+                lat = lo + self._rand() % (hi - lo + 1)
+                self.vclock.at(t + lat, self._assert, wakes=True)
+            self.vclock.at(t + period, lambda: sample(t + period))
+
+        t0 = self.vclock.now[0] + period
+        self.vclock.at(t0, lambda: sample(t0))
+
+    def _assert(self):
+        if self.asserted or not self.pending:
+            return
+        self.asserted = True
+        self.t_assert = self.vclock.now[0]
+        machine.edge(self.hub.intn_pin, True)
+
+    def packet(self):
+        """The channel-3 packet of every pending sample; H_INTN goes high once read."""
+        hub = self.hub
+        base_t = self.pending[0][0]
+        body = bytearray(b"\xfb") + struct.pack("<i", (self.t_assert - base_t + 50) // 100)
+        steps = hub.steps
+        taken = 0
+        for t, step in self.pending:
+            delay = (t - base_t + 50) // 100
+            group = bytearray()
+            for rep in steps[step % len(steps)]:
+                rid = rep[0]
+                if rid == 0x13 or hub.features.get(rid, 0):
+                    r = bytearray(rep)
+                    r[2] = (r[2] & 0x03) | ((delay >> 8) << 2)
+                    r[3] = delay & 0xFF
+                    group += r
+            if len(body) + len(group) > 300:  # SHTP cargo limit: the rest waits
+                break
+            body += group
+            taken += 1
+        self.pending = self.pending[taken:]
+        self.asserted = False
+        if self.pending:  # more to send: H_INTN falls again at once
+            self.vclock.after(20, self._assert, wakes=True)
+        n = 4 + len(body)
+        pkt = bytearray(n)
+        struct.pack_into("<HBB", pkt, 0, n, 3, hub.seq[3])
+        hub.seq[3] = (hub.seq[3] + 1) & 0xFF
+        pkt[4:] = body
+        return pkt
+
+
+def counting_script(n=4096):
+    """BNO085 reports whose game rotation vector counts the step in its i component
+    (Q14 ints), so a repeated or missing sample shows in the data itself."""
+    script = []
+    for k in range(n):
+        script.append(
+            [
+                struct.pack("<BBBBhhhh", 0x08, 0, 3, 0, k, 0, 0, 16384),
+                struct.pack("<BBBBhhh", 0x02, 0, 3, 0, k, 0, 0),
+                struct.pack("<BBBBhhh", 0x01, 0, 3, 0, 0, 0, 2510),
+            ]
+        )
+    return script
 
 
 class FakeLSM6DSOX:

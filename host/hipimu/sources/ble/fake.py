@@ -30,9 +30,16 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakDeviceNotFoundError, BleakError
+from bleak.uuids import normalize_uuid_16
 
 from hipimu.simulate.peripheral import VirtualPeripheral
-from hipimu.wire.protocol import CONTROL_UUID, DATA_UUID, SERVICE_UUID, STATUS_UUID
+from hipimu_fw import VERSION as FW_VERSION
+from hipimu_fw import gatt
+
+# what the firmware declares (hipimu_fw.gatt), not the host's own constants
+CONTROL_UUID = gatt.CONTROL_UUID
+DATA_UUID = gatt.DATA_UUID
+STATUS_UUID = gatt.STATUS_UUID
 
 ADV_INTERVAL_S = 0.1
 
@@ -297,19 +304,34 @@ def _resolve(fut: asyncio.Future) -> None:
         fut.set_result(None)
 
 
+def _uuid(u: str | int) -> str:
+    return u if isinstance(u, str) else normalize_uuid_16(u)
+
+
 def _services(mtu: int) -> BleakGATTServiceCollection:
+    """The firmware's GATT table (``hipimu_fw.gatt.SERVICES``), handles in declaration order."""
     coll = BleakGATTServiceCollection()
-    svc = BleakGATTService(None, 10, SERVICE_UUID)
-    coll.add_service(svc)
-    for handle, uuid, props in (
-        (11, DATA_UUID, ["notify"]),
-        (14, CONTROL_UUID, ["write", "notify"]),
-        (17, STATUS_UUID, ["read", "notify"]),
-    ):
-        coll.add_characteristic(
-            BleakGATTCharacteristic(None, handle, uuid, props, lambda: mtu - 3, svc)  # type: ignore[arg-type]
-        )
+    handle = 10
+    for svc_uuid, chars in gatt.SERVICES:
+        svc = BleakGATTService(None, handle, _uuid(svc_uuid))
+        coll.add_service(svc)
+        for uuid, props in chars:
+            handle += 3  # declaration, value, CCCD
+            coll.add_characteristic(
+                BleakGATTCharacteristic(
+                    None, handle, _uuid(uuid), list(props), lambda: mtu - 3, svc
+                )  # type: ignore[arg-type]
+            )
+        handle += 1
     return coll
+
+
+_FIXED_READS = {
+    _uuid(gatt.MANUFACTURER_NAME_UUID): gatt.MANUFACTURER_NAME.encode(),
+    _uuid(gatt.MODEL_NUMBER_UUID): gatt.MODEL_NUMBER.encode(),
+    _uuid(gatt.FIRMWARE_REVISION_UUID): "{}.{}".format(*FW_VERSION).encode(),
+}
+_BATTERY_LEVEL = _uuid(gatt.BATTERY_LEVEL_UUID)
 
 
 class FakeBleakClient(BaseBleakClient):
@@ -393,10 +415,17 @@ class FakeBleakClient(BaseBleakClient):
 
     async def read_gatt_char(self, characteristic, *, use_cached=False, **kwargs) -> bytearray:
         link = self._require()
-        if characteristic.uuid != STATUS_UUID:
-            raise BleakError(f"characteristic {characteristic.uuid} is not readable")
+        uuid = getattr(characteristic, "uuid", characteristic)
+        if uuid in _FIXED_READS:
+            await asyncio.sleep(2 * link.interval)
+            return bytearray(_FIXED_READS[uuid])
+        if uuid not in (STATUS_UUID, _BATTERY_LEVEL):
+            raise BleakError(f"characteristic {uuid} is not readable")
         await asyncio.sleep(2 * link.interval)
-        return bytearray(link.p.read_status(self.world.now()))
+        status = link.p.read_status(self.world.now())
+        if uuid == _BATTERY_LEVEL:  # status byte 6: battery percent (255: unknown)
+            return bytearray([min(status[6], 100) if status[6] != 255 else 0])
+        return bytearray(status)
 
     async def read_gatt_descriptor(self, descriptor, *, use_cached=False, **kwargs) -> bytearray:
         raise BleakError("no descriptors")
