@@ -14,7 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-BROAD_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "broad"
+import os
+
+#: ``../shared/data/broad`` next to the checkout, or ``$HIPIMU_BROAD_DIR`` (a git worktree
+#: elsewhere)
+BROAD_DIR = Path(
+    os.environ.get("HIPIMU_BROAD_DIR")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "broad"
+)
 
 
 @dataclass

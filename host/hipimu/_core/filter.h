@@ -62,6 +62,9 @@ enum {
     HQF_GYRO_CAL_SIGMA,
     HQF_GYRO_CAL_CLIP,
     HQF_GYRO_CAL_RATE_HZ,
+    HQF_HI_EVIDENCE_TIME,
+    HQF_HI_MIN_LLR,
+    HQF_HI_NORM_RATIO,
     HQF_NPARAMS
 };
 
@@ -161,6 +164,15 @@ typedef struct {
     double hi_age;
     int hi_rej;
     int hi_active;
+    /* hard-iron evidence, exponentially forgotten over hard_iron_evidence_time */
+    double hi_ev_llr;   /* log-likelihood ratio, offset against none (nats) */
+    double hi_ev_w;     /* weight of the pairs in the sums below (pairs) */
+    /* moments of the raw field m at the pairs (mag units, powers as named): sums of
+     * u = |m|^2, u^2, m (3), u m (3), m m^T (6: xx yy zz xy xz yz) */
+    double hi_ev_m[14];
+    /* moments of the earth-vertical component v = r . m (r: third row of R(q6)): sums of
+     * v, v^2, r (3), v r (3), r r^T (6) */
+    double hi_ev_v[14];
     /* bookkeeping */
     double pending_dt; /* time carried over from skipped (gap) samples */
 } hqf_state;

@@ -277,6 +277,8 @@ static inline void lp3_step(hqf_lp *f, const double *x, double tau, double ts, c
     out[2] = y2;
 }
 
+static void hi_evidence_clear(hqf_state *st);
+
 /* ---- set-up --------------------------------------------------------------------------- */
 
 void hqf_reset(hqf_state *st)
@@ -355,6 +357,7 @@ void hqf_reset(hqf_state *st)
     st->hi_age = 0.0;
     st->hi_rej = 0;
     st->hi_active = 0;
+    hi_evidence_clear(st);
     st->pending_dt = 0.0;
 }
 
@@ -950,6 +953,113 @@ static void correct_acc(hqf_state *st, double block_t, double nblk)
  * whose innovation fails a Mahalanobis gate (field disturbances) are skipped; repeated
  * misfits restart the estimate (the magnet moved or went). The offset is applied only once
  * it is large and well determined. */
+static void hi_evidence_clear(hqf_state *st)
+{
+    st->hi_ev_llr = 0.0;
+    st->hi_ev_w = 0.0;
+    memset(st->hi_ev_m, 0, sizeof st->hi_ev_m);
+    memset(st->hi_ev_v, 0, sizeof st->hi_ev_v);
+}
+
+/* Forget the evidence over the time dt (s) since the last pair. */
+static void hi_evidence_decay(hqf_state *st, double dt)
+{
+    const double tau = st->p[HQF_HI_EVIDENCE_TIME];
+    const double f = tau > 0.0 ? exp(-dt / tau) : 0.0;
+    st->hi_ev_llr *= f;
+    st->hi_ev_w *= f;
+    for (int i = 0; i < 14; i++) {
+        st->hi_ev_m[i] *= f;
+        st->hi_ev_v[i] *= f;
+    }
+}
+
+/* Add the moments of the scalar s = a + c . x (x a 3-vector): sums of s, s^2, x, s x,
+ * x x^T, laid out as in hqf_state.hi_ev_m. */
+static void moments_add(double *sums, double a, const double *x)
+{
+    sums[0] += a;
+    sums[1] += a * a;
+    for (int i = 0; i < 3; i++) {
+        sums[2 + i] += x[i];
+        sums[5 + i] += a * x[i];
+    }
+    sums[8] += x[0] * x[0];
+    sums[9] += x[1] * x[1];
+    sums[10] += x[2] * x[2];
+    sums[11] += x[0] * x[1];
+    sums[12] += x[0] * x[2];
+    sums[13] += x[1] * x[2];
+}
+
+/* Variance over the pairs of a + c . x given the moments of a and x (weight w). */
+static double moments_var(const double *sums, double w, const double *c)
+{
+    const double ma = sums[0] / w;
+    const double mx[3] = {sums[2] / w, sums[3] / w, sums[4] / w};
+    double v = sums[1] / w - ma * ma;
+    double cov[9];
+    const int idx[9] = {8, 11, 12, 11, 9, 13, 12, 13, 10};
+    for (int i = 0; i < 3; i++) {
+        v += 2.0 * c[i] * (sums[5 + i] / w - ma * mx[i]);
+        for (int j = 0; j < 3; j++) {
+            cov[3 * i + j] = sums[idx[3 * i + j]] / w - mx[i] * mx[j];
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        v += c[i] * (cov[3 * i] * c[0] + cov[3 * i + 1] * c[1] + cov[3 * i + 2] * c[2]);
+    }
+    return v;
+}
+
+/* One gated pair: nu0 is its residual without an offset, nub with the current offset
+ * (predicted: the offset before this pair updates it), rn the residual's variance per axis
+ * (mag units^2). The log-likelihood ratio of "offset b" against "no offset" grows by
+ * (|nu0|^2 - |nub|^2) / (2 rn). The moments of the pair's sample feed the constancy check
+ * of the field's squared norm and earth-vertical component (hi_evidence). */
+static void hi_evidence_add(hqf_state *st, const double *q6, const double *mag,
+                            const double *nu0, const double *nub, double rn)
+{
+    const double r0 = nu0[0] * nu0[0] + nu0[1] * nu0[1] + nu0[2] * nu0[2];
+    const double rb = nub[0] * nub[0] + nub[1] * nub[1] + nub[2] * nub[2];
+    st->hi_ev_llr += (r0 - rb) / (2.0 * rn);
+    st->hi_ev_w += 1.0;
+    const double u = mag[0] * mag[0] + mag[1] * mag[1] + mag[2] * mag[2];
+    moments_add(st->hi_ev_m, u, mag);
+    /* third row of R(q6): the earth-vertical direction in the sensor frame */
+    const double w = q6[0], x = q6[1], y = q6[2], z = q6[3];
+    const double r[3] = {2.0 * (x * z - w * y), 2.0 * (w * x + y * z),
+                         1.0 - 2.0 * (x * x + y * y)};
+    moments_add(st->hi_ev_v, r[0] * mag[0] + r[1] * mag[1] + r[2] * mag[2], r);
+}
+
+/* Whether the evidence supports applying the current offset b (relax: 1 to start, 0.5 to
+ * keep it): a log-likelihood ratio of at least relax * hard_iron_min_llr, and over the same
+ * pairs a corrected field m - b whose squared norm varies less than the raw field's (by
+ * the variance ratio hard_iron_norm_ratio to start, 1 to keep) and whose earth-vertical
+ * component (with the norm: the dip) varies no more. A constant field seen through the
+ * right offset has both constant. */
+static int hi_evidence(const hqf_state *st, double relax)
+{
+    const double *p = st->p;
+    const double w = st->hi_ev_w;
+    if (!(w > 2.0) || st->hi_ev_llr < relax * p[HQF_HI_MIN_LLR]) {
+        return 0;
+    }
+    const double *b = st->hi_b;
+    const double zero[3] = {0.0, 0.0, 0.0};
+    /* |m - b|^2 = |m|^2 + (-2 b) . m + |b|^2 (the constant does not vary) */
+    const double cn[3] = {-2.0 * b[0], -2.0 * b[1], -2.0 * b[2]};
+    const double vn0 = moments_var(st->hi_ev_m, w, zero);
+    const double vnb = moments_var(st->hi_ev_m, w, cn);
+    /* r . (m - b) = r . m + (-b) . r */
+    const double cv[3] = {-b[0], -b[1], -b[2]};
+    const double vv0 = moments_var(st->hi_ev_v, w, zero);
+    const double vvb = moments_var(st->hi_ev_v, w, cv);
+    const double ratio = relax < 1.0 ? 1.0 : p[HQF_HI_NORM_RATIO];
+    return vnb <= ratio * vn0 && vvb <= vv0;
+}
+
 static void update_hard_iron(hqf_state *st, const double *q6, const double *mag, double dt)
 {
     const double *p = st->p;
@@ -979,6 +1089,7 @@ static void update_hard_iron(hqf_state *st, const double *q6, const double *mag,
     {
         const double s = st->hi_scale;
         double *P = st->hi_p;
+        const double pair_dt = st->hi_dt;
         const double qb = sq(p[HQF_HI_SIGMA_OFFSET_RW] * s) * st->hi_dt;
         P[0] += qb;
         P[4] += qb;
@@ -1007,6 +1118,7 @@ static void update_hard_iron(hqf_state *st, const double *q6, const double *mag,
         S[0] += rn;
         S[4] += rn;
         S[8] += rn;
+        hi_evidence_decay(st, pair_dt);
         if (mat3_inv(S, Si) == 0) {
             double sn[3];
             mat_vec(Si, nu, sn);
@@ -1017,9 +1129,13 @@ static void update_hard_iron(hqf_state *st, const double *q6, const double *mag,
                     memset(P, 0, sizeof st->hi_p);
                     P[0] = P[4] = P[8] = sq(p[HQF_HI_SIGMA_INIT] * s);
                     st->hi_rej = 0;
+                    hi_evidence_clear(st);
                 }
             } else {
                 st->hi_rej = 0;
+                /* evidence from the predicted residual (the offset before this pair) */
+                const double nu0[3] = {mag[0] - ma[0], mag[1] - ma[1], mag[2] - ma[2]};
+                hi_evidence_add(st, q6, mag, nu0, nu, rn);
                 double K[9], KHP[9], dx[3];
                 mat3_mul(PHt, Si, K);
                 mat_vec(K, nu, dx);
@@ -1043,10 +1159,11 @@ static void update_hard_iron(hqf_state *st, const double *q6, const double *mag,
         const double bn = norm3(st->hi_b);
         const double sig = sqrt(fmax(st->hi_p[0], fmax(st->hi_p[4], st->hi_p[8])));
         if (!st->hi_active) {
-            st->hi_active = bn > p[HQF_HI_MIN_OFFSET] * s && sig < p[HQF_HI_MAX_SIGMA] * s;
+            st->hi_active = bn > p[HQF_HI_MIN_OFFSET] * s && sig < p[HQF_HI_MAX_SIGMA] * s &&
+                            hi_evidence(st, 1.0);
         } else {
             st->hi_active = bn > 0.5 * p[HQF_HI_MIN_OFFSET] * s &&
-                            sig < 2.0 * p[HQF_HI_MAX_SIGMA] * s;
+                            sig < 2.0 * p[HQF_HI_MAX_SIGMA] * s && hi_evidence(st, 0.5);
         }
     }
 new_anchor:

@@ -340,6 +340,7 @@ PyObject *hqf_py_filter_info(PyObject *self, PyObject *args)
         dict_set(d, "hard_iron", vec(st->hi_b, 3)) ||
         dict_set(d, "hard_iron_p", vec(st->hi_p, 9)) ||
         dict_set(d, "hard_iron_active", PyBool_FromLong(st->hi_active)) ||
+        dict_set(d, "hard_iron_llr", PyFloat_FromDouble(st->hi_ev_llr)) ||
         dict_set(d, "mag_ref_norm", PyFloat_FromDouble(st->mag_ref_norm)) ||
         dict_set(d, "mag_ref_dip", PyFloat_FromDouble(st->mag_ref_dip)) ||
         dict_set(d, "use_mag", PyLong_FromLong(o->use_mag))) {

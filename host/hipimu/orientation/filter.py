@@ -73,6 +73,9 @@ DEFAULT_PARAMS: dict[str, float] = {
     "gyro_cal_sigma": 0.3,
     "gyro_cal_clip": 3.0,  # %, largest scale/misalignment entry the filter believes
     "gyro_cal_rate_hz": 3.125,  # Hz, rate of the bias filter (12 states) while estimating M
+    "hard_iron_evidence_time": 10.0,  # s, forgetting time of the hard-iron evidence
+    "hard_iron_min_llr": 50.0,  # log-likelihood ratio (offset vs none) needed to apply it
+    "hard_iron_norm_ratio": 0.5,  # corrected/raw variance of the field norm needed to apply
 }
 PARAM_NAMES: tuple[str, ...] = tuple(DEFAULT_PARAMS)
 

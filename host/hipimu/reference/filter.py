@@ -120,6 +120,25 @@ def inv3(m: np.ndarray) -> np.ndarray | None:
     return np.linalg.inv(m)
 
 
+def _moments(a: float, x: np.ndarray) -> np.ndarray:
+    """The moments of a scalar a and a 3-vector x that give the variance of a + c.x:
+    a, a^2, x, a x, x x^T (xx yy zz xy xz yz), as filter_core.c sums them."""
+    xx = np.outer(x, x)
+    return np.concatenate(
+        [[a, a * a], x, a * x, [xx[0, 0], xx[1, 1], xx[2, 2], xx[0, 1], xx[0, 2], xx[1, 2]]]
+    )
+
+
+def _moments_var(sums: np.ndarray, w: float, c: np.ndarray) -> float:
+    """Variance of a + c.x over the samples whose moments (weight w) are ``sums``."""
+    m = sums / w
+    mx = m[2:5]
+    cov_ax = m[5:8] - m[0] * mx
+    xx = np.array([[m[8], m[11], m[12]], [m[11], m[9], m[13]], [m[12], m[13], m[10]]])
+    cov_x = xx - np.outer(mx, mx)
+    return float(m[1] - m[0] ** 2 + 2.0 * c @ cov_ax + c @ cov_x @ c)
+
+
 class ReferenceFilter:
     """The filter state and update steps, as in filter_core.c."""
 
@@ -204,6 +223,7 @@ class ReferenceFilter:
         self.hi_age = 0.0
         self.hi_rej = 0
         self.hi_active = False
+        self.hi_evidence_clear()
         self.acc_new = False
         self.acc_aligned = False
         self.bias_angle = np.zeros(2)
@@ -451,10 +471,17 @@ class ReferenceFilter:
         s = self.hi_scale
         P = self.hi_p + np.eye(3) * (p["hard_iron_sigma_offset"] * s) ** 2 * self.hi_dt
         self.hi_p = P
+        tau = p["hard_iron_evidence_time"]
+        forget = math.exp(-self.hi_dt / tau) if tau > 0 else 0.0
+        self.hi_ev_llr *= forget
+        self.hi_ev_w *= forget
+        self.hi_ev_m *= forget
+        self.hi_ev_v *= forget
         self.hi_dt = 0.0
         rrel_t = qmat(q6).T @ qmat(self.hi_qa)
         H = np.eye(3) - rrel_t
-        nu = mag - rrel_t @ self.hi_ma - H @ self.hi_b
+        nu0 = mag - rrel_t @ self.hi_ma
+        nu = nu0 - H @ self.hi_b
         S = H @ P @ H.T + np.eye(3) * 2.0 * (p["hard_iron_sigma_meas"] * s) ** 2
         Si = inv3(S)
         if Si is not None:
@@ -465,8 +492,15 @@ class ReferenceFilter:
                     self.hi_b = np.zeros(3)
                     self.hi_p = np.eye(3) * (p["hard_iron_sigma_init"] * s) ** 2
                     self.hi_rej = 0
+                    self.hi_evidence_clear()
             else:
                 self.hi_rej = 0
+                rn = 2.0 * (p["hard_iron_sigma_meas"] * s) ** 2
+                self.hi_ev_llr += (float(nu0 @ nu0) - float(nu @ nu)) / (2.0 * rn)
+                self.hi_ev_w += 1.0
+                self.hi_ev_m += _moments(float(mag @ mag), mag)
+                r = qmat(q6)[2]
+                self.hi_ev_v += _moments(float(r @ mag), r)
                 K = P @ H.T @ Si
                 self.hi_b = self.hi_b + K @ nu
                 P = P - K @ H @ P
@@ -475,14 +509,38 @@ class ReferenceFilter:
         sig = math.sqrt(float(np.max(np.diag(self.hi_p))))
         if not self.hi_active:
             self.hi_active = bool(
-                bn > p["hard_iron_min_offset"] * s and sig < p["hard_iron_max_sigma"] * s
+                bn > p["hard_iron_min_offset"] * s
+                and sig < p["hard_iron_max_sigma"] * s
+                and self.hi_evidence(1.0)
             )
         else:
             self.hi_active = bool(
                 bn > 0.5 * p["hard_iron_min_offset"] * s
                 and sig < 2.0 * p["hard_iron_max_sigma"] * s
+                and self.hi_evidence(0.5)
             )
         self._hi_anchor(q6, mag)
+
+    def hi_evidence_clear(self) -> None:
+        self.hi_ev_llr = 0.0  # log-likelihood ratio, offset against none
+        self.hi_ev_w = 0.0  # (forgotten) number of pairs
+        self.hi_ev_m = np.zeros(14)  # moments of |m|^2 and m
+        self.hi_ev_v = np.zeros(14)  # moments of the vertical component r.m and r
+
+    def hi_evidence(self, relax: float) -> bool:
+        """Enough likelihood ratio, and a corrected field whose squared norm and vertical
+        component vary less than the raw field's."""
+        p = self.p
+        w = self.hi_ev_w
+        if not w > 2.0 or self.hi_ev_llr < relax * p["hard_iron_min_llr"]:
+            return False
+        b = self.hi_b
+        vn0 = _moments_var(self.hi_ev_m, w, np.zeros(3))
+        vnb = _moments_var(self.hi_ev_m, w, -2.0 * b)
+        vv0 = _moments_var(self.hi_ev_v, w, np.zeros(3))
+        vvb = _moments_var(self.hi_ev_v, w, -b)
+        ratio = 1.0 if relax < 1.0 else p["hard_iron_norm_ratio"]
+        return bool(vnb <= ratio * vn0 and vvb <= vv0)
 
     def _hi_anchor(self, q6: np.ndarray, mag: np.ndarray) -> None:
         self.hi_qa = q6.copy()
