@@ -9,12 +9,11 @@ Orientation Estimation", Data 6(7), 2021 (CC BY 4.0). Error quaternion
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-import os
 
 #: ``../shared/data/broad`` next to the checkout, or ``$HIPIMU_BROAD_DIR`` (a git worktree
 #: elsewhere)
