@@ -18,55 +18,7 @@
 
 #include <Python.h>
 
-/* Parameter vector layout (a float64 array of HQF_NPARAMS values, built by fusion.py). */
-enum {
-    HQF_TAU_ACC = 0,
-    HQF_TAU_MAG,
-    HQF_MOTION_BIAS,
-    HQF_REST_BIAS,
-    HQF_MAG_REJECTION,
-    HQF_BIAS_SIGMA_INIT,
-    HQF_BIAS_FORGETTING_TIME,
-    HQF_BIAS_CLIP,
-    HQF_BIAS_SIGMA_MOTION,
-    HQF_BIAS_VERTICAL_FORGETTING,
-    HQF_BIAS_SIGMA_REST,
-    HQF_REST_MIN_T,
-    HQF_REST_FILTER_TAU,
-    HQF_REST_TH_GYR,
-    HQF_REST_TH_ACC,
-    HQF_MAG_CURRENT_TAU,
-    HQF_MAG_REF_TAU,
-    HQF_MAG_NORM_TH,
-    HQF_MAG_DIP_TH,
-    HQF_MAG_NEW_TIME,
-    HQF_MAG_NEW_FIRST_TIME,
-    HQF_MAG_NEW_MIN_GYR,
-    HQF_MAG_MIN_UNDISTURBED_TIME,
-    HQF_MAG_MAX_REJECTION_TIME,
-    HQF_MAG_REJECTION_FACTOR,
-    HQF_CORR_RATE_HZ,
-    HQF_BIAS_RATE_HZ,
-    HQF_HARD_IRON,
-    HQF_HI_SIGMA_INIT,
-    HQF_HI_MIN_ANGLE,
-    HQF_HI_MAX_AGE,
-    HQF_HI_SIGMA_OFFSET_RW,
-    HQF_HI_SIGMA_MEAS,
-    HQF_HI_GATE,
-    HQF_HI_RESET_COUNT,
-    HQF_HI_MIN_OFFSET,
-    HQF_HI_MAX_SIGMA,
-    HQF_REST_BIAS_GATE,
-    HQF_REST_BIAS_GATE_MIN,
-    HQF_GYRO_CAL_SIGMA,
-    HQF_GYRO_CAL_CLIP,
-    HQF_GYRO_CAL_RATE_HZ,
-    HQF_HI_EVIDENCE_TIME,
-    HQF_HI_MIN_LLR,
-    HQF_HI_NORM_RATIO,
-    HQF_NPARAMS
-};
+#include "filter_params.h"
 
 /* Per-sample flag bits (uint8 output). */
 #define HQF_FLAG_REST 1u
@@ -85,7 +37,7 @@ typedef struct {
 } hqf_lp;
 
 typedef struct {
-    double p[HQF_NPARAMS];
+    hqf_params p;
     /* coefficients */
     double ts, rate;
     double acc_b[3], acc_a[2];
@@ -199,6 +151,7 @@ PyObject *hqf_py_filter_reset(PyObject *self, PyObject *args);
 PyObject *hqf_py_filter_run(PyObject *self, PyObject *args);
 PyObject *hqf_py_filter_info(PyObject *self, PyObject *args);
 PyObject *hqf_py_filter_offline(PyObject *self, PyObject *args);
+PyObject *hqf_py_filter_param_table(PyObject *self, PyObject *args);
 
 #define HQ_FILTER_METHODS                                                                  \
     {"filter_new", hqf_py_filter_new, METH_VARARGS,                                        \
@@ -211,6 +164,8 @@ PyObject *hqf_py_filter_offline(PyObject *self, PyObject *args);
      "filter_info(state) -> dict of the current estimates"},                               \
     {"filter_offline", hqf_py_filter_offline, METH_VARARGS,                                \
      "filter_offline(params, rate_hz, gyr, acc, mag|None, dt|None, out_q, out_bias, "      \
-     "out_flags)"},
+     "out_flags)"},                                                                       \
+    {"filter_param_table", hqf_py_filter_param_table, METH_NOARGS,                         \
+     "filter_param_table() -> ((name, default, unit, meaning), ...) in parameter order"},
 
 #endif

@@ -283,7 +283,7 @@ static void hi_evidence_clear(hqf_state *st);
 
 void hqf_reset(hqf_state *st)
 {
-    const double *p = st->p;
+    const hqf_params *p = &st->p;
     st->gyr_quat[0] = 1.0;
     st->gyr_quat[1] = st->gyr_quat[2] = st->gyr_quat[3] = 0.0;
     memcpy(st->acc_quat, st->gyr_quat, sizeof st->acc_quat);
@@ -327,7 +327,7 @@ void hqf_reset(hqf_state *st)
     st->mag_ref_norm = 0.0;
     st->mag_ref_dip = 0.0;
     st->mag_undisturbed_t = 0.0;
-    st->mag_reject_t = p[HQF_MAG_MAX_REJECTION_TIME];
+    st->mag_reject_t = p->mag_max_rejection_time;
     st->mag_cand_norm = -1.0;
     st->mag_cand_dip = 0.0;
     st->mag_cand_t = 0.0;
@@ -367,51 +367,51 @@ int hqf_init(hqf_state *st, const double *params, double rate_hz)
         return -1;
     }
     memset(st, 0, sizeof *st);
-    memcpy(st->p, params, sizeof st->p);
-    const double *p = st->p;
+    hqf_params_from_vector(&st->p, params);
+    const hqf_params *p = &st->p;
     const double ts = 1.0 / rate_hz;
     st->ts = ts;
     st->rate = rate_hz;
-    if (!(p[HQF_TAU_ACC] > 0.0) || !(p[HQF_REST_FILTER_TAU] > 0.0)) {
+    if (!(p->tau_acc > 0.0) || !(p->rest_filter_tau > 0.0)) {
         return -1;
     }
-    int cdecim = (int)lround(rate_hz / fmax(p[HQF_CORR_RATE_HZ], 1e-3));
+    int cdecim = (int)lround(rate_hz / fmax(p->correction_rate_hz, 1e-3));
     st->corr_decim = cdecim < 1 ? 1 : (cdecim > 1000 ? 1000 : cdecim);
     const double cts = ts * (double)st->corr_decim;
     st->corr_ts = cts;
-    lp_coeffs(p[HQF_TAU_ACC], ts, st->acc_b, st->acc_a);
-    if (!(p[HQF_GYRO_CAL_SIGMA] >= 0.0) || !(p[HQF_GYRO_CAL_CLIP] >= 0.0)) {
+    lp_coeffs(p->tau_acc, ts, st->acc_b, st->acc_a);
+    if (!(p->gyro_cal_sigma >= 0.0) || !(p->gyro_cal_clip >= 0.0)) {
         return -1;
     }
-    st->cal_on = p[HQF_GYRO_CAL_SIGMA] > 0.0 &&
-                 (p[HQF_MOTION_BIAS] != 0.0 || p[HQF_REST_BIAS] != 0.0);
+    st->cal_on = p->gyro_cal_sigma > 0.0 &&
+                 (p->motion_bias != 0.0 || p->rest_bias != 0.0);
     st->cal_u = sq(0.01 * DEG);
-    st->cal_s0 = sq(p[HQF_GYRO_CAL_SIGMA] * 0.01);
-    st->cal_clip = p[HQF_GYRO_CAL_CLIP] * 0.01;
+    st->cal_s0 = sq(p->gyro_cal_sigma * 0.01);
+    st->cal_clip = p->gyro_cal_clip * 0.01;
     /* with the scale/misalignment estimator, the (12-state) bias filter runs at its own,
      * lower rate: its update costs ten times VQF's 3-state one */
-    const double brate = st->cal_on ? p[HQF_GYRO_CAL_RATE_HZ] : p[HQF_BIAS_RATE_HZ];
-    int bdecim = (int)lround(p[HQF_CORR_RATE_HZ] / fmax(brate, 1e-3));
+    const double brate = st->cal_on ? p->gyro_cal_rate_hz : p->bias_rate_hz;
+    int bdecim = (int)lround(p->correction_rate_hz / fmax(brate, 1e-3));
     st->bias_decim = bdecim < 1 ? 1 : (bdecim > 1000 ? 1000 : bdecim);
     st->bias_ts = cts * (double)st->bias_decim;
-    lp_coeffs(p[HQF_TAU_ACC], st->bias_ts, st->bias_lp_b, st->bias_lp_a);
-    st->k_mag = gain_from_tau(p[HQF_TAU_MAG], cts);
-    st->bias_p0 = sq(p[HQF_BIAS_SIGMA_INIT] * 100.0);
-    st->bias_v = sq(0.1 * 100.0) * ts / p[HQF_BIAS_FORGETTING_TIME];
-    const double p_motion = sq(p[HQF_BIAS_SIGMA_MOTION] * 100.0);
+    lp_coeffs(p->tau_acc, st->bias_ts, st->bias_lp_b, st->bias_lp_a);
+    st->k_mag = gain_from_tau(p->tau_mag, cts);
+    st->bias_p0 = sq(p->bias_sigma_init * 100.0);
+    st->bias_v = sq(0.1 * 100.0) * ts / p->bias_forgetting_time;
+    const double p_motion = sq(p->bias_sigma_motion * 100.0);
     st->bias_motion_w = sq(p_motion) / st->bias_v + p_motion;
-    st->bias_vertical_w = st->bias_motion_w / fmax(p[HQF_BIAS_VERTICAL_FORGETTING], 1e-10);
-    const double p_rest = sq(p[HQF_BIAS_SIGMA_REST] * 100.0);
+    st->bias_vertical_w = st->bias_motion_w / fmax(p->bias_vertical_forgetting, 1e-10);
+    const double p_rest = sq(p->bias_sigma_rest * 100.0);
     st->bias_rest_w = sq(p_rest) / st->bias_v + p_rest;
-    st->bias_clip = p[HQF_BIAS_CLIP] * DEG;
-    st->rest_th_gyr2 = sq(p[HQF_REST_TH_GYR] * DEG);
-    st->rest_th_acc2 = sq(p[HQF_REST_TH_ACC]);
-    lp_coeffs(p[HQF_REST_FILTER_TAU], ts, st->rest_b, st->rest_a);
-    st->k_mag_ref = gain_from_tau(p[HQF_MAG_REF_TAU], cts);
-    if (p[HQF_MAG_CURRENT_TAU] > 0.0) {
-        lp_coeffs(p[HQF_MAG_CURRENT_TAU], cts, st->magnd_b, st->magnd_a);
+    st->bias_clip = p->bias_clip * DEG;
+    st->rest_th_gyr2 = sq(p->rest_th_gyr * DEG);
+    st->rest_th_acc2 = sq(p->rest_th_acc);
+    lp_coeffs(p->rest_filter_tau, ts, st->rest_b, st->rest_a);
+    st->k_mag_ref = gain_from_tau(p->mag_ref_tau, cts);
+    if (p->mag_current_tau > 0.0) {
+        lp_coeffs(p->mag_current_tau, cts, st->magnd_b, st->magnd_a);
     }
-    st->hi_cos_half_angle = cos(0.5 * p[HQF_HI_MIN_ANGLE] * DEG);
+    st->hi_cos_half_angle = cos(0.5 * p->hard_iron_min_angle * DEG);
     hqf_reset(st);
     return 0;
 }
@@ -483,9 +483,9 @@ static void quat_normalize(double *q)
 /* Per-sample gyroscope step: rest detection low-pass and strapdown integration. */
 static void update_gyr(hqf_state *st, const double *gyr, double dt)
 {
-    const double *p = st->p;
-    if (p[HQF_REST_BIAS] != 0.0 || p[HQF_MAG_REJECTION] != 0.0) {
-        lp3_step(&st->rest_gyr_lpf, gyr, p[HQF_REST_FILTER_TAU], st->ts, st->rest_b, st->rest_a,
+    const hqf_params *p = &st->p;
+    if (p->rest_bias != 0.0 || p->mag_rejection != 0.0) {
+        lp3_step(&st->rest_gyr_lpf, gyr, p->rest_filter_tau, st->ts, st->rest_b, st->rest_a,
                  st->rest_gyr_lp);
         const double dev = sq(gyr[0] - st->rest_gyr_lp[0]) + sq(gyr[1] - st->rest_gyr_lp[1]) +
                            sq(gyr[2] - st->rest_gyr_lp[2]);
@@ -548,10 +548,10 @@ static void cal_block(hqf_state *st)
  * the gyro-integrated (almost inertial) frame. */
 static void sample_acc(hqf_state *st, const double *acc, double dt)
 {
-    const double *p = st->p;
+    const hqf_params *p = &st->p;
     const double ts = st->ts;
-    if (p[HQF_REST_BIAS] != 0.0) {
-        lp3_step(&st->rest_acc_lpf, acc, p[HQF_REST_FILTER_TAU], ts, st->rest_b, st->rest_a,
+    if (p->rest_bias != 0.0) {
+        lp3_step(&st->rest_acc_lpf, acc, p->rest_filter_tau, ts, st->rest_b, st->rest_a,
                  st->rest_acc_lp);
         const double dev = sq(acc[0] - st->rest_acc_lp[0]) + sq(acc[1] - st->rest_acc_lp[1]) +
                            sq(acc[2] - st->rest_acc_lp[2]);
@@ -560,14 +560,14 @@ static void sample_acc(hqf_state *st, const double *acc, double dt)
             st->rest_detected = 0;
         } else {
             st->rest_t += dt;
-            if (st->rest_t >= p[HQF_REST_MIN_T]) {
+            if (st->rest_t >= p->rest_min_t) {
                 st->rest_detected = 1;
             }
         }
     }
     double v[3];
     qrot(st->gyr_quat, acc, v);
-    lp3_step(&st->acc_lp, v, p[HQF_TAU_ACC], ts, st->acc_b, st->acc_a, st->last_acc_lp);
+    lp3_step(&st->acc_lp, v, p->tau_acc, ts, st->acc_b, st->acc_a, st->last_acc_lp);
     st->acc_new = 1;
 }
 
@@ -594,17 +594,17 @@ static void rest_anchor(hqf_state *st)
 
 static int rest_gate(hqf_state *st, double dt)
 {
-    const double *p = st->p;
+    const hqf_params *p = &st->p;
     if (!st->rest_anchor_set) {
         rest_anchor(st);
     }
     st->rest_anchor_t += dt;
-    const double floor = p[HQF_REST_BIAS_GATE_MIN] * DEG;
+    const double floor = p->rest_bias_gate_min * DEG;
     const double *m = st->rest_anchor_m, *w = st->rest_gyr_lp;
     for (int i = 0; i < 3; i++) {
         /* P is kept in units of (0.01 deg/s)^2, as in VQF */
         const double sigma = sqrt(fmax(st->rest_anchor_p[4 * i], 0.0)) * 0.01 * DEG;
-        const double limit = fmax(floor, p[HQF_REST_BIAS_GATE] * sigma);
+        const double limit = fmax(floor, p->rest_bias_gate * sigma);
         double d = w[i] - st->rest_anchor[i];
         if (st->cal_on) {
             /* at rest the gyro reads bias + M gyr */
@@ -624,7 +624,7 @@ static int rest_gate(hqf_state *st, double dt)
             return 0;
         }
     }
-    if (st->rest_anchor_t >= p[HQF_REST_MIN_T]) {
+    if (st->rest_anchor_t >= p->rest_min_t) {
         rest_anchor(st);
     }
     return 1;
@@ -633,11 +633,11 @@ static int rest_gate(hqf_state *st, double dt)
 /* Whether the bias filter takes a rest update (VQF's rest detection and the rest gate). */
 static int rest_update(hqf_state *st, double nblk)
 {
-    const double *p = st->p;
-    int rest = st->rest_detected && p[HQF_REST_BIAS] != 0.0;
+    const hqf_params *p = &st->p;
+    int rest = st->rest_detected && p->rest_bias != 0.0;
     if (!rest) {
         st->rest_anchor_set = 0;
-    } else if (p[HQF_REST_BIAS_GATE] > 0.0) {
+    } else if (p->rest_bias_gate > 0.0) {
         rest = rest_gate(st, nblk * st->ts);
     }
     return rest;
@@ -647,12 +647,12 @@ static int rest_update(hqf_state *st, double nblk)
  * (x, y), matching the accelerometer low-pass (VQF), shared by both bias filters. */
 static void motion_lowpass(hqf_state *st, const double *q6, double *R, double *blp)
 {
-    const double *p = st->p;
+    const hqf_params *p = &st->p;
     qmat(q6, R);
     blp[0] = R[0] * st->bias[0] + R[1] * st->bias[1] + R[2] * st->bias[2];
     blp[1] = R[3] * st->bias[0] + R[4] * st->bias[1] + R[5] * st->bias[2];
-    lp_step(&st->motion_r_lp, R, 9, p[HQF_TAU_ACC], st->bias_ts, st->bias_lp_b, st->bias_lp_a, R);
-    lp_step(&st->motion_b_lp, blp, 2, p[HQF_TAU_ACC], st->bias_ts, st->bias_lp_b, st->bias_lp_a,
+    lp_step(&st->motion_r_lp, R, 9, p->tau_acc, st->bias_ts, st->bias_lp_b, st->bias_lp_a, R);
+    lp_step(&st->motion_b_lp, blp, 2, p->tau_acc, st->bias_ts, st->bias_lp_b, st->bias_lp_a,
             blp);
 }
 
@@ -660,7 +660,7 @@ static void motion_lowpass(hqf_state *st, const double *q6, double *R, double *b
  * rate; corr_rate = the inclination correction angle (x, y) per second over the block. */
 static void update_bias(hqf_state *st, const double *q6, const double *corr_rate, double nblk)
 {
-    const double *p = st->p;
+    const hqf_params *p = &st->p;
     const double clip = st->bias_clip;
     double R[9], blp[2], w[3], e[3];
     motion_lowpass(st, q6, R, blp);
@@ -671,7 +671,7 @@ static void update_bias(hqf_state *st, const double *q6, const double *corr_rate
         memset(R, 0, sizeof R);
         R[0] = R[4] = R[8] = 1.0;
         w[0] = w[1] = w[2] = st->bias_rest_w / nblk;
-    } else if (p[HQF_MOTION_BIAS] != 0.0) {
+    } else if (p->motion_bias != 0.0) {
         e[0] = corr_rate[0] + blp[0] - R[0] * st->bias[0] - R[1] * st->bias[1] -
                R[2] * st->bias[2];
         e[1] = corr_rate[1] + blp[1] - R[3] * st->bias[0] - R[4] * st->bias[1] -
@@ -727,7 +727,7 @@ static void update_bias(hqf_state *st, const double *q6, const double *corr_rate
 static void update_bias_cal(hqf_state *st, const double *q6, const double *corr_rate,
                             double nblk)
 {
-    const double *p = st->p;
+    const hqf_params *p = &st->p;
     const double u = st->cal_u;
     double R[9], blp[2], hm[18], rmw[2];
     motion_lowpass(st, q6, R, blp);
@@ -745,10 +745,10 @@ static void update_bias_cal(hqf_state *st, const double *q6, const double *corr_
         rmw[r] = s;
     }
     for (int r = 0; r < 2; r++) {
-        lp_step(&st->cal_hm_lp[r], hm + 9 * r, 9, p[HQF_TAU_ACC], st->bias_ts, st->bias_lp_b,
+        lp_step(&st->cal_hm_lp[r], hm + 9 * r, 9, p->tau_acc, st->bias_ts, st->bias_lp_b,
                 st->bias_lp_a, hm + 9 * r);
     }
-    lp_step(&st->cal_rmw_lp, rmw, 2, p[HQF_TAU_ACC], st->bias_ts, st->bias_lp_b, st->bias_lp_a,
+    lp_step(&st->cal_rmw_lp, rmw, 2, p->tau_acc, st->bias_ts, st->bias_lp_b, st->bias_lp_a,
             rmw);
     /* measurement rows h (3 x 12; row 2 of the motion case and the rest rows are sparse,
      * which the products below exploit), z and the noise w */
@@ -765,7 +765,7 @@ static void update_bias_cal(hqf_state *st, const double *q6, const double *corr_
             z[r] = st->rest_gyr_lp[r];
             w[r] = st->bias_rest_w / nblk * u;
         }
-    } else if (p[HQF_MOTION_BIAS] != 0.0) {
+    } else if (p->motion_bias != 0.0) {
         kind = 2;
         for (int r = 0; r < 2; r++) {
             for (int i = 0; i < 3; i++) {
@@ -893,7 +893,7 @@ static void update_bias_cal(hqf_state *st, const double *q6, const double *corr_
 /* Inclination correction (at the correction rate) from the low-passed accelerometer. */
 static void correct_acc(hqf_state *st, double block_t, double nblk)
 {
-    const double *p = st->p;
+    const hqf_params *p = &st->p;
     double v[3];
     qrot(st->acc_quat, st->last_acc_lp, v);
     /* the shortest rotation taking v to +z: [n + vz, vy, -vx, 0] / sqrt(2 n (n + vz)) */
@@ -916,7 +916,7 @@ static void correct_acc(hqf_state *st, double block_t, double nblk)
     qmul(corr, st->acc_quat, st->acc_quat);
     quat_normalize(st->acc_quat);
     /* the first correction aligns the initial orientation: not a measurement of the bias */
-    if ((p[HQF_MOTION_BIAS] == 0.0 && p[HQF_REST_BIAS] == 0.0) || !st->acc_aligned) {
+    if ((p->motion_bias == 0.0 && p->rest_bias == 0.0) || !st->acc_aligned) {
         st->acc_aligned = 1;
         return;
     }
@@ -964,7 +964,7 @@ static void hi_evidence_clear(hqf_state *st)
 /* Forget the evidence over the time dt (s) since the last pair. */
 static void hi_evidence_decay(hqf_state *st, double dt)
 {
-    const double tau = st->p[HQF_HI_EVIDENCE_TIME];
+    const double tau = st->p.hard_iron_evidence_time;
     const double f = tau > 0.0 ? exp(-dt / tau) : 0.0;
     st->hi_ev_llr *= f;
     st->hi_ev_w *= f;
@@ -1041,9 +1041,9 @@ static void hi_evidence_add(hqf_state *st, const double *q6, const double *mag,
  * right offset has both constant. */
 static int hi_evidence(const hqf_state *st, double relax)
 {
-    const double *p = st->p;
+    const hqf_params *p = &st->p;
     const double w = st->hi_ev_w;
-    if (!(w > 2.0) || st->hi_ev_llr < relax * p[HQF_HI_MIN_LLR]) {
+    if (!(w > 2.0) || st->hi_ev_llr < relax * p->hard_iron_min_llr) {
         return 0;
     }
     const double *b = st->hi_b;
@@ -1056,13 +1056,13 @@ static int hi_evidence(const hqf_state *st, double relax)
     const double cv[3] = {-b[0], -b[1], -b[2]};
     const double vv0 = moments_var(st->hi_ev_v, w, zero);
     const double vvb = moments_var(st->hi_ev_v, w, cv);
-    const double ratio = relax < 1.0 ? 1.0 : p[HQF_HI_NORM_RATIO];
+    const double ratio = relax < 1.0 ? 1.0 : p->hard_iron_norm_ratio;
     return vnb <= ratio * vn0 && vvb <= vv0;
 }
 
 static void update_hard_iron(hqf_state *st, const double *q6, const double *mag, double dt)
 {
-    const double *p = st->p;
+    const hqf_params *p = &st->p;
     st->hi_dt += dt;
     st->hi_age += dt;
     if (!st->hi_init) {
@@ -1072,7 +1072,7 @@ static void update_hard_iron(hqf_state *st, const double *q6, const double *mag,
         }
         st->hi_scale = s;
         memset(st->hi_p, 0, sizeof st->hi_p);
-        st->hi_p[0] = st->hi_p[4] = st->hi_p[8] = sq(p[HQF_HI_SIGMA_INIT] * s);
+        st->hi_p[0] = st->hi_p[4] = st->hi_p[8] = sq(p->hard_iron_sigma_init * s);
         st->hi_init = 1;
         st->hi_dt = 0.0;
         goto new_anchor;
@@ -1081,7 +1081,7 @@ static void update_hard_iron(hqf_state *st, const double *q6, const double *mag,
     const double *qa = st->hi_qa;
     const double w = qa[0] * q6[0] + qa[1] * q6[1] + qa[2] * q6[2] + qa[3] * q6[3];
     if (fabs(w) > st->hi_cos_half_angle) {
-        if (st->hi_age > p[HQF_HI_MAX_AGE]) {
+        if (st->hi_age > p->hard_iron_max_age) {
             goto new_anchor;
         }
         return;
@@ -1090,7 +1090,7 @@ static void update_hard_iron(hqf_state *st, const double *q6, const double *mag,
         const double s = st->hi_scale;
         double *P = st->hi_p;
         const double pair_dt = st->hi_dt;
-        const double qb = sq(p[HQF_HI_SIGMA_OFFSET_RW] * s) * st->hi_dt;
+        const double qb = sq(p->hard_iron_sigma_offset * s) * st->hi_dt;
         P[0] += qb;
         P[4] += qb;
         P[8] += qb;
@@ -1114,7 +1114,7 @@ static void update_hard_iron(hqf_state *st, const double *q6, const double *mag,
         double PHt[9], S[9], Si[9];
         mat3_mul_ts(P, H, PHt); /* P H^T */
         mat3_mul(H, PHt, S);
-        const double rn = 2.0 * sq(p[HQF_HI_SIGMA_MEAS] * s);
+        const double rn = 2.0 * sq(p->hard_iron_sigma_meas * s);
         S[0] += rn;
         S[4] += rn;
         S[8] += rn;
@@ -1123,11 +1123,11 @@ static void update_hard_iron(hqf_state *st, const double *q6, const double *mag,
             double sn[3];
             mat_vec(Si, nu, sn);
             const double d2 = nu[0] * sn[0] + nu[1] * sn[1] + nu[2] * sn[2];
-            if (d2 > sq(p[HQF_HI_GATE])) {
-                if (++st->hi_rej >= (int)p[HQF_HI_RESET_COUNT]) {
+            if (d2 > sq(p->hard_iron_gate)) {
+                if (++st->hi_rej >= (int)p->hard_iron_reset_count) {
                     memset(st->hi_b, 0, sizeof st->hi_b);
                     memset(P, 0, sizeof st->hi_p);
-                    P[0] = P[4] = P[8] = sq(p[HQF_HI_SIGMA_INIT] * s);
+                    P[0] = P[4] = P[8] = sq(p->hard_iron_sigma_init * s);
                     st->hi_rej = 0;
                     hi_evidence_clear(st);
                 }
@@ -1159,11 +1159,11 @@ static void update_hard_iron(hqf_state *st, const double *q6, const double *mag,
         const double bn = norm3(st->hi_b);
         const double sig = sqrt(fmax(st->hi_p[0], fmax(st->hi_p[4], st->hi_p[8])));
         if (!st->hi_active) {
-            st->hi_active = bn > p[HQF_HI_MIN_OFFSET] * s && sig < p[HQF_HI_MAX_SIGMA] * s &&
+            st->hi_active = bn > p->hard_iron_min_offset * s && sig < p->hard_iron_max_sigma * s &&
                             hi_evidence(st, 1.0);
         } else {
-            st->hi_active = bn > 0.5 * p[HQF_HI_MIN_OFFSET] * s &&
-                            sig < 2.0 * p[HQF_HI_MAX_SIGMA] * s && hi_evidence(st, 0.5);
+            st->hi_active = bn > 0.5 * p->hard_iron_min_offset * s &&
+                            sig < 2.0 * p->hard_iron_max_sigma * s && hi_evidence(st, 0.5);
         }
     }
 new_anchor:
@@ -1182,13 +1182,13 @@ static void set_delta(hqf_state *st, double d)
 /* Heading correction (at the correction rate) from the latest valid magnetometer sample. */
 static void correct_mag(hqf_state *st, const double *mag_raw, double block_t)
 {
-    const double *p = st->p;
+    const hqf_params *p = &st->p;
     const double cts = st->corr_ts;
     double q6[4], me[3];
     double mag[3] = {mag_raw[0], mag_raw[1], mag_raw[2]};
     /* the orientation at the time of the magnetometer sample (the latest valid one) */
     qmul(st->acc_quat, st->mag_gyr_quat, q6);
-    if (p[HQF_HARD_IRON] != 0.0) {
+    if (p->hard_iron != 0.0) {
         update_hard_iron(st, q6, mag_raw, block_t);
     }
     if (st->hi_active) {
@@ -1198,20 +1198,20 @@ static void correct_mag(hqf_state *st, const double *mag_raw, double block_t)
     }
     qrot(q6, mag, me);
 
-    if (p[HQF_MAG_REJECTION] != 0.0) {
-        const double dip_th = p[HQF_MAG_DIP_TH] * DEG;
+    if (p->mag_rejection != 0.0) {
+        const double dip_th = p->mag_dip_th * DEG;
         const double kref = st->k_mag_ref;
         double *nd = st->mag_norm_dip;
         nd[0] = norm3(me);
         nd[1] = -asin(me[2] / nd[0]);
-        if (p[HQF_MAG_CURRENT_TAU] > 0.0) {
-            lp_step(&st->magnd_lp, nd, 2, p[HQF_MAG_CURRENT_TAU], cts, st->magnd_b, st->magnd_a,
+        if (p->mag_current_tau > 0.0) {
+            lp_step(&st->magnd_lp, nd, 2, p->mag_current_tau, cts, st->magnd_b, st->magnd_a,
                     nd);
         }
-        if (fabs(nd[0] - st->mag_ref_norm) < p[HQF_MAG_NORM_TH] * st->mag_ref_norm &&
+        if (fabs(nd[0] - st->mag_ref_norm) < p->mag_norm_th * st->mag_ref_norm &&
             fabs(nd[1] - st->mag_ref_dip) < dip_th) {
             st->mag_undisturbed_t += block_t;
-            if (st->mag_undisturbed_t >= p[HQF_MAG_MIN_UNDISTURBED_TIME]) {
+            if (st->mag_undisturbed_t >= p->mag_min_undisturbed_time) {
                 st->mag_dist_detected = 0;
                 st->mag_ref_norm += kref * (nd[0] - st->mag_ref_norm);
                 st->mag_ref_dip += kref * (nd[1] - st->mag_ref_dip);
@@ -1220,20 +1220,20 @@ static void correct_mag(hqf_state *st, const double *mag_raw, double block_t)
             st->mag_undisturbed_t = 0.0;
             st->mag_dist_detected = 1;
         }
-        if (fabs(nd[0] - st->mag_cand_norm) < p[HQF_MAG_NORM_TH] * st->mag_cand_norm &&
+        if (fabs(nd[0] - st->mag_cand_norm) < p->mag_norm_th * st->mag_cand_norm &&
             fabs(nd[1] - st->mag_cand_dip) < dip_th) {
-            if (norm3(st->rest_gyr_lp) >= p[HQF_MAG_NEW_MIN_GYR] * DEG) {
+            if (norm3(st->rest_gyr_lp) >= p->mag_new_min_gyr * DEG) {
                 st->mag_cand_t += block_t;
             }
             st->mag_cand_norm += kref * (nd[0] - st->mag_cand_norm);
             st->mag_cand_dip += kref * (nd[1] - st->mag_cand_dip);
             if (st->mag_dist_detected &&
-                (st->mag_cand_t >= p[HQF_MAG_NEW_TIME] ||
-                 (st->mag_ref_norm == 0.0 && st->mag_cand_t >= p[HQF_MAG_NEW_FIRST_TIME]))) {
+                (st->mag_cand_t >= p->mag_new_time ||
+                 (st->mag_ref_norm == 0.0 && st->mag_cand_t >= p->mag_new_first_time))) {
                 st->mag_ref_norm = st->mag_cand_norm;
                 st->mag_ref_dip = st->mag_cand_dip;
                 st->mag_dist_detected = 0;
-                st->mag_undisturbed_t = p[HQF_MAG_MIN_UNDISTURBED_TIME];
+                st->mag_undisturbed_t = p->mag_min_undisturbed_time;
             }
         } else {
             st->mag_cand_t = 0.0;
@@ -1243,16 +1243,16 @@ static void correct_mag(hqf_state *st, const double *mag_raw, double block_t)
     }
 
     double k = st->k_mag;
-    if (p[HQF_MAG_REJECTION] != 0.0) {
+    if (p->mag_rejection != 0.0) {
         if (st->mag_dist_detected) {
-            if (st->mag_reject_t <= p[HQF_MAG_MAX_REJECTION_TIME]) {
+            if (st->mag_reject_t <= p->mag_max_rejection_time) {
                 st->mag_reject_t += block_t;
                 k = 0.0;
             } else {
-                k /= p[HQF_MAG_REJECTION_FACTOR];
+                k /= p->mag_rejection_factor;
             }
         } else {
-            st->mag_reject_t = fmax(st->mag_reject_t - p[HQF_MAG_REJECTION_FACTOR] * block_t, 0.0);
+            st->mag_reject_t = fmax(st->mag_reject_t - p->mag_rejection_factor * block_t, 0.0);
         }
     }
     if (st->k_mag_init != 0.0) {
@@ -1260,7 +1260,7 @@ static void correct_mag(hqf_state *st, const double *mag_raw, double block_t)
             k = st->k_mag_init;
         }
         st->k_mag_init = st->k_mag_init / (st->k_mag_init + 1.0);
-        if (st->k_mag_init * p[HQF_TAU_MAG] < cts) {
+        if (st->k_mag_init * p->tau_mag < cts) {
             st->k_mag_init = 0.0;
         }
     }
@@ -1537,7 +1537,7 @@ int hqf_offline(const double *params, double rate_hz, const double *gyr, const d
     {
         hqf_lp f;
         lp_reset(&f);
-        const double tau = st->p[HQF_TAU_ACC];
+        const double tau = st->p.tau_acc;
         for (Py_ssize_t i = 0; i < n; i++) {
             lp_step(&f, acci + 3 * i, 3, tau, ts, st->acc_b, st->acc_a, acci + 3 * i);
         }

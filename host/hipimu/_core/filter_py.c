@@ -349,3 +349,30 @@ PyObject *hqf_py_filter_info(PyObject *self, PyObject *args)
     }
     return d;
 }
+
+PyObject *hqf_py_filter_param_table(PyObject *self, PyObject *args)
+{
+    (void)self;
+    (void)args;
+    static const struct {
+        const char *name, *unit, *doc;
+        double def;
+    } rows[] = {
+#define HQF_PY_ROW(e, n, d, u, doc) {#n, u, doc, d},
+        HQF_PARAM_TABLE(HQF_PY_ROW)
+#undef HQF_PY_ROW
+    };
+    PyObject *t = PyTuple_New(HQF_NPARAMS);
+    if (t == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < HQF_NPARAMS; i++) {
+        PyObject *row = Py_BuildValue("(sdss)", rows[i].name, rows[i].def, rows[i].unit,
+                                      rows[i].doc);
+        if (row == NULL || PyTuple_SetItem(t, i, row) != 0) {
+            Py_DECREF(t);
+            return NULL;
+        }
+    }
+    return t;
+}

@@ -28,56 +28,18 @@ import numpy as np
 
 from hipimu import _core
 
-#: Default parameters (the VQF defaults plus the hard-iron filter), in the C layout order.
-DEFAULT_PARAMS: dict[str, float] = {
-    "tau_acc": 3.0,  # s, time constant of the inclination correction (acc low-pass)
-    "tau_mag": 9.0,  # s, time constant of the heading correction
-    "motion_bias": 1.0,  # estimate gyro bias during motion (1) or not (0)
-    "rest_bias": 1.0,  # detect rest and estimate gyro bias at rest
-    "mag_rejection": 1.0,  # magnetic disturbance detection and rejection
-    "bias_sigma_init": 0.5,  # deg/s, initial bias uncertainty
-    "bias_forgetting_time": 100.0,  # s, time for the bias uncertainty to grow by 0.1 deg/s
-    "bias_clip": 2.0,  # deg/s, largest bias the filter believes
-    "bias_sigma_motion": 0.1,  # deg/s, trust in motion bias updates
-    "bias_vertical_forgetting": 0.0001,  # decay of the unobservable vertical bias in motion
-    "bias_sigma_rest": 0.01,  # deg/s, trust in rest bias updates (VQF: 0.03)
-    "rest_min_t": 1.5,  # s, minimum rest duration
-    "rest_filter_tau": 0.5,  # s, low-pass of the rest detection
-    "rest_th_gyr": 2.0,  # deg/s, rest threshold for the gyroscope
-    "rest_th_acc": 0.5,  # m/s^2, rest threshold for the accelerometer
-    "mag_current_tau": 0.05,  # s, low-pass of magnetic norm and dip
-    "mag_ref_tau": 20.0,  # s, adaptation of the reference norm and dip
-    "mag_norm_th": 0.1,  # relative norm deviation counted as a disturbance
-    "mag_dip_th": 10.0,  # deg, dip deviation counted as a disturbance
-    "mag_new_time": 20.0,  # s, time to accept a new homogeneous field
-    "mag_new_first_time": 5.0,  # s, the same for the first field
-    "mag_new_min_gyr": 20.0,  # deg/s, rotation needed while accepting a new field
-    "mag_min_undisturbed_time": 0.5,  # s
-    "mag_max_rejection_time": 60.0,  # s, longest full rejection of disturbed samples
-    "mag_rejection_factor": 2.0,  # gain divisor after that, and recovery rate
-    "correction_rate_hz": 25.0,  # Hz, rate of the inclination and heading corrections
-    "bias_rate_hz": 12.5,  # Hz, rate of the gyro bias Kalman filter (block means)
-    "hard_iron": 1.0,  # estimate a constant sensor-frame magnetic offset (1) or not (0)
-    "hard_iron_sigma_init": 1.0,  # prior std of the offset, in units of the first |mag|
-    "hard_iron_min_angle": 30.0,  # deg, rotation between the two samples of an update
-    "hard_iron_max_age": 2.0,  # s, oldest anchor sample of an update
-    "hard_iron_sigma_offset": 0.002,  # random walk of the offset, |mag| units / sqrt(s)
-    "hard_iron_sigma_meas": 0.03,  # measurement noise std, |mag| units
-    "hard_iron_gate": 4.0,  # Mahalanobis gate on the innovation (disturbances are skipped)
-    "hard_iron_reset_count": 3.0,  # consecutive misfits that restart the offset estimate
-    "hard_iron_min_offset": 0.2,  # offset (|mag| units) needed before it is applied
-    "hard_iron_max_sigma": 0.05,  # largest offset std (|mag| units) at which it is applied
-    "rest_bias_gate": 3.0,  # bias std at rest start the rest rate may depart by (0: off)
-    "rest_bias_gate_min": 0.1,  # deg/s, the smallest such departure that ends a rest
-    # %, prior std of the gyro scale/misalignment entries (0: off; off by default: no
-    # out-of-sample gain on BROAD, benchmarks/filters_cv.py; 0.3 is the tested setting)
-    "gyro_cal_sigma": 0.0,
-    "gyro_cal_clip": 3.0,  # %, largest scale/misalignment entry the filter believes
-    "gyro_cal_rate_hz": 3.125,  # Hz, rate of the bias filter (12 states) while estimating M
-    "hard_iron_evidence_time": 10.0,  # s, forgetting time of the hard-iron evidence
-    "hard_iron_min_llr": 50.0,  # log-likelihood ratio (offset vs none) needed to apply it
-    "hard_iron_norm_ratio": 0.5,  # corrected/raw variance of the field norm needed to apply
-}
+#: The parameter table of the C core (``host/hipimu/_core/filter_params.h``, the one place
+#: that defines them): ``(name, default, unit, meaning)`` in the C layout order. Units:
+#: ``flag`` 0/1, ``|m0|`` multiples of the first magnetometer sample's norm, ``sigma``
+#: standard deviations, ``1`` a ratio; degrees are converted to radians inside.
+PARAM_TABLE: tuple[tuple[str, float, str, str], ...] = _core.filter_param_table()
+
+#: Default parameters (the VQF defaults plus hipimu's additions), in the C layout order.
+#: Which features are on was decided out of sample (benchmarks/filters_cv.py): hard-iron
+#: estimation on, gyro scale/misalignment estimation off.
+DEFAULT_PARAMS: dict[str, float] = {name: default for name, default, _, _ in PARAM_TABLE}
+#: The unit of each parameter.
+PARAM_UNITS: dict[str, str] = {name: unit for name, _, unit, _ in PARAM_TABLE}
 PARAM_NAMES: tuple[str, ...] = tuple(DEFAULT_PARAMS)
 
 FLAG_REST = 1  #: the sensor is at rest
