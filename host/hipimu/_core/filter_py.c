@@ -6,6 +6,7 @@
 
 #include "buffers.h"
 #include "filter.h"
+#include "filter_py.h"
 
 static const char CAPSULE_NAME[] = "hipimu._core.filter_state";
 

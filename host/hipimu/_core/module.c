@@ -4,8 +4,8 @@
  */
 #include <Python.h>
 
-#include "filter.h"
-#include "quat.h"
+#include "filter_py.h"
+#include "quat_py.h"
 
 static PyMethodDef core_methods[] = {
     HQ_QUAT_METHODS

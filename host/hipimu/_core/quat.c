@@ -1,67 +1,13 @@
 /* Quaternion kernels and the quaternion -> hip angle pipeline over whole arrays.
  * numpy reference: hipimu/quaternion_reference.py (tests compare the two to 1e-12).
  */
+#include "quat_py.h"
+
 #include "quat.h"
 
 #include <math.h>
 
 #include "buffers.h"
-
-void hq_mul(const double *a, const double *b, double *out)
-{
-    const double w = a[0] * b[0] - a[1] * b[1] - a[2] * b[2] - a[3] * b[3];
-    const double x = a[0] * b[1] + a[1] * b[0] + a[2] * b[3] - a[3] * b[2];
-    const double y = a[0] * b[2] - a[1] * b[3] + a[2] * b[0] + a[3] * b[1];
-    const double z = a[0] * b[3] + a[1] * b[2] - a[2] * b[1] + a[3] * b[0];
-    out[0] = w;
-    out[1] = x;
-    out[2] = y;
-    out[3] = z;
-}
-
-void hq_conj(const double *q, double *out)
-{
-    out[0] = q[0];
-    out[1] = -q[1];
-    out[2] = -q[2];
-    out[3] = -q[3];
-}
-
-int hq_normalize(const double *q, double *out)
-{
-    const double n = sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]);
-    if (!(n > 0.0) || !isfinite(n)) {
-        out[0] = out[1] = out[2] = out[3] = NAN;
-        return -1;
-    }
-    out[0] = q[0] / n;
-    out[1] = q[1] / n;
-    out[2] = q[2] / n;
-    out[3] = q[3] / n;
-    return 0;
-}
-
-void hq_relative(const double *a, const double *b, double *out)
-{
-    double ac[4];
-    hq_conj(a, ac);
-    hq_mul(ac, b, out);
-}
-
-void hq_euler_zxy(const double *q, double *out)
-{
-    /* R = Rz(a) Rx(b) Ry(c); with s = 2 / |q|^2 the matrix is exact for any non-zero q. */
-    const double w = q[0], x = q[1], y = q[2], z = q[3];
-    const double s = 2.0 / (w * w + x * x + y * y + z * z);
-    const double r01 = s * (x * y - w * z);
-    const double r11 = 1.0 - s * (x * x + z * z);
-    const double r21 = s * (y * z + w * x);
-    const double r20 = s * (x * z - w * y);
-    const double r22 = 1.0 - s * (x * x + y * y);
-    out[0] = atan2(-r01, r11);
-    out[1] = atan2(r21, sqrt(r01 * r01 + r11 * r11));
-    out[2] = atan2(-r20, r22);
-}
 
 /* Row i of a broadcast operand: a length-1 operand repeats its only row. */
 static const double *row4(const hq_dbuf *b, Py_ssize_t i)

@@ -1,0 +1,34 @@
+/* Internal interface between the filter's concept files (not part of the API in filter.h). */
+#ifndef HIPIMU_FILTER_INTERNAL_H
+#define HIPIMU_FILTER_INTERNAL_H
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "filter.h"
+#include "filter_lowpass.h"
+#include "filter_math.h"
+#include "quat.h"
+
+/* filter_rest.c: whether the bias filter takes a rest update over a block of nblk samples
+ * (VQF's rest detection and the rest bias gate). */
+int hqf_rest_update(hqf_state *st, double nblk);
+
+/* filter_bias.c: the M regressor of a correction block; the 3-state and 12-state bias
+ * filters (q6: 6D orientation, corr_rate: inclination correction rate x, y in rad/s). */
+void hqf_cal_block(hqf_state *st);
+void hqf_update_bias(hqf_state *st, const double *q6, const double *corr_rate, double nblk);
+void hqf_update_bias_cal(hqf_state *st, const double *q6, const double *corr_rate,
+                         double nblk);
+
+/* filter_hard_iron.c: forget the evidence; one magnetometer sample (mag units) at the 6D
+ * orientation q6, dt (s) after the previous one. */
+void hqf_hard_iron_clear(hqf_state *st);
+void hqf_update_hard_iron(hqf_state *st, const double *q6, const double *mag, double dt);
+
+/* filter_mag.c: heading correction from the latest magnetometer sample over a block of
+ * block_t seconds. */
+void hqf_correct_mag(hqf_state *st, const double *mag_raw, double block_t);
+
+#endif

@@ -1,0 +1,113 @@
+/* Heading correction and magnetic disturbance detection/rejection (VQF), with the
+ * hard-iron offset removed from the magnetometer first when it is applied. */
+#include "filter_internal.h"
+
+static void set_delta(hqf_state *st, double d)
+{
+    st->delta = d;
+    st->delta_c = cos(0.5 * d);
+    st->delta_s = sin(0.5 * d);
+}
+
+/* Heading correction (at the correction rate) from the latest valid magnetometer sample. */
+void hqf_correct_mag(hqf_state *st, const double *mag_raw, double block_t)
+{
+    const hqf_params *p = &st->p;
+    const double cts = st->corr_ts;
+    double q6[4], me[3];
+    double mag[3] = {mag_raw[0], mag_raw[1], mag_raw[2]};
+    /* the orientation at the time of the magnetometer sample (the latest valid one) */
+    hq_mul(st->acc_quat, st->mag_gyr_quat, q6);
+    if (p->hard_iron != 0.0) {
+        hqf_update_hard_iron(st, q6, mag_raw, block_t);
+    }
+    if (st->hi_active) {
+        mag[0] -= st->hi_b[0];
+        mag[1] -= st->hi_b[1];
+        mag[2] -= st->hi_b[2];
+    }
+    hq_rotate(q6, mag, me);
+
+    if (p->mag_rejection != 0.0) {
+        const double dip_th = p->mag_dip_th * DEG;
+        const double kref = st->k_mag_ref;
+        double *nd = st->mag_norm_dip;
+        nd[0] = norm3(me);
+        nd[1] = -asin(me[2] / nd[0]);
+        if (p->mag_current_tau > 0.0) {
+            lp_step(&st->magnd_lp, nd, 2, p->mag_current_tau, cts, st->magnd_b, st->magnd_a,
+                    nd);
+        }
+        if (fabs(nd[0] - st->mag_ref_norm) < p->mag_norm_th * st->mag_ref_norm &&
+            fabs(nd[1] - st->mag_ref_dip) < dip_th) {
+            st->mag_undisturbed_t += block_t;
+            if (st->mag_undisturbed_t >= p->mag_min_undisturbed_time) {
+                st->mag_dist_detected = 0;
+                st->mag_ref_norm += kref * (nd[0] - st->mag_ref_norm);
+                st->mag_ref_dip += kref * (nd[1] - st->mag_ref_dip);
+            }
+        } else {
+            st->mag_undisturbed_t = 0.0;
+            st->mag_dist_detected = 1;
+        }
+        if (fabs(nd[0] - st->mag_cand_norm) < p->mag_norm_th * st->mag_cand_norm &&
+            fabs(nd[1] - st->mag_cand_dip) < dip_th) {
+            if (norm3(st->rest_gyr_lp) >= p->mag_new_min_gyr * DEG) {
+                st->mag_cand_t += block_t;
+            }
+            st->mag_cand_norm += kref * (nd[0] - st->mag_cand_norm);
+            st->mag_cand_dip += kref * (nd[1] - st->mag_cand_dip);
+            if (st->mag_dist_detected &&
+                (st->mag_cand_t >= p->mag_new_time ||
+                 (st->mag_ref_norm == 0.0 && st->mag_cand_t >= p->mag_new_first_time))) {
+                st->mag_ref_norm = st->mag_cand_norm;
+                st->mag_ref_dip = st->mag_cand_dip;
+                st->mag_dist_detected = 0;
+                st->mag_undisturbed_t = p->mag_min_undisturbed_time;
+            }
+        } else {
+            st->mag_cand_t = 0.0;
+            st->mag_cand_norm = nd[0];
+            st->mag_cand_dip = nd[1];
+        }
+    }
+
+    double k = st->k_mag;
+    if (p->mag_rejection != 0.0) {
+        if (st->mag_dist_detected) {
+            if (st->mag_reject_t <= p->mag_max_rejection_time) {
+                st->mag_reject_t += block_t;
+                k = 0.0;
+            } else {
+                k /= p->mag_rejection_factor;
+            }
+        } else {
+            st->mag_reject_t = fmax(st->mag_reject_t - p->mag_rejection_factor * block_t, 0.0);
+        }
+    }
+    if (st->k_mag_init != 0.0) {
+        if (k < st->k_mag_init) {
+            k = st->k_mag_init;
+        }
+        st->k_mag_init = st->k_mag_init / (st->k_mag_init + 1.0);
+        if (st->k_mag_init * p->tau_mag < cts) {
+            st->k_mag_init = 0.0;
+        }
+    }
+    if (k == 0.0) {
+        return;
+    }
+    double dis = atan2(me[0], me[1]) - st->delta;
+    if (dis > HQF_PI) {
+        dis -= 2.0 * HQF_PI;
+    } else if (dis < -HQF_PI) {
+        dis += 2.0 * HQF_PI;
+    }
+    double d = st->delta + k * dis;
+    if (d > HQF_PI) {
+        d -= 2.0 * HQF_PI;
+    } else if (d < -HQF_PI) {
+        d += 2.0 * HQF_PI;
+    }
+    set_delta(st, d);
+}
