@@ -170,19 +170,7 @@ static void update_acc_delta(hqf_state *st)
 /* Per-sample gyroscope step: rest detection low-pass and strapdown integration. */
 static void update_gyr(hqf_state *st, const double *gyr, double dt)
 {
-    const hqf_params *p = &st->p;
-    if (p->rest_bias != 0.0 || p->mag_rejection != 0.0) {
-        lp3_step(&st->rest_gyr_lpf, gyr, p->rest_filter_tau, st->ts, st->rest_b, st->rest_a,
-                 st->rest_gyr_lp);
-        const double dev = sq(gyr[0] - st->rest_gyr_lp[0]) + sq(gyr[1] - st->rest_gyr_lp[1]) +
-                           sq(gyr[2] - st->rest_gyr_lp[2]);
-        const double clip = st->bias_clip;
-        if (dev >= st->rest_th_gyr2 || fabs(st->rest_gyr_lp[0]) > clip ||
-            fabs(st->rest_gyr_lp[1]) > clip || fabs(st->rest_gyr_lp[2]) > clip) {
-            st->rest_t = 0.0;
-            st->rest_detected = 0;
-        }
-    }
+    rest_detect_gyr(st, gyr);
     double g[3] = {gyr[0] - st->bias[0], gyr[1] - st->bias[1], gyr[2] - st->bias[2]};
     if (st->cal_on) {
         /* scale/misalignment correction; the gyro sum of the correction block feeds the
@@ -216,21 +204,7 @@ static void sample_acc(hqf_state *st, const double *acc, double dt)
 {
     const hqf_params *p = &st->p;
     const double ts = st->ts;
-    if (p->rest_bias != 0.0) {
-        lp3_step(&st->rest_acc_lpf, acc, p->rest_filter_tau, ts, st->rest_b, st->rest_a,
-                 st->rest_acc_lp);
-        const double dev = sq(acc[0] - st->rest_acc_lp[0]) + sq(acc[1] - st->rest_acc_lp[1]) +
-                           sq(acc[2] - st->rest_acc_lp[2]);
-        if (dev >= st->rest_th_acc2) {
-            st->rest_t = 0.0;
-            st->rest_detected = 0;
-        } else {
-            st->rest_t += dt;
-            if (st->rest_t >= p->rest_min_t) {
-                st->rest_detected = 1;
-            }
-        }
-    }
+    rest_detect_acc(st, acc, dt);
     double v[3];
     hq_rotate(st->gyr_quat, acc, v);
     lp3_step(&st->acc_lp, v, p->tau_acc, ts, st->acc_b, st->acc_a, st->last_acc_lp);

@@ -9,6 +9,7 @@
 #include "filter.h"
 #include "filter_lowpass.h"
 #include "filter_math.h"
+#include "filter_rest.h"
 #include "quat.h"
 
 /* filter_rest.c: whether the bias filter takes a rest update over a block of nblk samples
