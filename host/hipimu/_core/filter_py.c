@@ -116,16 +116,19 @@ PyObject *hqf_py_filter_reset(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* Acquire a writable uint8 buffer of exactly n items. */
-static int get_flags(PyObject *obj, Py_ssize_t n, Py_buffer *view)
+/* Acquire a writable uint8 buffer of n items (at least n when `at_least`: the streaming
+ * filter keeps one buffer for its chunks' flags). */
+static int get_flags(PyObject *obj, Py_ssize_t n, int at_least, Py_buffer *view)
 {
     if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) != 0) {
         PyErr_SetString(PyExc_TypeError, "out_flags: expected a writable C-contiguous uint8 array");
         return -1;
     }
     const char *fmt = view->format;
-    if (view->itemsize != 1 || (fmt != NULL && strcmp(fmt, "B") != 0) || view->len != n) {
-        PyErr_Format(PyExc_ValueError, "out_flags: expected %zd uint8 items", n);
+    if (view->itemsize != 1 || (fmt != NULL && strcmp(fmt, "B") != 0) ||
+        (at_least ? view->len < n : view->len != n)) {
+        PyErr_Format(PyExc_ValueError, "out_flags: expected %s%zd uint8 items",
+                     at_least ? "at least " : "", n);
         PyBuffer_Release(view);
         return -1;
     }
@@ -191,7 +194,7 @@ static int get_io(PyObject *og, PyObject *oa, PyObject *om, PyObject *odt, PyObj
         goto fail;
     }
     if (of != Py_None || bias_required) {
-        if (get_flags(of, n, &b->flags) != 0) {
+        if (get_flags(of, n, !bias_required, &b->flags) != 0) {
             goto fail;
         }
         b->have_flags = 1;
@@ -202,14 +205,17 @@ fail:
     return -1;
 }
 
-PyObject *hqf_py_filter_run(PyObject *self, PyObject *args)
+PyObject *hqf_py_filter_run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    PyObject *cap, *og, *oa, *om, *odt, *oq, *ob, *of;
     io_bufs b;
-    if (!PyArg_ParseTuple(args, "OOOOOOOO", &cap, &og, &oa, &om, &odt, &oq, &ob, &of)) {
+    /* METH_FASTCALL: streaming calls with a few samples are dominated by call overhead */
+    if (nargs != 8) {
+        PyErr_Format(PyExc_TypeError, "filter_run: expected 8 arguments, got %zd", nargs);
         return NULL;
     }
+    PyObject *cap = args[0], *og = args[1], *oa = args[2], *om = args[3], *odt = args[4],
+             *oq = args[5], *ob = args[6], *of = args[7];
     hqf_obj *o = get_obj(cap);
     if (o == NULL) {
         return NULL;
@@ -233,7 +239,9 @@ PyObject *hqf_py_filter_run(PyObject *self, PyObject *args)
     double *q = b.q.data, *bias = b.bias.data;
     unsigned char *flags = b.have_flags ? (unsigned char *)b.flags.buf : NULL;
     hqf_state *st = &o->st;
-    Py_BEGIN_ALLOW_THREADS
+    /* the GIL is released for long chunks only: for a packet's worth of samples the
+     * release/acquire costs more than the filter */
+    PyThreadState *ts = n >= 256 ? PyEval_SaveThread() : NULL;
     for (Py_ssize_t i = 0; i < n; i++) {
         const unsigned f = hqf_step(st, gyr + 3 * i, acc + 3 * i, use_mag ? mag + 3 * i : NULL,
                                     dt ? dt[i] : 0.0, use_mag, q + 4 * i);
@@ -246,7 +254,9 @@ PyObject *hqf_py_filter_run(PyObject *self, PyObject *args)
             bias[3 * i + 2] = st->bias[2];
         }
     }
-    Py_END_ALLOW_THREADS
+    if (ts != NULL) {
+        PyEval_RestoreThread(ts);
+    }
     release_io(&b);
     Py_RETURN_NONE;
 }

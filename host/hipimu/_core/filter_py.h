@@ -8,7 +8,7 @@
 PyObject *hqf_py_filter_new(PyObject *self, PyObject *args);
 PyObject *hqf_py_filter_copy(PyObject *self, PyObject *args);
 PyObject *hqf_py_filter_reset(PyObject *self, PyObject *args);
-PyObject *hqf_py_filter_run(PyObject *self, PyObject *args);
+PyObject *hqf_py_filter_run(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 PyObject *hqf_py_filter_info(PyObject *self, PyObject *args);
 PyObject *hqf_py_filter_offline(PyObject *self, PyObject *args);
 PyObject *hqf_py_filter_param_table(PyObject *self, PyObject *args);
@@ -18,7 +18,7 @@ PyObject *hqf_py_filter_param_table(PyObject *self, PyObject *args);
      "filter_new(params, rate_hz) -> capsule holding a filter state"},                     \
     {"filter_copy", hqf_py_filter_copy, METH_VARARGS, "filter_copy(state) -> capsule"},    \
     {"filter_reset", hqf_py_filter_reset, METH_VARARGS, "filter_reset(state)"},            \
-    {"filter_run", hqf_py_filter_run, METH_VARARGS,                                        \
+    {"filter_run", (PyCFunction)(void (*)(void))hqf_py_filter_run, METH_FASTCALL,                                        \
      "filter_run(state, gyr, acc, mag|None, dt|None, out_q, out_bias|None, out_flags|None)"},   \
     {"filter_info", hqf_py_filter_info, METH_VARARGS,                                      \
      "filter_info(state) -> dict of the current estimates"},                               \
