@@ -681,6 +681,44 @@ def test_broad_slice_matches_reference():
     assert np.max(np.abs(q - q_ref)) < 1e-9
 
 
+def test_parameter_table_is_the_one_definition():
+    """filter_params.h's table defines the parameters: the C enum and params struct are
+    generated from it (a wrong order would not compile into the same struct), Python's
+    DEFAULT_PARAMS is read from it, and docs/fusion.md's table must match it row by row."""
+    import re
+
+    from hipimu import _core
+
+    table = _core.filter_param_table()
+    assert [r[0] for r in table] == list(fusion.DEFAULT_PARAMS) == list(fusion.PARAM_NAMES)
+    assert [r[1] for r in table] == list(fusion.DEFAULT_PARAMS.values())
+    assert all(r[2] for r in table) and all(r[3] for r in table)  # every unit and meaning
+    src = (ROOT / "host" / "hipimu" / "_core" / "filter_params.h").read_text()
+    c_names = re.findall(r"^\s*X\((\w+), (\w+), ", src, flags=re.M)
+    assert [n for _, n in c_names] == [r[0] for r in table]
+    doc = (ROOT / "docs" / "fusion.md").read_text()
+    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \| ((?:[^|\\]|\\\|)+) \| ", doc, flags=re.M)
+    documented = [(n, float(d), u.replace("\\|", "|")) for n, d, u in rows]
+    assert documented == [(r[0], r[1], r[2]) for r in table]
+    # the vector make_params builds is in the C order
+    assert np.array_equal(make_params(), np.array([r[1] for r in table]))
+
+
+def test_filter_core_headers_are_free_of_python():
+    """The filter core (filter*.h except the binding filter_py.h, quat.h) includes no
+    Python header: only filter_py.c / quat.c / module.c talk to Python."""
+    core = ROOT / "host" / "hipimu" / "_core"
+    headers = [
+        h for h in core.glob("*.h") if h.name not in ("filter_py.h", "quat_py.h", "buffers.h")
+    ]
+    assert {h.name for h in headers} >= {"filter.h", "filter_params.h", "filter_state.h", "quat.h"}
+    for h in headers:
+        assert "Python.h" not in h.read_text().replace("No Python here", ""), h.name
+    for c in core.glob("filter_*.c"):
+        if c.name != "filter_py.c":
+            assert "Python.h" not in c.read_text() and "Py" not in c.read_text(), c.name
+
+
 def test_flags_constants_are_distinct_bits():
     bits = [
         FLAG_REST,

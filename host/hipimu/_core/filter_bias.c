@@ -31,8 +31,8 @@ static void motion_lowpass(hqf_state *st, const double *q6, double *R, double *b
     hq_matrix(q6, R);
     blp[0] = R[0] * st->bias[0] + R[1] * st->bias[1] + R[2] * st->bias[2];
     blp[1] = R[3] * st->bias[0] + R[4] * st->bias[1] + R[5] * st->bias[2];
-    lp_step(&st->motion_r_lp, R, 9, p->tau_acc, st->bias_ts, st->bias_lp_b, st->bias_lp_a, R);
-    lp_step(&st->motion_b_lp, blp, 2, p->tau_acc, st->bias_ts, st->bias_lp_b, st->bias_lp_a,
+    lp_step(&st->motion_r_lp, R, 9, p->tau_acc, st->c.bias_ts, st->c.bias_lp_b, st->c.bias_lp_a, R);
+    lp_step(&st->motion_b_lp, blp, 2, p->tau_acc, st->c.bias_ts, st->c.bias_lp_b, st->c.bias_lp_a,
             blp);
 }
 
@@ -41,7 +41,7 @@ static void motion_lowpass(hqf_state *st, const double *q6, double *R, double *b
 void hqf_update_bias(hqf_state *st, const double *q6, const double *corr_rate, double nblk)
 {
     const hqf_params *p = &st->p;
-    const double clip = st->bias_clip;
+    const double clip = st->c.bias_clip;
     double R[9], blp[2], w[3], e[3];
     motion_lowpass(st, q6, R, blp);
     if (hqf_rest_update(st, nblk)) {
@@ -50,27 +50,27 @@ void hqf_update_bias(hqf_state *st, const double *q6, const double *corr_rate, d
         e[2] = st->rest_gyr_lp[2] - st->bias[2];
         memset(R, 0, sizeof R);
         R[0] = R[4] = R[8] = 1.0;
-        w[0] = w[1] = w[2] = st->bias_rest_w / nblk;
+        w[0] = w[1] = w[2] = st->c.bias_rest_w / nblk;
     } else if (p->motion_bias != 0.0) {
         e[0] = corr_rate[0] + blp[0] - R[0] * st->bias[0] - R[1] * st->bias[1] -
                R[2] * st->bias[2];
         e[1] = corr_rate[1] + blp[1] - R[3] * st->bias[0] - R[4] * st->bias[1] -
                R[5] * st->bias[2];
         e[2] = -R[6] * st->bias[0] - R[7] * st->bias[1] - R[8] * st->bias[2];
-        w[0] = w[1] = st->bias_motion_w / nblk;
-        w[2] = st->bias_vertical_w / nblk;
+        w[0] = w[1] = st->c.bias_motion_w / nblk;
+        w[2] = st->c.bias_vertical_w / nblk;
     } else {
         w[0] = w[1] = w[2] = -1.0;
     }
     double *P = st->bias_p;
-    const double v = st->bias_v * nblk;
-    if (P[0] < st->bias_p0) {
+    const double v = st->c.bias_v * nblk;
+    if (P[0] < st->c.bias_p0) {
         P[0] += v;
     }
-    if (P[4] < st->bias_p0) {
+    if (P[4] < st->c.bias_p0) {
         P[4] += v;
     }
-    if (P[8] < st->bias_p0) {
+    if (P[8] < st->c.bias_p0) {
         P[8] += v;
     }
     if (w[0] >= 0.0) {
@@ -108,7 +108,7 @@ void hqf_update_bias_cal(hqf_state *st, const double *q6, const double *corr_rat
                             double nblk)
 {
     const hqf_params *p = &st->p;
-    const double u = st->cal_u;
+    const double u = st->c.cal_u;
     double R[9], blp[2], hm[18], rmw[2];
     motion_lowpass(st, q6, R, blp);
     const double inv_n = st->cal_n > 0.0 ? 1.0 / st->cal_n : 1.0;
@@ -125,10 +125,10 @@ void hqf_update_bias_cal(hqf_state *st, const double *q6, const double *corr_rat
         rmw[r] = s;
     }
     for (int r = 0; r < 2; r++) {
-        lp_step(&st->cal_hm_lp[r], hm + 9 * r, 9, p->tau_acc, st->bias_ts, st->bias_lp_b,
-                st->bias_lp_a, hm + 9 * r);
+        lp_step(&st->cal_hm_lp[r], hm + 9 * r, 9, p->tau_acc, st->c.bias_ts, st->c.bias_lp_b,
+                st->c.bias_lp_a, hm + 9 * r);
     }
-    lp_step(&st->cal_rmw_lp, rmw, 2, p->tau_acc, st->bias_ts, st->bias_lp_b, st->bias_lp_a,
+    lp_step(&st->cal_rmw_lp, rmw, 2, p->tau_acc, st->c.bias_ts, st->c.bias_lp_b, st->c.bias_lp_a,
             rmw);
     /* measurement rows h (3 x 12; row 2 of the motion case and the rest rows are sparse,
      * which the products below exploit), z and the noise w */
@@ -143,7 +143,7 @@ void hqf_update_bias_cal(hqf_state *st, const double *q6, const double *corr_rat
                 h[12 * r + 3 + 3 * r + j] = st->rest_gyr_lp[j];
             }
             z[r] = st->rest_gyr_lp[r];
-            w[r] = st->bias_rest_w / nblk * u;
+            w[r] = st->c.bias_rest_w / nblk * u;
         }
     } else if (p->motion_bias != 0.0) {
         kind = 2;
@@ -162,11 +162,11 @@ void hqf_update_bias_cal(hqf_state *st, const double *q6, const double *corr_rat
         z[0] = corr_rate[0] + blp[0] + rmw[0];
         z[1] = corr_rate[1] + blp[1] + rmw[1];
         z[2] = 0.0;
-        w[0] = w[1] = st->bias_motion_w / nblk * u;
-        w[2] = st->bias_vertical_w / nblk * u;
+        w[0] = w[1] = st->c.bias_motion_w / nblk * u;
+        w[2] = st->c.bias_vertical_w / nblk * u;
     }
     double *P = st->cal_p;
-    const double v = st->bias_v * nblk * u, p0 = st->bias_p0 * u;
+    const double v = st->c.bias_v * nblk * u, p0 = st->c.bias_p0 * u;
     for (int i = 0; i < 3; i++) {
         if (P[13 * i] < p0) {
             P[13 * i] += v;
@@ -183,7 +183,7 @@ void hqf_update_bias_cal(hqf_state *st, const double *q6, const double *corr_rat
             }
             e[r] = z[r] - hx;
         }
-        clip_n(e, 3, st->bias_clip);
+        clip_n(e, 3, st->c.bias_clip);
         /* ph[r] = P h_r^T (P is symmetric: the sum runs down P's rows, so the loops over
          * the 12 outputs are independent and vectorise), S = H P H^T + W */
         double ph[3][12], S[9], Si[9];
@@ -255,9 +255,9 @@ void hqf_update_bias_cal(hqf_state *st, const double *q6, const double *corr_rat
                 }
             }
             memcpy(st->bias, x, 3 * sizeof(double));
-            clip_n(st->bias, 3, st->bias_clip);
+            clip_n(st->bias, 3, st->c.bias_clip);
             memcpy(st->cal_m, x + 3, 9 * sizeof(double));
-            clip_n(st->cal_m, 9, st->cal_clip);
+            clip_n(st->cal_m, 9, st->c.cal_clip);
             st->cal_rev++;
         }
     }

@@ -22,7 +22,7 @@ void hqf_reset(hqf_state *st)
     st->k_mag_init = 1.0;
     memset(st->bias, 0, sizeof st->bias);
     memset(st->bias_p, 0, sizeof st->bias_p);
-    st->bias_p[0] = st->bias_p[4] = st->bias_p[8] = st->bias_p0;
+    st->bias_p[0] = st->bias_p[4] = st->bias_p[8] = st->c.bias_p0;
     lp_reset(&st->motion_r_lp);
     lp_reset(&st->motion_b_lp);
     st->rest_t = 0.0;
@@ -37,10 +37,10 @@ void hqf_reset(hqf_state *st)
     memset(st->cal_m, 0, sizeof st->cal_m);
     memset(st->cal_p, 0, sizeof st->cal_p);
     for (int i = 0; i < 3; i++) {
-        st->cal_p[13 * i] = st->bias_p0 * st->cal_u;
+        st->cal_p[13 * i] = st->c.bias_p0 * st->c.cal_u;
     }
     for (int i = 3; i < 12; i++) {
-        st->cal_p[13 * i] = st->cal_s0;
+        st->cal_p[13 * i] = st->c.cal_s0;
     }
     memset(st->cal_hm, 0, sizeof st->cal_hm);
     st->cal_n = 0.0;
@@ -76,7 +76,7 @@ void hqf_reset(hqf_state *st)
     st->mag_new = 0;
     memset(st->last_mag, 0, sizeof st->last_mag);
     /* the first valid sample triggers a correction (fast initial convergence) */
-    st->corr_count = st->corr_decim - 1;
+    st->corr_count = st->c.corr_decim - 1;
     st->corr_t = 0.0;
     memset(st->hi_qa, 0, sizeof st->hi_qa);
     memset(st->hi_ma, 0, sizeof st->hi_ma);
@@ -97,48 +97,48 @@ int hqf_init(hqf_state *st, const double *params, double rate_hz)
     hqf_params_from_vector(&st->p, params);
     const hqf_params *p = &st->p;
     const double ts = 1.0 / rate_hz;
-    st->ts = ts;
-    st->rate = rate_hz;
+    st->c.ts = ts;
+    st->c.rate = rate_hz;
     if (!(p->tau_acc > 0.0) || !(p->rest_filter_tau > 0.0)) {
         return -1;
     }
     int cdecim = (int)lround(rate_hz / fmax(p->correction_rate_hz, 1e-3));
-    st->corr_decim = cdecim < 1 ? 1 : (cdecim > 1000 ? 1000 : cdecim);
-    const double cts = ts * (double)st->corr_decim;
-    st->corr_ts = cts;
-    lp_coeffs(p->tau_acc, ts, st->acc_b, st->acc_a);
+    st->c.corr_decim = cdecim < 1 ? 1 : (cdecim > 1000 ? 1000 : cdecim);
+    const double cts = ts * (double)st->c.corr_decim;
+    st->c.corr_ts = cts;
+    lp_coeffs(p->tau_acc, ts, st->c.acc_b, st->c.acc_a);
     if (!(p->gyro_cal_sigma >= 0.0) || !(p->gyro_cal_clip >= 0.0)) {
         return -1;
     }
-    st->cal_on = p->gyro_cal_sigma > 0.0 &&
+    st->c.cal_on = p->gyro_cal_sigma > 0.0 &&
                  (p->motion_bias != 0.0 || p->rest_bias != 0.0);
-    st->cal_u = sq(0.01 * DEG);
-    st->cal_s0 = sq(p->gyro_cal_sigma * 0.01);
-    st->cal_clip = p->gyro_cal_clip * 0.01;
+    st->c.cal_u = sq(0.01 * DEG);
+    st->c.cal_s0 = sq(p->gyro_cal_sigma * 0.01);
+    st->c.cal_clip = p->gyro_cal_clip * 0.01;
     /* with the scale/misalignment estimator, the (12-state) bias filter runs at its own,
      * lower rate: its update costs ten times VQF's 3-state one */
-    const double brate = st->cal_on ? p->gyro_cal_rate_hz : p->bias_rate_hz;
+    const double brate = st->c.cal_on ? p->gyro_cal_rate_hz : p->bias_rate_hz;
     int bdecim = (int)lround(p->correction_rate_hz / fmax(brate, 1e-3));
-    st->bias_decim = bdecim < 1 ? 1 : (bdecim > 1000 ? 1000 : bdecim);
-    st->bias_ts = cts * (double)st->bias_decim;
-    lp_coeffs(p->tau_acc, st->bias_ts, st->bias_lp_b, st->bias_lp_a);
-    st->k_mag = gain_from_tau(p->tau_mag, cts);
-    st->bias_p0 = sq(p->bias_sigma_init * 100.0);
-    st->bias_v = sq(0.1 * 100.0) * ts / p->bias_forgetting_time;
+    st->c.bias_decim = bdecim < 1 ? 1 : (bdecim > 1000 ? 1000 : bdecim);
+    st->c.bias_ts = cts * (double)st->c.bias_decim;
+    lp_coeffs(p->tau_acc, st->c.bias_ts, st->c.bias_lp_b, st->c.bias_lp_a);
+    st->c.k_mag = gain_from_tau(p->tau_mag, cts);
+    st->c.bias_p0 = sq(p->bias_sigma_init * 100.0);
+    st->c.bias_v = sq(0.1 * 100.0) * ts / p->bias_forgetting_time;
     const double p_motion = sq(p->bias_sigma_motion * 100.0);
-    st->bias_motion_w = sq(p_motion) / st->bias_v + p_motion;
-    st->bias_vertical_w = st->bias_motion_w / fmax(p->bias_vertical_forgetting, 1e-10);
+    st->c.bias_motion_w = sq(p_motion) / st->c.bias_v + p_motion;
+    st->c.bias_vertical_w = st->c.bias_motion_w / fmax(p->bias_vertical_forgetting, 1e-10);
     const double p_rest = sq(p->bias_sigma_rest * 100.0);
-    st->bias_rest_w = sq(p_rest) / st->bias_v + p_rest;
-    st->bias_clip = p->bias_clip * DEG;
-    st->rest_th_gyr2 = sq(p->rest_th_gyr * DEG);
-    st->rest_th_acc2 = sq(p->rest_th_acc);
-    lp_coeffs(p->rest_filter_tau, ts, st->rest_b, st->rest_a);
-    st->k_mag_ref = gain_from_tau(p->mag_ref_tau, cts);
+    st->c.bias_rest_w = sq(p_rest) / st->c.bias_v + p_rest;
+    st->c.bias_clip = p->bias_clip * DEG;
+    st->c.rest_th_gyr2 = sq(p->rest_th_gyr * DEG);
+    st->c.rest_th_acc2 = sq(p->rest_th_acc);
+    lp_coeffs(p->rest_filter_tau, ts, st->c.rest_b, st->c.rest_a);
+    st->c.k_mag_ref = gain_from_tau(p->mag_ref_tau, cts);
     if (p->mag_current_tau > 0.0) {
-        lp_coeffs(p->mag_current_tau, cts, st->magnd_b, st->magnd_a);
+        lp_coeffs(p->mag_current_tau, cts, st->c.magnd_b, st->c.magnd_a);
     }
-    st->hi_cos_half_angle = cos(0.5 * p->hard_iron_min_angle * DEG);
+    st->c.hi_cos_half_angle = cos(0.5 * p->hard_iron_min_angle * DEG);
     hqf_reset(st);
     return 0;
 }
@@ -172,7 +172,7 @@ static void update_gyr(hqf_state *st, const double *gyr, double dt)
 {
     rest_detect_gyr(st, gyr);
     double g[3] = {gyr[0] - st->bias[0], gyr[1] - st->bias[1], gyr[2] - st->bias[2]};
-    if (st->cal_on) {
+    if (st->c.cal_on) {
         /* scale/misalignment correction; the gyro sum of the correction block feeds the
          * regressor of M (hqf_cal_block) */
         const double *m = st->cal_m;
@@ -203,11 +203,11 @@ static void update_gyr(hqf_state *st, const double *gyr, double dt)
 static void sample_acc(hqf_state *st, const double *acc, double dt)
 {
     const hqf_params *p = &st->p;
-    const double ts = st->ts;
+    const double ts = st->c.ts;
     rest_detect_acc(st, acc, dt);
     double v[3];
     hq_rotate(st->gyr_quat, acc, v);
-    lp3_step(&st->acc_lp, v, p->tau_acc, ts, st->acc_b, st->acc_a, st->last_acc_lp);
+    lp3_step(&st->acc_lp, v, p->tau_acc, ts, st->c.acc_b, st->c.acc_a, st->last_acc_lp);
     st->acc_new = 1;
 }
 
@@ -248,7 +248,7 @@ static void correct_acc(hqf_state *st, double block_t, double nblk)
     st->bias_angle[1] += v[0] * k;
     st->bias_t += block_t;
     st->bias_n += nblk;
-    if (++st->bias_count >= st->bias_decim) {
+    if (++st->bias_count >= st->c.bias_decim) {
         const double rate[2] = {st->bias_angle[0] / st->bias_t, st->bias_angle[1] / st->bias_t};
         const double nb = st->bias_n;
         st->bias_angle[0] = st->bias_angle[1] = 0.0;
@@ -257,7 +257,7 @@ static void correct_acc(hqf_state *st, double block_t, double nblk)
         st->bias_count = 0;
         double q6[4];
         hq_mul(st->acc_quat, st->gyr_quat, q6);
-        if (st->cal_on) {
+        if (st->c.cal_on) {
             hqf_update_bias_cal(st, q6, rate, nb);
         } else {
             hqf_update_bias(st, q6, rate, nb);
@@ -281,7 +281,7 @@ unsigned hqf_step(hqf_state *st, const double *gyr, const double *acc, const dou
 {
     unsigned flags = 0;
     if (!(dt > 0.0) || !isfinite(dt)) {
-        dt = st->ts;
+        dt = st->c.ts;
     }
     if (gyr == NULL || !finite3(gyr)) {
         /* gap: hold the state, carry the elapsed time to the next valid sample */
@@ -309,11 +309,11 @@ unsigned hqf_step(hqf_state *st, const double *gyr, const double *acc, const dou
         }
         /* corrections at the correction rate (every corr_decim-th valid sample) */
         st->corr_t += step_dt;
-        if (++st->corr_count >= st->corr_decim) {
+        if (++st->corr_count >= st->c.corr_decim) {
             const double block_t = st->corr_t;
             const double nblk = (double)st->corr_count;
             hq_normalize_unit(st->gyr_quat);
-            if (st->cal_on) {
+            if (st->c.cal_on) {
                 hqf_cal_block(st);
             }
             st->corr_count = 0;

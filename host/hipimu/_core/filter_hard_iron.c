@@ -139,7 +139,7 @@ void hqf_update_hard_iron(hqf_state *st, const double *q6, const double *mag, do
     /* relative rotation anchor -> now: w of conj(q_a) q6 */
     const double *qa = st->hi_qa;
     const double w = qa[0] * q6[0] + qa[1] * q6[1] + qa[2] * q6[2] + qa[3] * q6[3];
-    if (fabs(w) > st->hi_cos_half_angle) {
+    if (fabs(w) > st->c.hi_cos_half_angle) {
         if (st->hi_age > p->hard_iron_max_age) {
             goto new_anchor;
         }

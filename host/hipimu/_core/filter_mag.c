@@ -13,7 +13,7 @@ static void set_delta(hqf_state *st, double d)
 void hqf_correct_mag(hqf_state *st, const double *mag_raw, double block_t)
 {
     const hqf_params *p = &st->p;
-    const double cts = st->corr_ts;
+    const double cts = st->c.corr_ts;
     double q6[4], me[3];
     double mag[3] = {mag_raw[0], mag_raw[1], mag_raw[2]};
     /* the orientation at the time of the magnetometer sample (the latest valid one) */
@@ -30,12 +30,12 @@ void hqf_correct_mag(hqf_state *st, const double *mag_raw, double block_t)
 
     if (p->mag_rejection != 0.0) {
         const double dip_th = p->mag_dip_th * DEG;
-        const double kref = st->k_mag_ref;
+        const double kref = st->c.k_mag_ref;
         double *nd = st->mag_norm_dip;
         nd[0] = norm3(me);
         nd[1] = -asin(me[2] / nd[0]);
         if (p->mag_current_tau > 0.0) {
-            lp_step(&st->magnd_lp, nd, 2, p->mag_current_tau, cts, st->magnd_b, st->magnd_a,
+            lp_step(&st->magnd_lp, nd, 2, p->mag_current_tau, cts, st->c.magnd_b, st->c.magnd_a,
                     nd);
         }
         if (fabs(nd[0] - st->mag_ref_norm) < p->mag_norm_th * st->mag_ref_norm &&
@@ -72,7 +72,7 @@ void hqf_correct_mag(hqf_state *st, const double *mag_raw, double block_t)
         }
     }
 
-    double k = st->k_mag;
+    double k = st->c.k_mag;
     if (p->mag_rejection != 0.0) {
         if (st->mag_dist_detected) {
             if (st->mag_reject_t <= p->mag_max_rejection_time) {

@@ -49,7 +49,7 @@ int hqf_offline(const double *params, double rate_hz, const double *gyr, const d
         rc = -2;
         goto done;
     }
-    if (st->cal_on) {
+    if (st->c.cal_on) {
         cidx = malloc(un * sizeof(size_t));
         fsnap = malloc(un * 18 * sizeof(double));
         msnap = malloc(un * 9 * sizeof(double));
@@ -59,7 +59,7 @@ int hqf_offline(const double *params, double rate_hz, const double *gyr, const d
         }
     }
     const int use_mag = mag != NULL;
-    const double ts = st->ts;
+    const double ts = st->c.ts;
     double qtmp[4];
     size_t nsnap = 0;
     unsigned long rev = 0;
@@ -180,11 +180,11 @@ int hqf_offline(const double *params, double rate_hz, const double *gyr, const d
         lp_reset(&f);
         const double tau = st->p.tau_acc;
         for (ptrdiff_t i = 0; i < n; i++) {
-            lp_step(&f, acci + 3 * i, 3, tau, ts, st->acc_b, st->acc_a, acci + 3 * i);
+            lp_step(&f, acci + 3 * i, 3, tau, ts, st->c.acc_b, st->c.acc_a, acci + 3 * i);
         }
-        lp_init_state(&f, 3, acci + 3 * (n - 1), st->acc_b, st->acc_a);
+        lp_init_state(&f, 3, acci + 3 * (n - 1), st->c.acc_b, st->c.acc_a);
         for (ptrdiff_t i = n - 1; i >= 0; i--) {
-            lp_step(&f, acci + 3 * i, 3, tau, ts, st->acc_b, st->acc_a, acci + 3 * i);
+            lp_step(&f, acci + 3 * i, 3, tau, ts, st->c.acc_b, st->c.acc_a, acci + 3 * i);
         }
     }
     /* inclination correction */

@@ -15,7 +15,7 @@ static void rest_anchor(hqf_state *st)
 {
     memcpy(st->rest_anchor, st->bias, sizeof st->rest_anchor);
     memcpy(st->rest_anchor_p, st->bias_p, sizeof st->rest_anchor_p);
-    if (st->cal_on) {
+    if (st->c.cal_on) {
         memcpy(st->rest_anchor_m, st->cal_m, sizeof st->rest_anchor_m);
         memcpy(st->rest_anchor_cp, st->cal_p, sizeof st->rest_anchor_cp);
     }
@@ -37,14 +37,14 @@ static int rest_gate(hqf_state *st, double dt)
         const double sigma = sqrt(fmax(st->rest_anchor_p[4 * i], 0.0)) * 0.01 * DEG;
         const double limit = fmax(floor, p->rest_bias_gate * sigma);
         double d = w[i] - st->rest_anchor[i];
-        if (st->cal_on) {
+        if (st->c.cal_on) {
             /* at rest the gyro reads bias + M gyr */
             d -= m[3 * i] * w[0] + m[3 * i + 1] * w[1] + m[3 * i + 2] * w[2];
         }
         if (fabs(d) > limit) {
             memcpy(st->bias, st->rest_anchor, sizeof st->bias);
             memcpy(st->bias_p, st->rest_anchor_p, sizeof st->bias_p);
-            if (st->cal_on) {
+            if (st->c.cal_on) {
                 memcpy(st->cal_m, st->rest_anchor_m, sizeof st->cal_m);
                 memcpy(st->cal_p, st->rest_anchor_cp, sizeof st->cal_p);
                 st->cal_rev++;
@@ -69,7 +69,7 @@ int hqf_rest_update(hqf_state *st, double nblk)
     if (!rest) {
         st->rest_anchor_set = 0;
     } else if (p->rest_bias_gate > 0.0) {
-        rest = rest_gate(st, nblk * st->ts);
+        rest = rest_gate(st, nblk * st->c.ts);
     }
     return rest;
 }
