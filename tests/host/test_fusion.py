@@ -670,6 +670,34 @@ def test_broad_hard_iron_changes_nothing_on_undisturbed_trials():
 
 
 @needs_broad
+def test_broad_offline_mode_matches_offline_vqf():
+    """The offline mode against an independent implementation, vqf's offlineVQF, on real
+    data. With VQF's settings (hipimu's additions off, VQF's rest sigma) the 6D estimates
+    agree to 0.001 deg (measured 0.0007); 9D uses the same inclination and its own heading
+    fusion (forward and backward causal headings averaged), within 0.3 deg of offlineVQF's
+    RMSE against the optical reference."""
+    vqf = pytest.importorskip("vqf")
+    b = _broad()
+    vqf_like = {"hard_iron": 0.0, "rest_bias_gate": 0.0, "bias_sigma_rest": 0.03}
+    for name in ("04_undisturbed_slow_rotation_with_breaks_A", "26_disturbed_phone_vibration_A"):
+        t = b.load_trial(BROAD / f"{name}.mat")
+        for mag in (None, t.mag):
+            ours = estimate_orientation(
+                t.gyr, t.acc, mag, rate_hz=t.rate_hz, mode="offline", **vqf_like
+            )
+            out = vqf.offlineVQF(t.gyr, t.acc, mag, 1.0 / t.rate_hz)
+            if mag is None:
+                e = qmul(ours, out["quat6D"] * np.array([1.0, -1.0, -1.0, -1.0]))
+                diff = np.degrees(2 * np.arccos(np.clip(np.abs(e[:, 0]), 0.0, 1.0)))
+                assert np.max(diff) < 1e-3, name
+            else:
+                tot, _, inc = b.errors_deg(ours, t.quat, t.movement)
+                tot_v, _, inc_v = b.errors_deg(out["quat9D"], t.quat, t.movement)
+                assert inc == pytest.approx(inc_v, abs=0.01), name
+                assert abs(tot - tot_v) < 0.3, name
+
+
+@needs_broad
 def test_broad_slice_matches_reference():
     b = _broad()
     t = b.load_trial(BROAD / "24_disturbed_tapping_A.mat")
