@@ -159,19 +159,18 @@ def run_dim(trials: list[Trial], cats: list[str], dim: str, vqf: np.ndarray | No
 
     if vqf is not None:
         print(f"| VQF {dim} (defaults) | {vqf.mean():.3f} | |")
-    print(
-        f"| hipimu, current defaults (in sample) | {default_err.mean():.3f} | {worst(default_err)} |"
-    )
-    print(
-        f"| hipimu, best grid point on all 18 (in sample) | {err[full].mean():.3f} | {worst(err[full])} |"
-    )
-    print(
-        f"| hipimu, selection cross-validated (out of sample) | {oos.mean():.3f} | {worst(oos)} |"
-    )
+    rows = {
+        "hipimu, current defaults (in sample)": default_err,
+        "hipimu, best grid point on all trials (in sample)": err[full],
+        "hipimu, selection rule cross-validated (out of sample)": oos,
+    }
+    for label, x in rows.items():
+        print(f"| {label} | {x.mean():.3f} | {worst(x)} |")
     print(f"\nBest grid point on all trials: {fmt_cfg(cfgs[full])}.\n")
 
     print(
-        "| held-out category | trials | VQF | out of sample | in sample (defaults) | chosen without it |"
+        "| held-out category | trials | VQF | out of sample | in sample (defaults) "
+        "| chosen without it |"
     )
     print("| --- | ---: | ---: | ---: | ---: | --- |")
     arr = np.array(cats)
@@ -185,6 +184,7 @@ def run_dim(trials: list[Trial], cats: list[str], dim: str, vqf: np.ndarray | No
     print()
 
     print(f"#### {dim}: feature verdicts (out of sample)\n")
+    losers: list[str] = []
     print(
         "| feature | rule with it forced off | rule with it available | in sample: on minus off "
         "at the best point | verdict |"
@@ -206,9 +206,29 @@ def run_dim(trials: list[Trial], cats: list[str], dim: str, vqf: np.ndarray | No
             verdict = "wins out of sample: on"
         elif gain < -1e-3:
             verdict = "loses out of sample: off"
+            losers.append(feat)
         else:
             verdict = "no out-of-sample difference"
         print(f"| `{feat}` | {oos_off.mean():.3f} | {oos.mean():.3f} | {paired:+.4f} | {verdict} |")
+    print()
+
+    # the rule with the verdicts applied (features that lose forced off): what the decided
+    # defaults give out of sample, category by category
+    kept = [i for i, c in enumerate(cfgs) if all(c[f] == FEATURES[f][0] for f in losers)]
+    final, final_chosen = cross_validate(err, cats, kept, dist)
+    forced = ", ".join(f"`{f}` off" for f in losers) or "nothing forced"
+    print(f"#### {dim}: the rule with the verdicts applied ({forced}), out of sample\n")
+    line = f"mean {final.mean():.3f} deg"
+    if vqf is not None:
+        line += f" against VQF {vqf.mean():.3f}; worst trial minus VQF {worst(final)}"
+    print(line + "\n")
+    print("| held-out category | VQF | hipimu out of sample | chosen without it |")
+    print("| --- | ---: | ---: | --- |")
+    for c, k in final_chosen.items():
+        held = arr == c
+        v = f"{vqf[held].mean():.2f}" if vqf is not None else ""
+        mark = " (worse)" if vqf is not None and final[held].mean() > vqf[held].mean() else ""
+        print(f"| {c} | {v} | {final[held].mean():.2f}{mark} | {fmt_cfg(cfgs[k])} |")
     print()
 
 

@@ -10,9 +10,14 @@
 
 static const char CAPSULE_NAME[] = "hipimu._core.filter_state";
 
+/* Longest chunk filter_stream takes (its flags are kept here, no buffer to pass). */
+#define HQF_STREAM_MAX 256
+
 typedef struct {
     hqf_state st;
     int use_mag; /* -1 until the first update decides 6D or 9D */
+    Py_ssize_t n_flags;                    /* samples of the last filter_stream call */
+    unsigned char flags[HQF_STREAM_MAX];   /* their HQF_FLAG_* bits */
 } hqf_obj;
 
 static void capsule_free(PyObject *cap)
@@ -78,6 +83,7 @@ PyObject *hqf_py_filter_new(PyObject *self, PyObject *args)
         return NULL;
     }
     o->use_mag = -1;
+    o->n_flags = 0;
     return wrap(o);
 }
 
@@ -113,6 +119,7 @@ PyObject *hqf_py_filter_reset(PyObject *self, PyObject *args)
     }
     hqf_reset(&o->st);
     o->use_mag = -1;
+    o->n_flags = 0;
     Py_RETURN_NONE;
 }
 
@@ -386,4 +393,114 @@ PyObject *hqf_py_filter_param_table(PyObject *self, PyObject *args)
         }
     }
     return t;
+}
+
+static int check_use_mag(hqf_obj *o, int use_mag)
+{
+    if (o->use_mag != -1 && o->use_mag != use_mag) {
+        PyErr_SetString(PyExc_ValueError,
+                        use_mag ? "mag: this filter was started without a magnetometer (6D)"
+                                : "mag: this filter was started with a magnetometer (9D); "
+                                  "pass NaN rows for missing samples");
+        return -1;
+    }
+    return 0;
+}
+
+/* filter_stream(state, gyr, acc, mag|None, empty) -> (n, 4) quaternions, for chunks of at
+ * most HQF_STREAM_MAX samples: the streaming fast path. The output array comes from
+ * calling `empty((n, 4))` (numpy.empty: this module does not link numpy); the chunk's
+ * flags stay in the state (filter_flags). Everything is checked before the state changes. */
+PyObject *hqf_py_filter_stream(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 5) {
+        PyErr_Format(PyExc_TypeError, "filter_stream: expected 5 arguments, got %zd", nargs);
+        return NULL;
+    }
+    hqf_obj *o = get_obj(args[0]);
+    if (o == NULL) {
+        return NULL;
+    }
+    const int use_mag = args[3] != Py_None;
+    if (check_use_mag(o, use_mag) != 0) {
+        return NULL;
+    }
+    hq_dbuf g, a, m, q;
+    memset(&m, 0, sizeof m);
+    memset(&q, 0, sizeof q);
+    if (hq_dbuf_get(args[1], 3, 0, "gyr", &g) != 0) {
+        return NULL;
+    }
+    const Py_ssize_t n = g.rows;
+    PyObject *out = NULL;
+    if (n > HQF_STREAM_MAX) {
+        PyErr_Format(PyExc_ValueError, "gyr: more than %d samples (use filter_run)",
+                     HQF_STREAM_MAX);
+        hq_dbuf_release(&g);
+        return NULL;
+    }
+    if (hq_dbuf_get(args[2], 3, 0, "acc", &a) != 0) {
+        hq_dbuf_release(&g);
+        return NULL;
+    }
+    if (check_rows(&a, n, "acc") != 0 ||
+        (use_mag && (hq_dbuf_get(args[3], 3, 0, "mag", &m) != 0 ||
+                     check_rows(&m, n, "mag") != 0))) {
+        goto done;
+    }
+    PyObject *rows = PyLong_FromSsize_t(n), *cols = PyLong_FromLong(4);
+    PyObject *shape = rows && cols ? PyTuple_Pack(2, rows, cols) : NULL;
+    Py_XDECREF(rows);
+    Py_XDECREF(cols);
+    if (shape == NULL) {
+        goto done;
+    }
+    out = PyObject_CallFunctionObjArgs(args[4], shape, NULL);
+    Py_DECREF(shape);
+    if (out == NULL) {
+        goto done;
+    }
+    /* `empty` made it: only its size is checked (no format string: it costs here) */
+    if (PyObject_GetBuffer(out, &q.view, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) != 0) {
+        Py_CLEAR(out);
+        goto done;
+    }
+    q.held = 1;
+    q.data = (double *)q.view.buf;
+    if (q.view.len != (Py_ssize_t)(4 * sizeof(double)) * n) {
+        PyErr_SetString(PyExc_ValueError, "empty: returned an array of the wrong size");
+        Py_CLEAR(out);
+        goto done;
+    }
+    o->use_mag = use_mag;
+    hqf_state *st = &o->st;
+    const double *gyr = g.data, *acc = a.data, *mag = m.data;
+    double *qo = q.data;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        o->flags[i] = (unsigned char)hqf_step(st, gyr + 3 * i, acc + 3 * i,
+                                              use_mag ? mag + 3 * i : NULL, 0.0, use_mag,
+                                              qo + 4 * i);
+    }
+    o->n_flags = n;
+done:
+    hq_dbuf_release(&g);
+    hq_dbuf_release(&a);
+    hq_dbuf_release(&m);
+    hq_dbuf_release(&q);
+    return out;
+}
+
+PyObject *hqf_py_filter_flags(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cap;
+    if (!PyArg_ParseTuple(args, "O", &cap)) {
+        return NULL;
+    }
+    hqf_obj *o = get_obj(cap);
+    if (o == NULL) {
+        return NULL;
+    }
+    return PyBytes_FromStringAndSize((const char *)o->flags, o->n_flags);
 }

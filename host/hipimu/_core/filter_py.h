@@ -12,6 +12,8 @@ PyObject *hqf_py_filter_run(PyObject *self, PyObject *const *args, Py_ssize_t na
 PyObject *hqf_py_filter_info(PyObject *self, PyObject *args);
 PyObject *hqf_py_filter_offline(PyObject *self, PyObject *args);
 PyObject *hqf_py_filter_param_table(PyObject *self, PyObject *args);
+PyObject *hqf_py_filter_stream(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+PyObject *hqf_py_filter_flags(PyObject *self, PyObject *args);
 
 #define HQ_FILTER_METHODS                                                                  \
     {"filter_new", hqf_py_filter_new, METH_VARARGS,                                        \
@@ -25,6 +27,10 @@ PyObject *hqf_py_filter_param_table(PyObject *self, PyObject *args);
     {"filter_offline", hqf_py_filter_offline, METH_VARARGS,                                \
      "filter_offline(params, rate_hz, gyr, acc, mag|None, dt|None, out_q, out_bias, "      \
      "out_flags)"},                                                                       \
+    {"filter_stream", (PyCFunction)(void (*)(void))hqf_py_filter_stream, METH_FASTCALL,     \
+     "filter_stream(state, gyr, acc, mag|None, empty) -> (n, 4) quaternions (n <= 256)"},  \
+    {"filter_flags", hqf_py_filter_flags, METH_VARARGS,                                    \
+     "filter_flags(state) -> bytes: the flags of the last filter_stream call"},            \
     {"filter_param_table", hqf_py_filter_param_table, METH_NOARGS,                         \
      "filter_param_table() -> ((name, default, unit, meaning), ...) in parameter order"},
 

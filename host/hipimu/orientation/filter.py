@@ -50,6 +50,8 @@ FLAG_MAG_SKIPPED = 16  #: magnetometer sample missing, zero or not finite (9D)
 
 Mode = Literal["causal", "offline"]
 
+_EMPTY = np.empty  # the streaming fast path's allocator (the C core does not link numpy)
+
 
 #: Defaults that hold with a magnetometer only. Without one, the heading part of the gyro
 #: scale/misalignment estimate is unobservable and made the 6D heading worse on BROAD
@@ -242,22 +244,17 @@ class OrientationFilter:
         self, gyr: Any, acc: Any, mag: Any | None = None, dt: Any | None = None
     ) -> np.ndarray:
         """Process a chunk of samples; returns its (n, 4) quaternions."""
-        state = self._state
-        if state is not None and dt is None and type(gyr) is np.ndarray:
-            # fast path for float64 C-contiguous arrays ((n, 3), or one (3,) row): the C
-            # core checks the buffers itself, and anything it refuses (before touching the
-            # state) takes the converting path below, which names the problem
-            n = len(gyr) if gyr.ndim == 2 else 1
-            quat = np.empty((n, 4))
-            buf = self._flag_buf
-            if len(buf) < n:
-                buf = self._flag_buf = np.empty(max(n, 64), np.uint8)
+        if dt is None:
+            # fast path for chunks of float64 C-contiguous arrays ((n, 3), or one (3,) row;
+            # n <= 256): the C core checks the buffers itself, and anything it refuses
+            # (before touching the state) takes the converting path below, which names the
+            # problem; the flags stay in the C state until read
             try:
-                _core.filter_run(state, gyr, acc, mag, None, quat, None, buf)
+                quat = _core.filter_stream(self._state, gyr, acc, mag, _EMPTY)
             except (TypeError, ValueError, BufferError):
                 pass
             else:
-                self._nflags = n
+                self._nflags = -1
                 return quat
         g = _as_samples(gyr, "gyr")
         n = g.shape[0]
@@ -274,6 +271,8 @@ class OrientationFilter:
     @property
     def flags(self) -> np.ndarray:
         """(n,) uint8 flags (FLAG_*) of the last chunk's samples."""
+        if self._nflags < 0:  # the fast path keeps them in the C state
+            return np.frombuffer(_core.filter_flags(self._state), dtype=np.uint8).copy()
         return self._flag_buf[: self._nflags].copy()
 
     def reset(self) -> None:
