@@ -402,6 +402,45 @@ def test_streaming_in_chunks_equals_batch():
     assert np.array_equal(np.concatenate(parts), batch)
 
 
+def test_streaming_fast_path_and_its_fallbacks_agree():
+    """One sample per call through the C fast path (rows, (1, 3) chunks), mixed with calls
+    it hands back to Python (lists, float32, keyword arguments, a dt, a 300-sample chunk):
+    the same quaternions and flags as the batch estimate, and clear errors for bad input."""
+    rate = 100.0
+    gyr, acc, mag = _noisy_miscalibrated(1200, rate, seed=22)
+    gyr[500:510] = np.nan  # gaps: flags set
+    res = estimate_orientation(gyr, acc, mag, rate_hz=rate, return_details=True)
+    f = OrientationFilter(rate)
+    out, flags = [], []
+    for i in range(200):
+        out.append(f.update(gyr[i], acc[i], mag[i]))  # (3,) rows
+        flags.append(f.flags)
+    for i in range(200, 400):
+        out.append(f.update(gyr[i : i + 1], acc[i : i + 1], mag=mag[i : i + 1]))  # keyword
+        flags.append(f.flags)
+    out.append(f.update(gyr[400:700], acc[400:700], mag[400:700]))  # longer than 256
+    flags.append(f.flags)
+    out.append(f.update(gyr[700:701].tolist(), acc[700:701].tolist(), mag[700:701]))
+    flags.append(f.flags)
+    out.append(f.update(gyr[701:900], acc[701:900], mag[701:900], dt=np.full(199, 0.01)))
+    flags.append(f.flags)
+    for i in range(900, 1200, 3):
+        out.append(f.update(gyr[i : i + 3], acc[i : i + 3], mag[i : i + 3]))
+        flags.append(f.flags)
+    assert np.array_equal(np.concatenate(out), res.quat)
+    assert np.array_equal(np.concatenate(flags), res.flags)
+    assert np.all(res.flags[500:510] & FLAG_GAP)
+    with pytest.raises(ValueError, match="acc: expected 2 rows"):
+        f.update(gyr[:2], acc[:3], mag[:2])
+    with pytest.raises(ValueError, match="started with a magnetometer"):
+        f.update(gyr[:2], acc[:2])
+    with pytest.raises(TypeError, match="gyr: expected real numbers"):
+        f.update(np.array([["a", "b", "c"]]), acc[:1], mag[:1])
+    # copies stream on their own
+    g = f.copy()
+    assert np.array_equal(g.update(gyr[0], acc[0], mag[0]), f.update(gyr[0], acc[0], mag[0]))
+
+
 def test_copy_and_reset():
     rate = 100.0
     gyr, acc, mag, _ = synth(motion_sequence(400, rate, seed=6), rate)

@@ -264,6 +264,14 @@ PyObject *hqf_py_filter_run(PyObject *self, PyObject *const *args, Py_ssize_t na
     if (ts != NULL) {
         PyEval_RestoreThread(ts);
     }
+    /* the flags of the last chunk are read through the state (filter_flags): a copy here
+     * when they fit, else "see the caller's buffer" */
+    if (flags != NULL && n <= HQF_STREAM_MAX) {
+        memcpy(o->flags, flags, (size_t)n);
+        o->n_flags = n;
+    } else {
+        o->n_flags = -1;
+    }
     release_io(&b);
     Py_RETURN_NONE;
 }
@@ -411,13 +419,8 @@ static int check_use_mag(hqf_obj *o, int use_mag)
  * most HQF_STREAM_MAX samples: the streaming fast path. The output array comes from
  * calling `empty((n, 4))` (numpy.empty: this module does not link numpy); the chunk's
  * flags stay in the state (filter_flags). Everything is checked before the state changes. */
-PyObject *hqf_py_filter_stream(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+static PyObject *stream_core(PyObject *const *args)
 {
-    (void)self;
-    if (nargs != 5) {
-        PyErr_Format(PyExc_TypeError, "filter_stream: expected 5 arguments, got %zd", nargs);
-        return NULL;
-    }
     hqf_obj *o = get_obj(args[0]);
     if (o == NULL) {
         return NULL;
@@ -491,6 +494,93 @@ done:
     return out;
 }
 
+PyObject *hqf_py_filter_stream(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 5) {
+        PyErr_Format(PyExc_TypeError, "filter_stream: expected 5 arguments, got %zd", nargs);
+        return NULL;
+    }
+    return stream_core(args);
+}
+
+/* The bound streaming update: self is (state, empty, fallback). update(gyr, acc, mag=None)
+ * runs stream_core; keywords, other argument counts and anything stream_core refuses go to
+ * fallback(*args, **kwargs), the converting Python path, which names any problem. */
+static PyObject *stream_bound(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                              PyObject *kwnames)
+{
+    PyObject *state = PyTuple_GetItem(self, 0), *empty = PyTuple_GetItem(self, 1);
+    PyObject *fallback = PyTuple_GetItem(self, 2);
+    if (state == NULL || empty == NULL || fallback == NULL) {
+        return NULL;
+    }
+    if (kwnames == NULL && (nargs == 2 || nargs == 3)) {
+        PyObject *const call[5] = {state, args[0], args[1], nargs == 3 ? args[2] : Py_None,
+                                   empty};
+        PyObject *out = stream_core(call);
+        if (out != NULL) {
+            return out;
+        }
+        if (!PyErr_ExceptionMatches(PyExc_TypeError) &&
+            !PyErr_ExceptionMatches(PyExc_ValueError) &&
+            !PyErr_ExceptionMatches(PyExc_BufferError)) {
+            return NULL;
+        }
+        PyErr_Clear();
+    }
+    const Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_Size(kwnames);
+    PyObject *pos = PyTuple_New(nargs);
+    PyObject *kw = nkw > 0 ? PyDict_New() : NULL;
+    PyObject *res = NULL;
+    if (pos == NULL || (nkw > 0 && kw == NULL)) {
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        Py_INCREF(args[i]);
+        PyTuple_SetItem(pos, i, args[i]);
+    }
+    for (Py_ssize_t i = 0; i < nkw; i++) {
+        if (PyDict_SetItem(kw, PyTuple_GetItem(kwnames, i), args[nargs + i]) != 0) {
+            goto done;
+        }
+    }
+    res = PyObject_Call(fallback, pos, kw);
+done:
+    Py_XDECREF(pos);
+    Py_XDECREF(kw);
+    return res;
+}
+
+static PyMethodDef stream_bound_def = {
+    "update", (PyCFunction)(void (*)(void))stream_bound, METH_FASTCALL | METH_KEYWORDS,
+    "update(gyr, acc, mag=None, dt=None) -> (n, 4) quaternions (the streaming fast path)"};
+
+/* filter_bind(state, empty, fallback) -> a callable update(gyr, acc, mag=None, ...) bound to
+ * the state: the whole streaming call in C, no Python frame. */
+PyObject *hqf_py_filter_bind(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cap, *empty, *fallback;
+    if (!PyArg_ParseTuple(args, "OOO", &cap, &empty, &fallback)) {
+        return NULL;
+    }
+    if (get_obj(cap) == NULL) {
+        return NULL;
+    }
+    if (!PyCallable_Check(empty) || !PyCallable_Check(fallback)) {
+        PyErr_SetString(PyExc_TypeError, "filter_bind: empty and fallback must be callable");
+        return NULL;
+    }
+    PyObject *bound = PyTuple_Pack(3, cap, empty, fallback);
+    if (bound == NULL) {
+        return NULL;
+    }
+    PyObject *fn = PyCFunction_New(&stream_bound_def, bound);
+    Py_DECREF(bound);
+    return fn;
+}
+
 PyObject *hqf_py_filter_flags(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -501,6 +591,9 @@ PyObject *hqf_py_filter_flags(PyObject *self, PyObject *args)
     hqf_obj *o = get_obj(cap);
     if (o == NULL) {
         return NULL;
+    }
+    if (o->n_flags < 0) {
+        Py_RETURN_NONE;
     }
     return PyBytes_FromStringAndSize((const char *)o->flags, o->n_flags);
 }

@@ -14,6 +14,7 @@ PyObject *hqf_py_filter_offline(PyObject *self, PyObject *args);
 PyObject *hqf_py_filter_param_table(PyObject *self, PyObject *args);
 PyObject *hqf_py_filter_stream(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 PyObject *hqf_py_filter_flags(PyObject *self, PyObject *args);
+PyObject *hqf_py_filter_bind(PyObject *self, PyObject *args);
 
 #define HQ_FILTER_METHODS                                                                  \
     {"filter_new", hqf_py_filter_new, METH_VARARGS,                                        \
@@ -30,7 +31,9 @@ PyObject *hqf_py_filter_flags(PyObject *self, PyObject *args);
     {"filter_stream", (PyCFunction)(void (*)(void))hqf_py_filter_stream, METH_FASTCALL,     \
      "filter_stream(state, gyr, acc, mag|None, empty) -> (n, 4) quaternions (n <= 256)"},  \
     {"filter_flags", hqf_py_filter_flags, METH_VARARGS,                                    \
-     "filter_flags(state) -> bytes: the flags of the last filter_stream call"},            \
+     "filter_flags(state) -> bytes: the last chunk's flags (None: in the caller's buffer)"}, \
+    {"filter_bind", hqf_py_filter_bind, METH_VARARGS,                                      \
+     "filter_bind(state, empty, fallback) -> update(gyr, acc, mag=None) bound in C"},      \
     {"filter_param_table", hqf_py_filter_param_table, METH_NOARGS,                         \
      "filter_param_table() -> ((name, default, unit, meaning), ...) in parameter order"},
 

@@ -221,9 +221,9 @@ class OrientationFilter:
     calls, so any chunking gives the same result as :func:`estimate_orientation` in causal
     mode. The first call decides 6D or 9D (later calls must match; pass NaN rows for missing
     magnetometer samples) and with it the defaults (:data:`NINE_D_ONLY`); the filter state
-    is made then. After each call :attr:`flags` holds the chunk's per-sample flags. float64
-    C-contiguous arrays take a fast path (one sample per call costs about a microsecond);
-    anything else is converted.
+    is made then. After each call :attr:`flags` holds the chunk's per-sample flags. From the
+    first call on, chunks of float64 C-contiguous arrays take a fast path entirely in C (one
+    sample per call costs about a microsecond); anything else is converted.
     """
 
     def __init__(self, rate_hz: float, **options: float) -> None:
@@ -231,31 +231,33 @@ class OrientationFilter:
         self._options = dict(options)
         self.params = make_params(**options)  # validates now; 6D defaults at the first call
         self._state: Any = None
-        self._flag_buf = np.zeros(64, dtype=np.uint8)  # the last chunk's flags, first _nflags
+        self._flag_buf = np.zeros(64, dtype=np.uint8)  # flags of chunks too long for C's
         self._nflags = 0
+
+    def _set_state(self, state: Any) -> None:
+        self._state = state
+        # the streaming fast path: float64 C-contiguous chunks ((n, 3) or one (3,) row,
+        # n <= 256) go straight into C (no Python frame); anything else, and anything C
+        # refuses before touching the state, comes back to _update, which converts or names
+        # the problem. An instance attribute, so it shadows the method below.
+        self.update = _core.filter_bind(state, _EMPTY, self._update)
 
     def _state_for(self, with_mag: bool) -> Any:
         if self._state is None:
             self.params = make_params(with_mag=with_mag, **self._options)
-            self._state = _core.filter_new(self.params, self.rate_hz)
+            self._set_state(_core.filter_new(self.params, self.rate_hz))
         return self._state
 
     def update(
         self, gyr: Any, acc: Any, mag: Any | None = None, dt: Any | None = None
     ) -> np.ndarray:
-        """Process a chunk of samples; returns its (n, 4) quaternions."""
-        if dt is None:
-            # fast path for chunks of float64 C-contiguous arrays ((n, 3), or one (3,) row;
-            # n <= 256): the C core checks the buffers itself, and anything it refuses
-            # (before touching the state) takes the converting path below, which names the
-            # problem; the flags stay in the C state until read
-            try:
-                quat = _core.filter_stream(self._state, gyr, acc, mag, _EMPTY)
-            except (TypeError, ValueError, BufferError):
-                pass
-            else:
-                self._nflags = -1
-                return quat
+        """Process a chunk of samples; returns its (n, 4) quaternions. ``dt`` (s): the time
+        step before each sample, when they are not ``1 / rate_hz``."""
+        return self._update(gyr, acc, mag, dt)
+
+    def _update(
+        self, gyr: Any, acc: Any, mag: Any | None = None, dt: Any | None = None
+    ) -> np.ndarray:
         g = _as_samples(gyr, "gyr")
         n = g.shape[0]
         a = _as_samples(acc, "acc", n)
@@ -271,9 +273,10 @@ class OrientationFilter:
     @property
     def flags(self) -> np.ndarray:
         """(n,) uint8 flags (FLAG_*) of the last chunk's samples."""
-        if self._nflags < 0:  # the fast path keeps them in the C state
-            return np.frombuffer(_core.filter_flags(self._state), dtype=np.uint8).copy()
-        return self._flag_buf[: self._nflags].copy()
+        kept = None if self._state is None else _core.filter_flags(self._state)
+        if kept is None:  # a long chunk: its flags are in our buffer
+            return self._flag_buf[: self._nflags].copy()
+        return np.frombuffer(kept, dtype=np.uint8).copy()
 
     def reset(self) -> None:
         """Forget everything (as if newly created with the same parameters)."""
@@ -287,7 +290,9 @@ class OrientationFilter:
         new.rate_hz = self.rate_hz
         new._options = dict(self._options)
         new.params = self.params.copy()
-        new._state = None if self._state is None else _core.filter_copy(self._state)
+        new._state = None
+        if self._state is not None:
+            new._set_state(_core.filter_copy(self._state))
         new._flag_buf = self._flag_buf.copy()
         new._nflags = self._nflags
         return new
