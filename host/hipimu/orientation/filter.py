@@ -4,7 +4,8 @@ The filter is a C11 port of VQF (D. Laidig and T. Seel, "VQF: Highly accurate IM
 orientation estimation with bias estimation and magnetic disturbance rejection",
 Information Fusion 91:187-204, 2023; reference implementation MIT licensed, Copyright 2021
 Daniel Laidig) with hipimu's additions: online hard-iron estimation (a magnet or magnetised
-part fixed to the sensor), online gyroscope scale/misalignment estimation, per-sample
+part fixed to the sensor, applied only with evidence), optional online gyroscope
+scale/misalignment estimation (off by default: no out-of-sample gain), per-sample
 time steps, NaN/inf samples handled as gaps, and a forward-backward offline mode. The
 algorithm, its parameters and the validation are in ``docs/fusion.md`` and
 ``docs/validation.md``; the numpy reference of the same filter is
@@ -53,9 +54,10 @@ Mode = Literal["causal", "offline"]
 _EMPTY = np.empty  # the streaming fast path's allocator (the C core does not link numpy)
 
 
-#: Defaults that hold with a magnetometer only. Without one, the heading part of the gyro
-#: scale/misalignment estimate is unobservable and made the 6D heading worse on BROAD
-#: (docs/fusion.md), so the estimator is off unless asked for.
+#: The 6D defaults where they differ from :data:`DEFAULT_PARAMS` (applied without a
+#: magnetometer). Without one, the heading part of the gyro scale/misalignment estimate is
+#: unobservable: it stays off in 6D even when the 9D default turns it on (both are off now,
+#: decided out of sample; docs/fusion.md).
 NINE_D_ONLY: dict[str, float] = {"gyro_cal_sigma": 0.0}
 
 
