@@ -191,15 +191,6 @@ def synthetic(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return gyr, acc, mag
 
 
-def rate_of(fn: Callable[[], object], n: int, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return n / best / 1e6
-
-
 def throughput(names: list[str], n_batch: int, repeat: int) -> None:
     gyr, acc, mag = synthetic(n_batch)
     n_stream = n_batch // 4
@@ -207,10 +198,11 @@ def throughput(names: list[str], n_batch: int, repeat: int) -> None:
     rows: list[tuple[str, str, float, str, str]] = []  # (what, dim, M/s, peer key, own key)
     speeds: dict[str, float] = {}
 
+    jobs: list[tuple[str, Callable[[], object], int, int]] = []
+
     def add(key: str, label: str, dim: str, fn, n: int, rep: int = repeat) -> None:
-        _log(f"throughput: {label} {dim}")
-        speeds[f"{key} {dim}"] = rate_of(fn, n, rep)
-        rows.append((label, dim, speeds[f"{key} {dim}"], key, dim))
+        jobs.append((f"{key} {dim}", fn, n, rep))
+        rows.append((label, dim, 0.0, key, dim))
 
     for dim in ("9D", "6D"):
         m = mag if dim == "9D" else None
@@ -321,6 +313,20 @@ def throughput(names: list[str], n_batch: int, repeat: int) -> None:
                 1,
             )
 
+    # rounds over all implementations (best of `repeat` each), so that every one of them
+    # sees the same mix of machine load: on a shared machine, timing one implementation
+    # after another skews their ratios
+    best = {k: float("inf") for k, _, _, _ in jobs}
+    for r in range(max(rep for _, _, _, rep in jobs)):
+        _log(f"throughput: round {r + 1}")
+        for k, fn, _n, rep in jobs:
+            if r < rep:
+                t0 = time.perf_counter()
+                fn()
+                best[k] = min(best[k], time.perf_counter() - t0)
+    for k, _fn, n, _rep in jobs:
+        speeds[k] = n / best[k] / 1e6
+
     peers = {
         "hipimu batch": "vqf batch",
         "hipimu offline": "vqf offline",
@@ -359,7 +365,8 @@ def throughput(names: list[str], n_batch: int, repeat: int) -> None:
         "offline with `offlineVQF`, 4-sample streaming with vqf's 4-sample `updateBatch`, "
         "1-sample streaming with `VQF.update` and imufusion (per-sample APIs; `VQF.update` "
         "returns nothing, hipimu's returns the quaternions), and batch with ahrs Madgwick. "
-        "Streaming is the best of as many runs as batch.\n"
+        "Every implementation is timed once per round, round after round (best of the "
+        "rounds), so all of them see the same machine load.\n"
     )
 
 
