@@ -8,7 +8,7 @@
  * Information Fusion 91:187-204, 2023; reference implementation MIT licensed,
  * Copyright 2021 Daniel Laidig, https://github.com/dlaidig/vqf), extended with a hard-iron
  * Kalman filter, per-sample time steps, NaN/inf gap handling and a forward-backward
- * offline mode. numpy reference: hipimu/fusion_reference.py. Documentation: docs/fusion.md.
+ * offline mode. numpy reference: hipimu/reference/filter.py. Documentation: docs/fusion.md.
  *
  * This is the core interface, free of Python: filter_py.h / filter_py.c are the thin
  * binding layer (the streaming state lives in a heap struct owned by a PyCapsule; no
