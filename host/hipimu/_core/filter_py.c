@@ -10,7 +10,8 @@
 
 static const char CAPSULE_NAME[] = "hipimu._core.filter_state";
 
-/* Longest chunk filter_stream takes (its flags are kept here, no buffer to pass). */
+/* Longest chunk filter_stream takes (its flags are kept here, no buffer to pass), and the
+ * rows of the output blocks it hands out views of. */
 #define HQF_STREAM_MAX 256
 
 typedef struct {
@@ -18,12 +19,21 @@ typedef struct {
     int use_mag; /* -1 until the first update decides 6D or 9D */
     Py_ssize_t n_flags;                    /* samples of the last filter_stream call */
     unsigned char flags[HQF_STREAM_MAX];   /* their HQF_FLAG_* bits */
+    /* filter_stream's output: (HQF_STREAM_MAX, 4) arrays from `empty`; each call returns
+     * a view of its next unused rows (one allocation per 256 samples instead of one per
+     * call; the views never overlap, a full block is replaced by a new one) */
+    PyObject *block;
+    double *block_data;
+    Py_ssize_t block_used;
 } hqf_obj;
 
 static void capsule_free(PyObject *cap)
 {
-    void *p = PyCapsule_GetPointer(cap, CAPSULE_NAME);
-    PyMem_Free(p);
+    hqf_obj *o = PyCapsule_GetPointer(cap, CAPSULE_NAME);
+    if (o != NULL) {
+        Py_XDECREF(o->block);
+    }
+    PyMem_Free(o);
 }
 
 static hqf_obj *get_obj(PyObject *cap)
@@ -84,6 +94,9 @@ PyObject *hqf_py_filter_new(PyObject *self, PyObject *args)
     }
     o->use_mag = -1;
     o->n_flags = 0;
+    o->block = NULL;
+    o->block_data = NULL;
+    o->block_used = 0;
     return wrap(o);
 }
 
@@ -103,6 +116,9 @@ PyObject *hqf_py_filter_copy(PyObject *self, PyObject *args)
         return PyErr_NoMemory();
     }
     memcpy(o, src, sizeof *o);
+    o->block = NULL; /* the copy hands out views of its own blocks */
+    o->block_data = NULL;
+    o->block_used = 0;
     return wrap(o);
 }
 
@@ -415,10 +431,39 @@ static int check_use_mag(hqf_obj *o, int use_mag)
     return 0;
 }
 
+/* A new output block from `empty((HQF_STREAM_MAX, 4))` (numpy.empty: this module does not
+ * link numpy); its data pointer stays valid while the block is referenced (numpy does not
+ * move the data of an array that has views). */
+static int new_block(hqf_obj *o, PyObject *empty)
+{
+    PyObject *block = PyObject_CallFunction(empty, "((ii))", HQF_STREAM_MAX, 4);
+    if (block == NULL) {
+        return -1;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(block, &view, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) != 0) {
+        Py_DECREF(block);
+        return -1;
+    }
+    const int ok = view.len == (Py_ssize_t)(4 * sizeof(double)) * HQF_STREAM_MAX;
+    double *data = (double *)view.buf;
+    PyBuffer_Release(&view);
+    if (!ok) {
+        Py_DECREF(block);
+        PyErr_SetString(PyExc_ValueError, "empty: returned an array of the wrong size");
+        return -1;
+    }
+    Py_XDECREF(o->block);
+    o->block = block;
+    o->block_data = data;
+    o->block_used = 0;
+    return 0;
+}
+
 /* filter_stream(state, gyr, acc, mag|None, empty) -> (n, 4) quaternions, for chunks of at
- * most HQF_STREAM_MAX samples: the streaming fast path. The output array comes from
- * calling `empty((n, 4))` (numpy.empty: this module does not link numpy); the chunk's
- * flags stay in the state (filter_flags). Everything is checked before the state changes. */
+ * most HQF_STREAM_MAX samples: the streaming fast path. The output is a view of the next
+ * unused rows of the state's output block (new_block); the chunk's flags stay in the state
+ * (filter_flags). Everything is checked before the state changes. */
 static PyObject *stream_core(PyObject *const *args)
 {
     hqf_obj *o = get_obj(args[0]);
@@ -452,30 +497,17 @@ static PyObject *stream_core(PyObject *const *args)
                      check_rows(&m, n, "mag") != 0))) {
         goto done;
     }
-    PyObject *rows = PyLong_FromSsize_t(n), *cols = PyLong_FromLong(4);
-    PyObject *shape = rows && cols ? PyTuple_Pack(2, rows, cols) : NULL;
-    Py_XDECREF(rows);
-    Py_XDECREF(cols);
-    if (shape == NULL) {
-        goto done;
+    if (o->block == NULL || o->block_used + n > HQF_STREAM_MAX) {
+        if (new_block(o, args[4]) != 0) {
+            goto done;
+        }
     }
-    out = PyObject_CallFunctionObjArgs(args[4], shape, NULL);
-    Py_DECREF(shape);
+    out = PySequence_GetSlice(o->block, o->block_used, o->block_used + n);
     if (out == NULL) {
         goto done;
     }
-    /* `empty` made it: only its size is checked (no format string: it costs here) */
-    if (PyObject_GetBuffer(out, &q.view, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) != 0) {
-        Py_CLEAR(out);
-        goto done;
-    }
-    q.held = 1;
-    q.data = (double *)q.view.buf;
-    if (q.view.len != (Py_ssize_t)(4 * sizeof(double)) * n) {
-        PyErr_SetString(PyExc_ValueError, "empty: returned an array of the wrong size");
-        Py_CLEAR(out);
-        goto done;
-    }
+    q.data = o->block_data + 4 * o->block_used;
+    o->block_used += n;
     o->use_mag = use_mag;
     hqf_state *st = &o->st;
     const double *gyr = g.data, *acc = a.data, *mag = m.data;
