@@ -21,7 +21,6 @@ import json
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy.signal import find_peaks
 
 from hipimu.core import quaternion as quat
 from hipimu.stream.assembler import AlignedSamples
@@ -68,6 +67,7 @@ def angular_speed(q: np.ndarray, rate_hz: float) -> np.ndarray:
 
 
 SMOOTH_S = 0.5  # angular speed is averaged over this long before judging stillness
+SPEED_LAG_S = 0.1  # ... after taking it over this lag (white noise barely adds to it)
 STILL_FLOOR_FACTOR = 4.0  # still: at most this many times the recording's noise floor ...
 STILL_MIN_DEG_S = 4.0  # ... or this, whichever is larger
 PLAUSIBLE_DEG_S = 15.0  # a "standing" window moving faster than this is not standing
@@ -93,7 +93,7 @@ def _smoothed_speed(aligned: AlignedSamples, max_gap: int) -> np.ndarray:
     width = max(1, int(round(SMOOTH_S * aligned.rate_hz)))
     combined = np.zeros(len(aligned.time))
     for q in aligned.quat.values():
-        speed = np.rad2deg(angular_speed(q, aligned.rate_hz))
+        speed = np.rad2deg(_lagged_speed(q, aligned.rate_hz))
         missing = ~np.isfinite(speed)
         if missing.all():
             return np.full(len(aligned.time), np.inf)
@@ -105,6 +105,19 @@ def _smoothed_speed(aligned: AlignedSamples, max_gap: int) -> np.ndarray:
         smooth[missing & ~bridged] = np.inf
         combined = np.maximum(combined, smooth)
     return combined
+
+
+def _lagged_speed(q: np.ndarray, rate_hz: float, lag_s: float = SPEED_LAG_S) -> np.ndarray:
+    """Angular speed (rad/s) over ``lag_s`` (centred), so that white noise in the
+    orientations adds little: the rotation between samples ``lag_s`` apart over ``lag_s``."""
+    lag = max(1, int(round(lag_s * rate_hz)))
+    if len(q) <= lag:
+        return angular_speed(q, rate_hz)
+    rel = quat.relative(q[:-lag], q[lag:])
+    angle = 2.0 * np.arctan2(np.linalg.norm(rel[:, 1:], axis=1), np.abs(rel[:, 0]))
+    speed = angle * rate_hz / lag
+    head = lag // 2
+    return np.concatenate([np.full(head, speed[0]), speed, np.full(lag - head, speed[-1])])
 
 
 def _rolling(values: np.ndarray, need: int) -> np.ndarray:
@@ -119,7 +132,8 @@ def find_standing(
 ) -> StandingWindow:
     """The stillest upright window of at least ``min_seconds`` (docs/calibration.md).
 
-    Stillness is the angular speed averaged over 0.5 s, the largest over the sensors,
+    Stillness is the angular speed (over 0.1 s lags, so white output noise adds
+    little) averaged over 0.5 s, the largest over the sensors,
     judged against the recording's own noise floor (its 5th percentile): a window is
     still when its mean speed is at most 4 times the floor (at least 4 deg/s), so normal
     standing sway and sensor noise pass. With ``posture_check`` every sensor's long (x)
@@ -144,6 +158,8 @@ def find_standing(
     if posture_check:
         labels = posture.classify(aligned.quat)
         up = labels == "standing"
+        for q in aligned.quat.values():  # both legs down, not one lifted
+            up &= posture.upright(q)
     else:
         labels = None
         up = np.ones(n, dtype=bool)
@@ -212,11 +228,8 @@ def _main_stance(
         up = np.nan_to_num(up / np.linalg.norm(up, axis=1, keepdims=True))
         agree &= up @ up.T > cos_lim
     support = agree.sum(axis=1)
-    main = support >= 0.5 * support.max()
-    # the stillest window among the main stance's candidates, then all candidates near it
-    anchor = picked[main][np.argmin(mean[picked[main]])]
-    keep = agree[np.flatnonzero(picked == anchor)[0]]
-    return picked[keep]
+    # the stance most candidate windows share (ties: the first)
+    return picked[agree[int(np.argmax(support))]]
 
 
 def _nothing_standing(
@@ -343,6 +356,8 @@ def _thigh_peaks(
 ) -> list[tuple[str, np.ndarray, float]]:
     """Peaks of thigh excursion while the pelvis is upright: (role, horizontal direction of
     the thigh's distal axis in pelvis-sensor coordinates, excursion in radians)."""
+    from scipy.signal import find_peaks  # lazily: scipy.signal is slow to import
+
     q_p = aligned.quat["pelvis"]
     up_p = rotate(quat.conjugate(q_static["pelvis"]), UP)[0]  # pelvis Y in its sensor frame
     upright = np.nan_to_num(rotate(q_p, up_p) @ UP, nan=0.0) > np.cos(np.deg2rad(30))

@@ -6,7 +6,8 @@ axis points up the body, the pelvis sensor's z points posterior and its y to the
 the thigh sensors' z points out of the lateral skin. Mounting offsets of up to about
 30 deg are tolerated by the wide cones below.
 
-* ``standing``: every sensor's x axis within 50 deg of the vertical;
+* ``standing``: the pelvis sensor's x axis within 50 deg of the vertical, and at
+  least one thigh sensor's (the other leg may be lifted);
 * ``supine``: the pelvis sensor's x horizontal and its z (posterior) pointing down;
 * ``side_lying_left_down`` / ``side_lying_right_down``: the pelvis sensor's y (left)
   pointing down / up;
@@ -57,7 +58,7 @@ def upright(q_gs: np.ndarray, limit_deg: float = UPRIGHT_DEG) -> np.ndarray:
 def classify(quats: dict[str, np.ndarray]) -> np.ndarray:
     """Posture name per sample (an array of strings) from ``q_GS`` per role.
 
-    Needs the ``pelvis``; thigh sensors, when present, must agree for ``standing`` (all
+    Needs the ``pelvis``; thigh sensors, when present, must agree for ``standing`` (one
     upright) and ``case`` (all flat).
     """
     if "pelvis" not in quats:
@@ -67,11 +68,14 @@ def classify(quats: dict[str, np.ndarray]) -> np.ndarray:
     cos_up = np.cos(np.deg2rad(UPRIGHT_DEG))
     cos_flat = np.cos(np.deg2rad(FLAT_DEG))
     cos_lie = np.cos(np.deg2rad(LYING_DEG))
-    all_up = np.ones(n, dtype=bool)
     all_flat = np.ones(n, dtype=bool)
     for up in ups.values():
-        all_up &= np.nan_to_num(up[:, 0], nan=-1.0) > cos_up
         all_flat &= np.abs(np.nan_to_num(up[:, 2], nan=0.0)) > cos_flat
+    # standing: the pelvis upright on at least one upright thigh (the other may be lifted)
+    thighs = [np.nan_to_num(u[:, 0], nan=-1.0) > cos_up for r, u in ups.items() if r != "pelvis"]
+    all_up = np.nan_to_num(ups["pelvis"][:, 0], nan=-1.0) > cos_up
+    if thighs:
+        all_up &= np.logical_or.reduce(thighs)
     p = np.nan_to_num(ups["pelvis"], nan=0.0)
     out = np.full(n, "other", dtype=object)
     horizontal = np.abs(p[:, 0]) < np.sin(np.deg2rad(LYING_DEG))
