@@ -153,10 +153,10 @@ def _alternates(group: list[_Peak]) -> bool:
     return changes >= 0.7 * (len(sides) - 1)
 
 
-def _kind(p: _Peak, hips: dict[str, np.ndarray]) -> tuple:
-    """What a standing peak looks like: its side, held or not, with abduction or not."""
-    out = -hips[p.side][p.index, 1] > ABDUCTION_VARIANT_DEG * DEG
-    return (p.side, p.top_s >= HOLD_S, bool(out))
+def _kind(p: _Peak, hips: dict[str, np.ndarray]) -> tuple:  # noqa: ARG001
+    """What a standing peak looks like: its side and whether it is held (the abduction
+    variant is decided per set, on the median, as single lifts vary about the limit)."""
+    return (p.side, p.top_s >= HOLD_S)
 
 
 def _standing_runs(
