@@ -82,7 +82,9 @@ def evaluate(truth: list[dict], sets: list[dict], reps: list[dict]) -> tuple[int
 def main() -> None:
     sessions = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     first = int(sys.argv[2]) if len(sys.argv) > 2 else 100
-    print("| seed | sets | found | exact reps | false sets | exact with markers | exercises right |")
+    print(
+        "| seed | sets | found | exact reps | false sets | exact with markers | exercises right |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     total = {"sets": 0, "found": 0, "exact": 0, "false": 0, "peer": 0, "named": 0}
     worst_false = 0

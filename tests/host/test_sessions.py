@@ -71,17 +71,18 @@ def sensors(
 
 def aligned_of(quats: dict[str, np.ndarray]) -> AlignedSamples:
     n = len(next(iter(quats.values())))
-    return AlignedSamples(
-        np.arange(n) / RATE, quats, {r: np.ones(n, bool) for r in quats}, RATE
-    )
+    return AlignedSamples(np.arange(n) / RATE, quats, {r: np.ones(n, bool) for r in quats}, RATE)
 
 
 def sway(n: int, rms_deg: float, rng) -> np.ndarray:
     """Band-limited (0.1-1 Hz) sway, (n, 3) radians."""
     from scipy.signal import butter, sosfiltfilt
 
-    x = sosfiltfilt(butter(2, [0.1, 1.0], "bandpass", fs=RATE, output="sos"),
-                    rng.normal(size=(n + 400, 3)), axis=0)[200:-200]  # fmt: skip
+    x = sosfiltfilt(
+        butter(2, [0.1, 1.0], "bandpass", fs=RATE, output="sos"),
+        rng.normal(size=(n + 400, 3)),
+        axis=0,
+    )[200:-200]
     return x / x.std(axis=0) * np.deg2rad(rms_deg)
 
 
@@ -114,13 +115,22 @@ def test_normal_sway_and_noise_calibrate_and_the_old_rule_would_not():
     pelvis = FACING_NORTH * Rotation.from_rotvec(sway(n, 0.4, rng))
     q = sensors(pelvis, hips)
     for role in q:  # output noise
-        q[role] = (Rotation.from_quat(q[role], scalar_first=True)
-                   * Rotation.from_rotvec(rng.normal(scale=np.deg2rad(0.1), size=(n, 3)))
-                   ).as_quat(scalar_first=True)  # fmt: skip
+        q[role] = (
+            Rotation.from_quat(q[role], scalar_first=True)
+            * Rotation.from_rotvec(rng.normal(scale=np.deg2rad(0.1), size=(n, 3)))
+        ).as_quat(scalar_first=True)
     aligned = aligned_of(q)
-    raw_speed = np.rad2deg(np.linalg.norm(np.diff(
-        Rotation.from_quat(q["pelvis"][:400], scalar_first=True).as_rotvec(), axis=0), axis=1)
-    ) * RATE  # fmt: skip
+    raw_speed = (
+        np.rad2deg(
+            np.linalg.norm(
+                np.diff(
+                    Rotation.from_quat(q["pelvis"][:400], scalar_first=True).as_rotvec(), axis=0
+                ),
+                axis=1,
+            )
+        )
+        * RATE
+    )
     assert np.percentile(raw_speed, 90) > 3.0  # the old per-sample rule: never still
     cal = calibrate(aligned)
     t0, t1 = cal.quality.static_window
@@ -136,7 +146,7 @@ def test_lying_and_the_case_never_count_as_standing():
     zero = np.zeros((n, 3))
     lying = FACING_NORTH * Rotation.from_euler("x", -90, degrees=True)
     q = sensors(lying, {"right": zero, "left": zero})
-    with pytest.raises(CalibrationError, match="never upright.*side_lying_left_down"):
+    with pytest.raises(CalibrationError, match=r"never upright.*side_lying_left_down"):
         find_standing(aligned_of(q))
     flat = Rotation.from_euler("z", 20, degrees=True)  # all flat, lid up, in the case
     case = {r: np.tile(flat.as_quat(scalar_first=True), (n, 1)) for r in MOUNTS}
@@ -170,8 +180,7 @@ def test_hip_angles_match_isb_poses_built_with_scipy():
         move = np.clip((t - 3.0) / 5.0, 0, 1)
         target = np.deg2rad([rng.uniform(20, 70), rng.uniform(-25, 10), rng.uniform(-20, 20)])
         hips[side] = np.outer(np.sin(np.pi * move) ** 2, target)
-    q = sensors(Rotation.from_euler("z", 33, degrees=True) * FACING_NORTH, hips,
-                pelvis_turn=False)  # fmt: skip
+    q = sensors(Rotation.from_euler("z", 33, degrees=True) * FACING_NORTH, hips, pelvis_turn=False)
     aligned = aligned_of(q)
     # the pelvis sensor sits as placed: its -z points forward (thigh sensors are turned)
     cal = calibrate(aligned, (0.5, 2.5), pelvis_forward=np.array([0.0, 0.0, -1.0]))
@@ -306,7 +315,10 @@ def test_record_simulate_60_s_then_report_scores_both_sides(tmp_path, capsys):
     capsys.readouterr()
     assert cli.main(["report", str(out), "--json", "--no-save"]) == 0
     data = json.loads(capsys.readouterr().out)
-    both = [e for e in data["exercises"]
-            if all(e["sides"].get(s, {}).get("repetitions") for s in ("right", "left"))]  # fmt: skip
+    both = [
+        e
+        for e in data["exercises"]
+        if all(e["sides"].get(s, {}).get("repetitions") for s in ("right", "left"))
+    ]
     assert both, data["messages"]
     assert all(s["source"] == "detected" and "confidence" in s for s in data["sets"])

@@ -74,7 +74,7 @@ def steady_postures(aligned: AlignedSamples, window_s: float = 1.0) -> np.ndarra
     labels = body_posture.classify(aligned.quat)
     names = np.array(body_posture.POSTURES, dtype=object)
     onehot = np.stack([labels == n for n in names], axis=1).astype(float)
-    width = max(1, int(round(window_s * aligned.rate_hz)))
+    width = max(1, round(window_s * aligned.rate_hz))
     votes = uniform_filter1d(onehot, width, axis=0, mode="nearest")
     return names[np.argmax(votes, axis=1)]
 
@@ -145,15 +145,7 @@ def _groups(peaks: list[_Peak], time: np.ndarray) -> list[list[_Peak]]:
     return groups
 
 
-def _alternates(group: list[_Peak]) -> bool:
-    sides = [p.side for p in group]
-    if len(set(sides)) < 2 or min(sides.count("right"), sides.count("left")) < 2:
-        return False
-    changes = sum(a != b for a, b in zip(sides[:-1], sides[1:], strict=True))
-    return changes >= 0.7 * (len(sides) - 1)
-
-
-def _kind(p: _Peak, hips: dict[str, np.ndarray]) -> tuple:  # noqa: ARG001
+def _kind(p: _Peak) -> tuple:
     """What a standing peak looks like: its side and whether it is held (the abduction
     variant is decided per set, on the median, as single lifts vary about the limit)."""
     return (p.side, p.top_s >= HOLD_S)
@@ -187,9 +179,9 @@ def _standing_runs(
             out.append(("both", group[i : j + 1]))
             i = j + 1
             continue
-        kind = _kind(group[i], hips)
+        kind = _kind(group[i])
         j = i
-        while j + 1 < n and _kind(group[j + 1], hips) == kind:
+        while j + 1 < n and _kind(group[j + 1]) == kind:
             if j > i:
                 usual = np.median([rest(group[k], group[k + 1]) for k in range(i, j)])
                 if rest(group[j], group[j + 1]) > max(2.0 * usual, usual + 2.0):
@@ -268,10 +260,12 @@ def detect_sets(kin: Kinematics, aligned: AlignedSamples) -> list[DetectedSet]:
                         if np.median(-tops[:, 1]) > ABDUCTION_VARIANT_DEG * DEG:
                             exercise = "standing_leg_lift_abduction"
                         threshold = thresholds[side]
-                    pending.append(_entry(exercise, side, run, threshold, name, time, lo, hi, labels))
+                    pending.append(
+                        _entry(exercise, side, run, threshold, name, time, lo, hi, labels)
+                    )
     # a lift's level: the catalog level nearest the better side's median top flexion
     best: dict[str, float] = {}
-    for exercise, _side, peaks, *_rest, top_flexion in pending:
+    for exercise, *_rest, top_flexion in pending:
         if exercise in LEVELS:
             best[exercise] = max(best.get(exercise, 0.0), top_flexion)
     for exercise, side, peaks, start, end, name, conf, _top in pending:

@@ -90,7 +90,7 @@ def _smoothed_speed(aligned: AlignedSamples, max_gap: int) -> np.ndarray:
     :data:`SMOOTH_S`; gaps up to ``max_gap`` samples are bridged, longer ones are inf."""
     from scipy.ndimage import uniform_filter1d
 
-    width = max(1, int(round(SMOOTH_S * aligned.rate_hz)))
+    width = max(1, round(SMOOTH_S * aligned.rate_hz))
     combined = np.zeros(len(aligned.time))
     for q in aligned.quat.values():
         speed = np.rad2deg(_lagged_speed(q, aligned.rate_hz))
@@ -110,7 +110,7 @@ def _smoothed_speed(aligned: AlignedSamples, max_gap: int) -> np.ndarray:
 def _lagged_speed(q: np.ndarray, rate_hz: float, lag_s: float = SPEED_LAG_S) -> np.ndarray:
     """Angular speed (rad/s) over ``lag_s`` (centred), so that white noise in the
     orientations adds little: the rotation between samples ``lag_s`` apart over ``lag_s``."""
-    lag = max(1, int(round(lag_s * rate_hz)))
+    lag = max(1, round(lag_s * rate_hz))
     if len(q) <= lag:
         return angular_speed(q, rate_hz)
     rel = quat.relative(q[:-lag], q[lag:])
@@ -148,7 +148,7 @@ def find_standing(
 
     rate = aligned.rate_hz
     n = len(aligned.time)
-    need = max(2, int(round(min_seconds * rate)))
+    need = max(2, round(min_seconds * rate))
     if n < need:
         raise CalibrationError(
             f"no standing pose found: the recording is {n / rate:.1f} s long, shorter "
@@ -250,7 +250,7 @@ def _nothing_standing(
             f"within {posture.UPRIGHT_DEG:.0f} deg of the vertical); seen: {seen}; "
             "stand still, upright, for 2-3 s at the start of the recording"
         )
-    need = max(2, int(round(min_seconds * rate)))
+    need = max(2, round(min_seconds * rate))
     upright_runs = _rolling(up.astype(float), need) > 1.0 - 1e-9
     if not upright_runs.any():
         return (

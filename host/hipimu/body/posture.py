@@ -108,5 +108,3 @@ def summary(labels: np.ndarray, rate_hz: float) -> str:
     names, counts = np.unique(np.asarray(labels, dtype=str), return_counts=True)
     order = np.argsort(-counts)
     return ", ".join(f"{names[i]} {counts[i] / rate_hz:.1f} s" for i in order) or "no samples"
-
-

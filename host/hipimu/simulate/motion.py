@@ -222,7 +222,9 @@ class Protocol:
             fs = 20.0
             grid = np.arange(-5.0, self.duration + 6.0, 1.0 / fs)
             noise = rng.normal(size=(len(grid), 9))
-            noise = sosfiltfilt(butter(2, [0.1, 1.0], "bandpass", fs=fs, output="sos"), noise, axis=0)
+            noise = sosfiltfilt(
+                butter(2, [0.1, 1.0], "bandpass", fs=fs, output="sos"), noise, axis=0
+            )
             noise *= self.sway_deg * DEG / noise.std(axis=0)
             self._sway = (grid, noise)
 
@@ -520,9 +522,20 @@ def random_protocol(
         name, side, posture, kind, amp = RANDOM_SETS[key]
         target = LYING_ROLL_DEG[posture]
         if target != roll:
-            add("transition", None, float(rng.uniform(3.0, 4.5)), "roll", params={"roll_deg": (roll, target)})
+            add(
+                "transition",
+                None,
+                float(rng.uniform(3.0, 4.5)),
+                "roll",
+                params={"roll_deg": (roll, target)},
+            )
             roll = target
-        add("standing" if posture == "standing" else "rest", None, float(rng.uniform(3.0, 9.0)), posture)
+        add(
+            "standing" if posture == "standing" else "rest",
+            None,
+            float(rng.uniform(3.0, 9.0)),
+            posture,
+        )
         start = t
         params: dict = {}
         if kind == "hold":

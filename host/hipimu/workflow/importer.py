@@ -82,15 +82,13 @@ def _notifications(
 ) -> list[Notification]:
     """Run the firmware's streamer over one sensor's samples (``push(streamer, i, tick)``
     queues sample ``i``, or returns False for a gap)."""
-    streamer = Streamer(
-        ROLE_CODES[role], content, rate, ranges, capacity=64, batch=4
-    )
+    streamer = Streamer(ROLE_CODES[role], content, rate, ranges, capacity=64, batch=4)
     address = f"IMPORT:{ROLES.index(role) + 1:02d}"
     out = []
     t0 = time[0]
     base_us = 1_000_000  # device clock at the file's first sample
     for i, t in enumerate(time.tolist()):
-        tick = int(round(base_us + (t - t0) * 1e6))
+        tick = round(base_us + (t - t0) * 1e6)
         if not push(streamer, i, tick % U32):
             continue
         payload = streamer.next_packet()
@@ -129,9 +127,7 @@ def from_sto(path: Path) -> tuple[list[Notification], dict]:
             streamer.push_quat(tick, w, x, y, z)
             return True
 
-        notes += _notifications(
-            role, grid, rate, push, packet.CONTENT_QUAT, packet.ranges_byte()
-        )
+        notes += _notifications(role, grid, rate, push, packet.CONTENT_QUAT, packet.ranges_byte())
     info = {"roles": roles, "rate_hz": rate, "samples": len(grid), "columns": table.columns}
     return notes, info
 
@@ -175,7 +171,10 @@ def read_multi_imu_csv(path: Path) -> tuple[np.ndarray, dict[str, dict[str, np.n
         quantity, axis = kind
         if quantity == "time":
             if time_col is None:
-                time_col, time_unit = col, unit or ("us" if rest.lower() == "sampletimefine" else "s")
+                time_col, time_unit = (
+                    col,
+                    unit or ("us" if rest.lower() == "sampletimefine" else "s"),
+                )
             continue
         key = (role or "pelvis", quantity)
         where.setdefault(key, [None, None, None])

@@ -88,9 +88,7 @@ async def scan(
             met.set()
 
     try:
-        async with BleakScanner(
-            detected, service_uuids=[SERVICE_UUID], backend=backend
-        ):
+        async with BleakScanner(detected, service_uuids=[SERVICE_UUID], backend=backend):
             with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
                 await asyncio.wait_for(met.wait(), timeout)
             if met.is_set():
