@@ -489,7 +489,7 @@ def random_protocol(
     client: Client | None = None,
     sets: int | None = None,
     sway_deg: float = 0.4,
-    neutral_deg: tuple[float, float, float] = (3.0, 2.0, 3.0),
+    neutral_deg: tuple[float, float, float] = (1.5, 1.0, 2.0),
     variability: float = 0.1,
     pauses: float = 0.6,
 ) -> Protocol:
