@@ -5,14 +5,15 @@ Run from the repository root::
     PYTHONPATH=host:firmware .venv/bin/python benchmarks/realistic_accuracy.py [SEEDS]
 
 Each session is ``hipimu.simulate.motion.random_protocol(seed)``: exercise sets in
-random order, standing sway (0.1-1 Hz, 0.4 deg RMS on every angle), a neutral stance off
-by up to +-(1.5, 1, 2) deg per hip (flexion, adduction, rotation; the pipeline cannot
-tell it from neutral, so it is part of the error); its sensors (mounting offsets up to
-20 deg) add output noise (0.1 deg RMS) and, in the second table, a soft-tissue twist
-of the thigh skin (6 deg at 55 deg flexion, lagging 0.4 s). The pipeline finds the
-standing pose and the sets itself. RMSE against the simulator's bone angles, per side and plane, mean of the seeds
-(worst in brackets). Peer in the same run: the same sessions calibrated on the trainer's
-``standing`` marker (ratio markerless / marker). Markdown on stdout.
+random order, standing sway (0.1-1 Hz, 0.4 deg RMS on every angle), a neutral stance
+off by up to +-(1.5, 1, 2) deg per hip (flexion, adduction, rotation; the pipeline
+cannot tell it from neutral, so it is part of the error). Its sensors (mounting offsets
+up to 20 deg) add output noise (0.1 deg RMS) and, in the second table, a soft-tissue
+twist of the thigh skin (6 deg at 55 deg flexion, lagging 0.4 s). The pipeline finds
+the standing pose and the sets itself. RMSE against the simulator's bone angles, per
+side and plane, mean of the seeds (worst in brackets). Peer in the same run: the same
+sessions calibrated on the trainer's ``standing`` marker (ratio markerless / marker).
+Markdown on stdout.
 """
 
 from __future__ import annotations
