@@ -39,18 +39,18 @@ class Analysis:
     fused: list[str] = field(default_factory=list)  # roles fused on the host from raw data
     heading_offsets: dict[str, float] = field(default_factory=dict)
     drift: DriftReport | None = None
+    # the sets scored: the trainer's marked sets, else those found in the signals
+    # (hipimu.analysis.sets; with "confidence" and "source": "detected")
+    sets: list[dict] = field(default_factory=list)
 
     @cached_property
     def scores(self) -> SessionScores:
-        """Repetitions, holds, smoothness, symmetry and compensation of every marked set
-        (:func:`hipimu.scoring.score_session`), computed on first use."""
+        """Repetitions, holds, smoothness, symmetry and compensation of every set
+        (marked, else detected: :attr:`sets`; :func:`hipimu.scoring.score_session`),
+        computed on first use."""
         from hipimu.scoring.summary import score_session
 
-        sets = [
-            {"exercise": r.exercise, "side": r.side, "start": r.start, "end": r.end}
-            for r in self.ranges
-        ]
-        return score_session(self.kinematics, sets)
+        return score_session(self.kinematics, self.sets)
 
 
 def fuse_raw(timelines: dict[str, SensorTimeline]) -> list[str]:
@@ -114,6 +114,8 @@ def analyse(
     offsets = {}
     window = _marker_window(markers, "heading_alignment")
     six_d = [r for r in fused if timelines[r].mag is None]
+    if six_d and window is None:
+        window = case_window(aligned)
     if six_d and window:
         offsets = align_headings(aligned, window)
     say("calibrating")
@@ -132,8 +134,12 @@ def analyse(
         drift = correct_drift(aligned, calibration, mean_stance=mean_stance)
     say("computing hip angles")
     kin = compute(aligned, calibration, lowpass_hz)
+    say("finding sets")
+    from hipimu.analysis.sets import session_sets
+
+    sets = session_sets(kin, aligned, markers)
     say("scoring")
-    rows = ranges_of_motion(kin, markers)
+    rows = ranges_of_motion(kin, sets)
     return Analysis(
         assembler,
         timelines,
@@ -145,7 +151,22 @@ def analyse(
         fused,
         offsets,
         drift,
+        sets,
     )
+
+
+def case_window(aligned: AlignedSamples, min_seconds: float = 1.5) -> tuple[float, float] | None:
+    """The first still stretch with all sensors lying flat together, as in their case
+    (:mod:`hipimu.body.posture`), trimmed 0.25 s at each end; None if there is none.
+    Stands in for the ``heading_alignment`` marker of sessions recorded without one."""
+    from hipimu.analysis.sets import steady_postures
+    from hipimu.body import posture
+
+    labels = steady_postures(aligned)
+    for span in posture.spans(labels, aligned.time, min_seconds + 0.5):
+        if span["posture"] == "case":
+            return span["start"] + 0.25, span["end"] - 0.25
+    return None
 
 
 def resample_window(aligned: AlignedSamples, window: tuple[float, float]) -> AlignedSamples:

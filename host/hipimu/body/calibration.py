@@ -21,7 +21,6 @@ import json
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy.signal import find_peaks
 
 from hipimu.core import quaternion as quat
 from hipimu.stream.assembler import AlignedSamples
@@ -67,38 +66,223 @@ def angular_speed(q: np.ndarray, rate_hz: float) -> np.ndarray:
     return np.append(speed, speed[-1:]) if len(speed) else np.zeros(len(q))
 
 
-def find_still_window(
-    aligned: AlignedSamples, min_seconds: float = 2.0, max_speed_deg_s: float = 3.0
-) -> tuple[float, float]:
-    """The first interval of at least ``min_seconds`` in which every sensor is still.
+SMOOTH_S = 0.5  # angular speed is averaged over this long before judging stillness
+SPEED_LAG_S = 0.1  # ... after taking it over this lag (white noise barely adds to it)
+STILL_FLOOR_FACTOR = 4.0  # still: at most this many times the recording's noise floor ...
+STILL_MIN_DEG_S = 4.0  # ... or this, whichever is larger
+PLAUSIBLE_DEG_S = 15.0  # a "standing" window moving faster than this is not standing
 
-    Short gaps (lost notifications) do not break a still interval: a gap of at most
-    0.2 s counts as still when the samples on both sides are.
-    """
-    still = np.ones(len(aligned.time), dtype=bool)
-    max_gap = int(0.2 * aligned.rate_hz)
+
+@dataclass
+class StandingWindow:
+    """The standing pose found in a recording and how good it is."""
+
+    start: float
+    end: float
+    speed_deg_s: float  # mean smoothed angular speed of the stillest sensor set
+    noise_floor_deg_s: float  # the recording's own low speed (5th percentile, smoothed)
+    score: float  # 0 (barely plausible) .. 1 (as still as the noise floor, long enough)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _smoothed_speed(aligned: AlignedSamples, max_gap: int) -> np.ndarray:
+    """Per sample, the largest over sensors of the angular speed (deg/s) averaged over
+    :data:`SMOOTH_S`; gaps up to ``max_gap`` samples are bridged, longer ones are inf."""
+    from scipy.ndimage import uniform_filter1d
+
+    width = max(1, round(SMOOTH_S * aligned.rate_hz))
+    combined = np.zeros(len(aligned.time))
     for q in aligned.quat.values():
-        speed = np.rad2deg(angular_speed(q, aligned.rate_hz))
-        missing = np.isnan(speed)
-        ok = np.nan_to_num(speed, nan=np.inf) < max_speed_deg_s
-        ok |= missing & _short_runs(missing, max_gap)
-        still &= ok
-    need = int(min_seconds * aligned.rate_hz)
-    run = 0
-    for i, s in enumerate(still):
-        run = run + 1 if s else 0
-        if run >= need:
-            start = i - run + 1
-            end = start
-            while end + 1 < len(still) and still[end + 1]:
-                end += 1
-            # keep clear of the movement on either side
-            trim = min(int(0.25 * aligned.rate_hz), (end - start) // 4)
-            return float(aligned.time[start + trim]), float(aligned.time[end - trim])
-    raise CalibrationError(
-        f"no standing pose found: no {min_seconds:.0f} s in which all sensors were still "
-        f"(below {max_speed_deg_s:.0f} deg/s); stand still at the start of the recording"
+        speed = np.rad2deg(_lagged_speed(q, aligned.rate_hz))
+        missing = ~np.isfinite(speed)
+        if missing.all():
+            return np.full(len(aligned.time), np.inf)
+        bridged = missing & _short_runs(missing, max_gap)
+        idx = np.arange(len(speed))
+        filled = speed.copy()
+        filled[missing] = np.interp(idx[missing], idx[~missing], speed[~missing])
+        smooth = uniform_filter1d(filled, width, mode="nearest")
+        smooth[missing & ~bridged] = np.inf
+        combined = np.maximum(combined, smooth)
+    return combined
+
+
+def _lagged_speed(q: np.ndarray, rate_hz: float, lag_s: float = SPEED_LAG_S) -> np.ndarray:
+    """Angular speed (rad/s) over ``lag_s`` (centred), so that white noise in the
+    orientations adds little: the rotation between samples ``lag_s`` apart over ``lag_s``."""
+    lag = max(1, round(lag_s * rate_hz))
+    if len(q) <= lag:
+        return angular_speed(q, rate_hz)
+    rel = quat.relative(q[:-lag], q[lag:])
+    angle = 2.0 * np.arctan2(np.linalg.norm(rel[:, 1:], axis=1), np.abs(rel[:, 0]))
+    speed = angle * rate_hz / lag
+    head = lag // 2
+    return np.concatenate([np.full(head, speed[0]), speed, np.full(lag - head, speed[-1])])
+
+
+def _rolling(values: np.ndarray, need: int) -> np.ndarray:
+    """Mean of every ``need``-long run of ``values`` (len - need + 1 values)."""
+    finite = np.where(np.isfinite(values), values, 1e9)
+    c = np.concatenate([[0.0], np.cumsum(finite)])
+    return (c[need:] - c[:-need]) / need
+
+
+def find_standing(
+    aligned: AlignedSamples, min_seconds: float = 2.0, *, posture_check: bool = True
+) -> StandingWindow:
+    """The stillest upright window of at least ``min_seconds`` (docs/calibration.md).
+
+    Stillness is the angular speed (over 0.1 s lags, so white output noise adds
+    little) averaged over 0.5 s, the largest over the sensors,
+    judged against the recording's own noise floor (its 5th percentile): a window is
+    still when its mean speed is at most 4 times the floor (at least 4 deg/s), so normal
+    standing sway and sensor noise pass. With ``posture_check`` every sensor's long (x)
+    axis must be within 50 deg of the vertical (:mod:`hipimu.body.posture`), so lying
+    down and sensors in their case never count as standing; among upright windows, the
+    posture held longest wins over a brief one (a leg held up still), and the first
+    window nearly as still as the stillest (within 25 % + 0.2 deg/s) is taken. It is
+    widened while it stays as still, and trimmed 0.25 s at each end.
+    Raises :class:`CalibrationError` saying what was seen when nothing plausible is.
+    """
+    from hipimu.body import posture
+
+    rate = aligned.rate_hz
+    n = len(aligned.time)
+    need = max(2, round(min_seconds * rate))
+    if n < need:
+        raise CalibrationError(
+            f"no standing pose found: the recording is {n / rate:.1f} s long, shorter "
+            f"than the {min_seconds:g} s of standing needed; stand still for longer"
+        )
+    speed = _smoothed_speed(aligned, int(0.2 * rate))
+    if posture_check:
+        labels = posture.classify(aligned.quat)
+        up = labels == "standing"
+        for q in aligned.quat.values():  # both legs down, not one lifted
+            up &= posture.upright(q)
+    else:
+        labels = None
+        up = np.ones(n, dtype=bool)
+    finite = speed[np.isfinite(speed)]
+    if finite.size == 0:
+        raise CalibrationError("no standing pose found: no sensor sent usable samples")
+    pool = speed[up & np.isfinite(speed)]
+    floor = float(np.percentile(pool if pool.size else finite, 5))
+    limit = max(STILL_FLOOR_FACTOR * floor, STILL_MIN_DEG_S)
+    mean = _rolling(speed, need)
+    all_up = _rolling(up.astype(float), need) > 1.0 - 1e-9
+    ok = all_up & (mean <= PLAUSIBLE_DEG_S)
+    if not ok.any():
+        raise CalibrationError(_nothing_standing(aligned, labels, up, mean, min_seconds))
+    candidates = np.flatnonzero(ok)
+    if posture_check:
+        candidates = _main_stance(aligned, candidates, need, mean)
+    # the first window nearly as still as the stillest: the pose the trainer asked for
+    stillest = float(np.min(mean[candidates]))
+    near = candidates[mean[candidates] <= 1.25 * stillest + 0.2]
+    best = int(near[0])
+    start, end = best, best + need - 1
+    still = up & (speed <= max(limit, mean[best]))
+    while start > 0 and still[start - 1]:
+        start -= 1
+    while end + 1 < n and still[end + 1]:
+        end += 1
+    trim = min(int(0.25 * rate), (end - start - need) // 2) if end - start > need else 0
+    start, end = start + max(trim, 0), end - max(trim, 0)
+    speed_mean = float(mean[best])
+    warnings = []
+    if speed_mean > limit:
+        warnings.append(
+            f"the standing pose was not still: {speed_mean:.1f} deg/s against a noise floor "
+            f"of {floor:.1f} deg/s; the mounting may be off by a few degrees"
+        )
+    length = (end - start + 1) / rate
+    stillness = float(np.clip((PLAUSIBLE_DEG_S - speed_mean) / (PLAUSIBLE_DEG_S - limit), 0, 1))
+    score = stillness * float(np.clip(length / max(min_seconds, 2.0), 0.0, 1.0))
+    if length < 2.0:
+        warnings.append(f"the standing pose lasted only {length:.1f} s; stand still 2-3 s")
+    return StandingWindow(
+        float(aligned.time[start]),
+        float(aligned.time[end]),
+        speed_mean,
+        floor,
+        round(score, 3),
+        warnings,
     )
+
+
+def _main_stance(
+    aligned: AlignedSamples, candidates: np.ndarray, need: int, mean: np.ndarray
+) -> np.ndarray:
+    """The candidate windows in the stance held longest: the gravity direction in every
+    sensor's frame within 15 deg of it (a leg held up still is a different stance)."""
+    from hipimu.body import posture
+
+    step = max(1, len(candidates) // 1500)
+    picked = candidates[::step]
+    centre = picked + need // 2
+    cos_lim = np.cos(np.deg2rad(15.0))
+    agree = np.ones((len(picked), len(picked)), dtype=bool)
+    for q in aligned.quat.values():
+        up = posture.sensor_up(q[centre])
+        up = np.nan_to_num(up / np.linalg.norm(up, axis=1, keepdims=True))
+        agree &= up @ up.T > cos_lim
+    support = agree.sum(axis=1)
+    # the stance most candidate windows share (ties: the first)
+    return picked[agree[int(np.argmax(support))]]
+
+
+def _nothing_standing(
+    aligned: AlignedSamples,
+    labels: np.ndarray | None,
+    up: np.ndarray,
+    mean: np.ndarray,
+    min_seconds: float,
+) -> str:
+    """Why no standing pose was found, with what the recording held instead."""
+    from hipimu.body import posture
+
+    rate = aligned.rate_hz
+    seen = posture.summary(labels, rate) if labels is not None else ""
+    if not up.any():
+        return (
+            f"no standing pose found: the sensors were never upright (each sensor's x axis "
+            f"within {posture.UPRIGHT_DEG:.0f} deg of the vertical); seen: {seen}; "
+            "stand still, upright, for 2-3 s at the start of the recording"
+        )
+    need = max(2, round(min_seconds * rate))
+    upright_runs = _rolling(up.astype(float), need) > 1.0 - 1e-9
+    if not upright_runs.any():
+        return (
+            f"no standing pose found: upright for {up.sum() / rate:.1f} s in all but never "
+            f"for {min_seconds:g} s at a time; seen: {seen}; stand still for 2-3 s"
+        )
+    fastest = float(np.min(mean[upright_runs]))
+    return (
+        f"no standing pose found: the stillest {min_seconds:g} s upright still moved at "
+        f"{fastest:.1f} deg/s (standing sway is below {PLAUSIBLE_DEG_S:.0f} deg/s); "
+        f"seen: {seen}; stand still for 2-3 s"
+    )
+
+
+def find_still_window(
+    aligned: AlignedSamples,
+    min_seconds: float = 2.0,
+    max_speed_deg_s: float | None = None,
+    *,
+    posture_check: bool = True,
+) -> tuple[float, float]:
+    """The standing pose's window (s): :func:`find_standing`'s ``(start, end)``.
+
+    ``max_speed_deg_s``, when given, additionally refuses windows faster than that.
+    """
+    found = find_standing(aligned, min_seconds, posture_check=posture_check)
+    if max_speed_deg_s is not None and found.speed_deg_s > max_speed_deg_s:
+        raise CalibrationError(
+            f"no standing pose found: the stillest {min_seconds:g} s moved at "
+            f"{found.speed_deg_s:.1f} deg/s (limit {max_speed_deg_s:g}); stand still"
+        )
+    return found.start, found.end
 
 
 def _short_runs(mask: np.ndarray, max_len: int) -> np.ndarray:
@@ -122,6 +306,9 @@ class CalibrationQuality:
     heading_spread_deg: float = float("nan")  # circular spread of per-peak headings
     warnings: list[str] = field(default_factory=list)
     femur_axes: dict[str, dict] = field(default_factory=dict)  # functional refinement
+    standing_score: float | None = None  # find_standing's 0..1 score (None: window given)
+    standing_speed_deg_s: float | None = None  # its mean smoothed angular speed
+    noise_floor_deg_s: float | None = None  # the recording's own low angular speed
 
 
 @dataclass
@@ -169,6 +356,8 @@ def _thigh_peaks(
 ) -> list[tuple[str, np.ndarray, float]]:
     """Peaks of thigh excursion while the pelvis is upright: (role, horizontal direction of
     the thigh's distal axis in pelvis-sensor coordinates, excursion in radians)."""
+    from scipy.signal import find_peaks  # lazily: scipy.signal is slow to import
+
     q_p = aligned.quat["pelvis"]
     up_p = rotate(quat.conjugate(q_static["pelvis"]), UP)[0]  # pelvis Y in its sensor frame
     upright = np.nan_to_num(rotate(q_p, up_p) @ UP, nan=0.0) > np.cos(np.deg2rad(30))
@@ -218,6 +407,7 @@ def calibrate(
     functional: AlignedSamples | None = None,
     placement_prior: bool = True,
     femur_axis: str = "standing",
+    posture_check: bool = True,
 ) -> Calibration:
     """Calibrate all sensors of ``aligned`` (roles ``pelvis``, ``femur_r``, ``femur_l``).
 
@@ -230,13 +420,17 @@ def calibrate(
     flexion from abduction; for other systems' data set it False. ``femur_axis``
     ``"functional"`` takes each thigh's medio-lateral axis from straight flexion swings
     instead of the standing pose (which is wrong when the thighs stand rotated).
+    ``posture_check`` (default) accepts as standing only windows where every sensor's
+    long axis is near the vertical (:func:`find_standing`).
     """
     if femur_axis not in ("standing", "functional"):
         raise ValueError(f"femur_axis must be 'standing' or 'functional', got {femur_axis!r}")
     if "pelvis" not in aligned.quat:
         raise CalibrationError("no pelvis sensor: the pelvis defines the hip angles")
+    found = None
     if static_window is None:
-        static_window = find_still_window(aligned)
+        found = find_standing(aligned, posture_check=posture_check)
+        static_window = (found.start, found.end)
     t0, t1 = static_window
     static = (aligned.time >= t0) & (aligned.time <= t1)
     if static.sum() < 2:
@@ -254,9 +448,7 @@ def calibrate(
         speed = angular_speed(qs, aligned.rate_hz)
         max_speed = max(max_speed, float(np.rad2deg(np.nanmax(speed))))
 
-    warnings = []
-    if max_speed > 5.0:
-        warnings.append(f"standing pose was not still: up to {max_speed:.1f} deg/s")
+    warnings = list(found.warnings) if found is not None else []
     up_p = rotate(quat.conjugate(q_static["pelvis"]), UP)[0]
     peaks = _thigh_peaks(aligned, static, q_static)
     if functional is not None:
@@ -326,6 +518,10 @@ def calibrate(
         warnings=warnings,
         femur_axes=femur_axes,
     )
+    if found is not None:
+        quality.standing_score = found.score
+        quality.standing_speed_deg_s = found.speed_deg_s
+        quality.noise_floor_deg_s = found.noise_floor_deg_s
     return Calibration(mounts, room, quality)
 
 

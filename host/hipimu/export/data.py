@@ -62,6 +62,35 @@ def from_analysis(
     )
 
 
+def raw_export_data(contents: LogContents, name: str = "hipimu", reason: str = "") -> ExportData:
+    """The export model of a session that cannot be calibrated: the sensors' orientations
+    and raw samples only, no angles or segments (``reason`` says why, in the metadata)."""
+    from hipimu.analysis.pipeline import fuse_raw
+    from hipimu.stream.assembler import SessionAssembler, resample
+
+    assembler = SessionAssembler()
+    for event in contents.events:
+        assembler.add_event(event)
+    assembler.extend(contents.notifications)
+    timelines = assembler.timelines()
+    fuse_raw(timelines)
+    aligned = resample(timelines)
+    metadata = dict(contents.metadata)
+    if reason:
+        metadata["uncalibrated"] = reason
+    return ExportData(
+        time=aligned.time - aligned.time[0],
+        angles={},
+        sensors=dict(aligned.quat),
+        rate_hz=float(aligned.rate_hz),
+        time_offset=float(aligned.time[0]),
+        markers=contents.markers,
+        metadata=metadata,
+        name=name,
+        raw={role: _raw(tl) for role, tl in timelines.items()},
+    )
+
+
 def _raw(tl) -> dict[str, np.ndarray]:
     out = {"host_time": tl.host_time, "device_us": tl.device_us}
     for name in ("quat", "gyr", "acc", "mag"):

@@ -10,16 +10,18 @@ import os
 from pathlib import Path
 
 from hipimu.core.names import ANGLE_COLUMNS, ROLES
-from hipimu.export.data import ExportData, from_analysis
+from hipimu.export.data import ExportData, from_analysis, raw_export_data
 from hipimu.orientation.lowpass import DEFAULT_CUTOFF_HZ
 
 FORMATS = ("csv", "sto", "mot", "hdf5", "c3d")
+RAW_FORMATS = ("sto", "hdf5")  # need no calibration: sensor orientations and raw samples
 SUFFIX = {"csv": ".csv", "sto": ".sto", "mot": ".mot", "hdf5": ".h5", "c3d": ".c3d"}
 
 
 __all__ = [
     "ANGLE_COLUMNS",
     "FORMATS",
+    "RAW_FORMATS",
     "ROLES",
     "SUFFIX",
     "ExportData",
@@ -77,7 +79,18 @@ def export_session(
         raise ValueError(f"{session}: the session log holds no notifications")
     directory = session if session.is_dir() else session.parent
     name = directory.name if session.is_dir() or session.name == LOG_NAME else session.stem
-    data = from_analysis(analyse_log(contents, lowpass_hz=lowpass_hz), contents, name)
+    from hipimu.body.calibration import CalibrationError
+
+    try:
+        data = from_analysis(analyse_log(contents, lowpass_hz=lowpass_hz), contents, name)
+    except CalibrationError as exc:
+        if fmt not in RAW_FORMATS:
+            raise CalibrationError(
+                f"{session}: cannot write {fmt}: its hip angles need a calibration, and {exc}. "
+                f"The formats {' and '.join(RAW_FORMATS)} (sensor orientations, raw samples) "
+                "need none"
+            ) from exc
+        data = raw_export_data(contents, name, str(exc))
     target = Path(out) if out else directory / f"{name}{SUFFIX[fmt]}"
     if target.is_dir() or str(out or "").endswith(("/", os.sep)):
         target = target / f"{name}{SUFFIX[fmt]}"

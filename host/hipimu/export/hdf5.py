@@ -5,7 +5,9 @@ Layout::
     /                 attrs: format "hipimu-hdf5/1", name, rate_hz, time_offset_s,
                       metadata, calibration, markers (JSON text), conventions
     /time             (N,) s
-    /angles/<name>    (N,) deg, OpenSim names (hip_flexion_r, ..., pelvis_rotation)
+    /angles/<name>    (N,) deg, OpenSim names (hip_flexion_r, ..., pelvis_rotation);
+                      empty, with the reason in metadata "uncalibrated", when the
+                      session has no standing pose to calibrate on
     /sensors/<role>   (N, 4) q_GS, scalar-first, the sensor in the ENU earth frame
     /segments/<role>  (N, 4) q_GB, the ISB segment in the ENU earth frame
     /raw/<role>/...   each sensor's own samples before resampling: host_time (s),
@@ -73,7 +75,7 @@ def write_hdf5(path: str | Path, data: ExportData) -> None:
         _dataset(f, "time", np.asarray(data.time, np.float64), "s",
                  "seconds from the first aligned sample (host time - time_offset_s)")  # fmt: skip
         angles = f.create_group("angles")
-        for name in ANGLE_COLUMNS:
+        for name in (c for c in ANGLE_COLUMNS if c in data.angles):  # none uncalibrated
             _dataset(angles, name, np.rad2deg(data.angles[name]), "deg", name)
         for group_name, quats, what in (
             ("sensors", data.sensors, "q_GS: sensor frame in the earth frame"),
@@ -98,7 +100,7 @@ def read_hdf5(path: str | Path) -> ExportData:
         if f.attrs.get("format") != FORMAT:
             raise ValueError(f"{path}: not a {FORMAT} file (format={f.attrs.get('format')!r})")
         angles = {}
-        for name in ANGLE_COLUMNS:
+        for name in (c for c in ANGLE_COLUMNS if c in f["angles"]):
             ds = f["angles"][name]
             if ds.attrs["units"] != "deg":
                 raise ValueError(f"{path}: /angles/{name} in {ds.attrs['units']!r}, expected deg")

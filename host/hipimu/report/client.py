@@ -852,6 +852,31 @@ def session_when(metadata: dict, directory: Path) -> str:
     return t.strftime("%A %-d %B %Y, %H:%M UTC")
 
 
+def _add_set_sources(data: dict, sets: list[dict]) -> None:
+    """Say in the scores where each set came from (``marker`` or ``detected``) and, for
+    detected sets, the detector's ``confidence``; also list the sets at the top level."""
+    data["sets"] = [
+        {
+            "exercise": s["exercise"],
+            "side": s["side"],
+            "start_s": round(float(s["start"]), 3),
+            "end_s": round(float(s["end"]), 3),
+            "source": s.get("source", "marker"),
+            **({"confidence": s["confidence"]} if "confidence" in s else {}),
+            **({"posture": s["posture"]} if "posture" in s else {}),
+        }
+        for s in sets
+    ]
+    for entry in data.get("exercises", []):
+        for side in entry.get("sides", {}).values():
+            for item in side.get("sets", []):
+                for s in sets:
+                    if abs(float(s["start"]) - (item.get("start_s") or 0.0)) < 1e-3:
+                        item["source"] = s.get("source", "marker")
+                        if "confidence" in s:
+                            item["confidence"] = s["confidence"]
+
+
 def session_report(
     session: str | Path,
     html_out: str | Path | None = None,
@@ -874,7 +899,7 @@ def session_report(
     if not log.notifications:
         raise ValueError(f"{session}: the session log holds no sensor data")
     analysis = analyse_log(log)
-    scores = score_session(analysis.kinematics, log.markers)
+    scores = score_session(analysis.kinematics, analysis.sets)
     history = load_history(directory)
     overrides = [e for e in log.events if e.get("type") == "target_override"]
     planned = plan(
@@ -892,6 +917,7 @@ def session_report(
     if not log.recovery.clean:
         notes.append(f"The recording was damaged and partly recovered: {log.recovery.summary()}")
     data = scores.to_dict()
+    _add_set_sources(data, analysis.sets)
     data["session"] = directory.name
     data["client"] = str(log.metadata.get("client", ""))
     data["when"] = session_when(log.metadata, directory)

@@ -18,7 +18,35 @@ from hipimu.simulate.body import segment_orientations
 from hipimu.simulate.motion import Block, Client, Protocol
 from hipimu.simulate.sensors import LinkModel, SensorClock, SimulatedSensor, random_mount
 
-__all__ = ["Client", "Protocol", "SimulatedSession", "Truth", "simulate_session"]
+__all__ = [
+    "EXACT",
+    "REALISTIC",
+    "Client",
+    "Protocol",
+    "SensorRealism",
+    "SimulatedSession",
+    "Truth",
+    "simulate_session",
+]
+
+
+@dataclass(frozen=True)
+class SensorRealism:
+    """What the sensors add to the true segment motion (none by default: exact).
+
+    ``noise_deg``: white noise of each sensor's orientation output, RMS per axis.
+    ``soft_tissue_deg``: the thigh skin (and the sensor on it) twists about the femur's
+    long axis, lagging hip flexion by ``soft_tissue_tau_s`` (first order), by this many
+    degrees at 55 deg of flexion, proportionally (external twist with flexion).
+    """
+
+    noise_deg: float = 0.0
+    soft_tissue_deg: float = 0.0
+    soft_tissue_tau_s: float = 0.4
+
+
+EXACT = SensorRealism()
+REALISTIC = SensorRealism(noise_deg=0.1, soft_tissue_deg=6.0)
 
 
 @dataclass
@@ -63,6 +91,41 @@ class SimulatedSession:
     samples: dict[str, dict] = field(default_factory=dict)
 
 
+def _skin(
+    q: np.ndarray,
+    role: str,
+    truth: dict[str, np.ndarray],
+    t: np.ndarray,
+    errors: SensorRealism,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """``q_GB`` of the skin under the sensor: soft-tissue twist and output noise."""
+    from scipy.spatial.transform import Rotation
+
+    r = Rotation.from_quat(q, scalar_first=True)
+    if errors.soft_tissue_deg and role != "pelvis":
+        side = "right" if role == "femur_r" else "left"
+        flex = truth[f"hip_{side}"][:, 0]
+        lagged = np.empty_like(flex)
+        acc = flex[0] if len(flex) else 0.0
+        dt = np.diff(t, prepend=t[0] if len(t) else 0.0)
+        alpha = 1.0 - np.exp(-np.maximum(dt, 0.0) / errors.soft_tissue_tau_s)
+        for i, (f, a) in enumerate(zip(flex.tolist(), alpha.tolist(), strict=True)):
+            acc += a * (f - acc)
+            lagged[i] = acc
+        twist = -np.deg2rad(errors.soft_tissue_deg) * lagged / np.deg2rad(55.0)
+        sign = 1.0 if side == "right" else -1.0  # external for both: -y right, +y left
+        r = r * Rotation.from_rotvec(np.outer(sign * twist, [0.0, 1.0, 0.0]))
+    if errors.noise_deg:
+        noise = rng.normal(scale=np.deg2rad(errors.noise_deg), size=(len(t), 3))
+        r = r * Rotation.from_rotvec(noise)
+    out = r.as_quat(scalar_first=True)
+    dots = np.sum(out[1:] * out[:-1], axis=1)
+    flips = np.cumsum(dots < 0) % 2
+    out[1:][flips == 1] *= -1
+    return out
+
+
 def _markers(blocks: list[Block]) -> list[dict]:
     """The exercise picker's log: what the trainer selected, and when."""
     return [
@@ -82,20 +145,30 @@ def simulate_session(
     heading_deg: float | None = None,
     link: LinkModel | None = None,
     progress=None,
+    sensors_realism: SensorRealism | None = None,
 ) -> SimulatedSession:
     """Simulate a whole session of the three sensors.
 
     ``progress`` (optional) is called with a fraction in [0, 1] as sensors finish.
     One sensor's clock starts close to its u32 wrap so the host's unwrapping is exercised.
+    ``sensors_realism`` adds sensor noise and soft-tissue artefact (:class:`SensorRealism`;
+    default none). The truth is the bones' motion, without them.
     """
     protocol = protocol or Protocol()
     rng = np.random.default_rng(seed)
     heading = np.deg2rad(rng.uniform(0, 360) if heading_deg is None else heading_deg)
     duration = protocol.duration
 
+    errors = sensors_realism or EXACT
+    noise_rng = np.random.default_rng([seed, 5])
+
     def q_gb(role: str):
         def at(t: np.ndarray) -> np.ndarray:
-            return segment_orientations(protocol.truth(t), heading)[role]
+            truth = protocol.truth(t)
+            q = segment_orientations(truth, heading)[role]
+            if errors == EXACT:
+                return q
+            return _skin(q, role, truth, t, errors, noise_rng)
 
         return at
 

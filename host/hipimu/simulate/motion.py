@@ -133,6 +133,10 @@ EXTRA_SETS = {
 }
 
 
+# whole-body roll about the anterior axis of the lying postures (degrees)
+LYING_ROLL_DEG = {"side_lying_left_down": -90.0, "side_lying_right_down": 90.0, "standing": 0.0}
+
+
 @dataclass
 class Protocol:
     """The default session: stand 5 s, side-lying leg lifts each side, marching, stand.
@@ -158,6 +162,8 @@ class Protocol:
     pauses: float = 0.0
     tremor_deg: float = 0.0
     seed: int = 0
+    sway_deg: float = 0.0  # RMS of 0.1-1 Hz postural sway on every angle, all the time
+    neutral_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)  # +- hip stance offsets
     blocks: list[Block] = field(init=False)
 
     def _rep_times(
@@ -201,6 +207,26 @@ class Protocol:
             self._build_extra(extra, rng, add, lambda: t)
         self.blocks = blocks
         self._tremor = self._make_tremor(rng) if self.tremor_deg else None
+        self._sway = None
+        self._neutral = np.zeros((2, 3))
+        if self.sway_deg or any(self.neutral_deg):
+            self._set_stance(np.random.default_rng([self.seed, 7]))
+
+    def _set_stance(self, rng: np.random.Generator) -> None:
+        """Postural sway (band-limited 0.1-1 Hz noise) and the hips' neutral offsets."""
+        from scipy.signal import butter, sosfiltfilt
+
+        self._neutral = rng.uniform(-1, 1, (2, 3)) * np.asarray(self.neutral_deg) * DEG
+        self._sway = None
+        if self.sway_deg:
+            fs = 20.0
+            grid = np.arange(-5.0, self.duration + 6.0, 1.0 / fs)
+            noise = rng.normal(size=(len(grid), 9))
+            noise = sosfiltfilt(
+                butter(2, [0.1, 1.0], "bandpass", fs=fs, output="sos"), noise, axis=0
+            )
+            noise *= self.sway_deg * DEG / noise.std(axis=0)
+            self._sway = (grid, noise)
 
     def _build_varied(self, rng, add, now) -> None:
         """The default sequence with varied repetitions and pauses."""
@@ -376,6 +402,11 @@ class Protocol:
                 lying[inside] = -90 * DEG + 180 * DEG * ramp
             elif block.posture == "right_down_to_standing":
                 lying[inside] = 90 * DEG * (1 - ramp)
+            elif block.posture == "roll":  # any change of lying roll (degrees from, to)
+                a, b = block.params["roll_deg"]
+                lying[inside] = (a + (b - a) * ramp) * DEG
+            elif block.posture in LYING_ROLL_DEG:
+                lying[inside] = LYING_ROLL_DEG[block.posture] * DEG
             scales = block.params.get("scales", [1.0] * len(block.reps))
             phases = block.params.get("phases")
             for (r0, r1, side), k in zip(block.reps, scales, strict=True):
@@ -418,9 +449,119 @@ class Protocol:
             hip["right"] += wobble[:, 0:3]
             hip["left"] += wobble[:, 3:6]
             pelvis += wobble[:, 6:9]
+        if self._sway is not None:
+            grid, noise = self._sway
+            wobble = np.column_stack([np.interp(t, grid, noise[:, j]) for j in range(9)])
+            hip["right"] += wobble[:, 0:3]
+            hip["left"] += wobble[:, 3:6]
+            pelvis += wobble[:, 6:9]
+        hip["right"] += self._neutral[0]
+        hip["left"] += self._neutral[1]
         return {
             "hip_right": hip["right"],
             "hip_left": hip["left"],
             "pelvis": pelvis,
             "lying": lying,
         }
+
+
+# Sets a random session draws from: name -> (block name, side, posture, kind, amplitude)
+RANDOM_SETS = {
+    "side_lying_right": ("side_lying_leg_lift", "right", "side_lying_left_down", "reps", None),
+    "side_lying_left": ("side_lying_leg_lift", "left", "side_lying_right_down", "reps", None),
+    "marching": ("marching", "both", "standing", "march", None),
+    "lift_right": ("standing_leg_lift_60", "right", "standing", "reps", (60.0, 0.0, 0.0)),
+    "lift_left": ("standing_leg_lift_60", "left", "standing", "reps", (60.0, 0.0, 0.0)),
+    "hold_right": ("standing_leg_lift_60", "right", "standing", "hold", (60.0, 0.0, 0.0)),
+    "hold_left": ("standing_leg_lift_60", "left", "standing", "hold", (60.0, 0.0, 0.0)),
+    "abduction_right": (
+        "standing_leg_lift_abduction_45", "right", "standing", "reps", (45.0, -20.0, 0.0)
+    ),
+    "abduction_left": (
+        "standing_leg_lift_abduction_45", "left", "standing", "reps", (45.0, -20.0, 0.0)
+    ),
+}  # fmt: skip
+
+
+def random_protocol(
+    seed: int = 0,
+    *,
+    client: Client | None = None,
+    sets: int | None = None,
+    sway_deg: float = 0.4,
+    neutral_deg: tuple[float, float, float] = (1.5, 1.0, 2.0),
+    variability: float = 0.1,
+    pauses: float = 0.6,
+) -> Protocol:
+    """A session with exercise sets in random order (``sets`` of :data:`RANDOM_SETS`,
+    5-8 by default), 5-12 repetitions (2-4 holds) each, a random rest of 3-9 s between
+    sets (standing, or lying when the next set lies on the same side), rolling over
+    between postures, and standing sway and stance offsets (realistic by default)."""
+    rng = np.random.default_rng([seed, 11])
+    proto = Protocol(
+        client or Client(),
+        seed=seed,
+        variability=variability,
+        pauses=pauses,
+        sway_deg=0.0,
+    )
+    names = list(RANDOM_SETS)
+    count = sets if sets is not None else int(rng.integers(5, 9))
+    chosen = [names[i] for i in rng.permutation(len(names))[:count]]
+    blocks: list[Block] = []
+    t = 0.0
+
+    def add(name, side, dur, posture, reps=(), params=None):
+        nonlocal t
+        blocks.append(Block(name, side, t, t + dur, posture, tuple(reps), params or {}))
+        t += dur
+
+    add("standing", None, 5.0, "standing")
+    roll = 0.0
+    for key in chosen:
+        name, side, posture, kind, amp = RANDOM_SETS[key]
+        target = LYING_ROLL_DEG[posture]
+        if target != roll:
+            add(
+                "transition",
+                None,
+                float(rng.uniform(3.0, 4.5)),
+                "roll",
+                params={"roll_deg": (roll, target)},
+            )
+            roll = target
+        add(
+            "standing" if posture == "standing" else "rest",
+            None,
+            float(rng.uniform(3.0, 9.0)),
+            posture,
+        )
+        start = t
+        params: dict = {}
+        if kind == "hold":
+            ramp, rest, hold = 1.5, 2.0, float(rng.uniform(5.0, 8.0))
+            period = 2 * ramp + hold + rest
+            params["phases"] = (ramp / period, hold / period, ramp / period)
+            n = int(rng.integers(2, 5))
+        elif kind == "march":
+            period, n = proto.step_seconds, 2 * int(rng.integers(5, 11))
+        else:
+            period, n = proto.rep_seconds, int(rng.integers(5, 13))
+        if kind == "march":
+            reps, scales = proto._rep_times(
+                rng, start, n, period, lambda i: "right" if i % 2 == 0 else "left"
+            )
+        else:
+            reps, scales = proto._rep_times(rng, start, n, period, lambda i, s=side: s)
+        params["scales"] = scales
+        if amp is not None:
+            params["amp_deg"] = amp
+        add(name, side, reps[-1][1] + 0.5 - start, posture, reps, params)
+    if roll != 0.0:
+        add("transition", None, 3.5, "roll", params={"roll_deg": (roll, 0.0)})
+    add("standing", None, 4.0, "standing")
+    proto.blocks = blocks
+    proto.sway_deg = sway_deg
+    proto.neutral_deg = neutral_deg
+    proto._set_stance(np.random.default_rng([seed, 7]))
+    return proto

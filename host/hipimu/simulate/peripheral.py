@@ -60,8 +60,36 @@ def swing_motion(
     return motion
 
 
-def protocol_motion(role: str, mount, protocol=None, heading_rad: float = 0.0) -> Motion:
-    """The simulator's body model for ``role`` (looping ``protocol``), through ``mount``."""
+class ProtocolStart:
+    """When the simulated client starts the exercise protocol: the first time any of the
+    world's sensors starts streaming (the trainer pressed start). Until then, and in a
+    world that never streams, the client stands in the protocol's opening pose."""
+
+    def __init__(self) -> None:
+        self.t0: float | None = None
+
+    def start(self, t: float) -> None:
+        if self.t0 is None:
+            self.t0 = float(t)
+
+    def local(self, t: np.ndarray) -> np.ndarray:
+        """Protocol time at true times ``t`` (0 before the start)."""
+        t = np.asarray(t, dtype=np.float64)
+        if self.t0 is None:
+            return np.zeros_like(t)
+        return np.maximum(t - self.t0, 0.0)
+
+
+def protocol_motion(
+    role: str,
+    mount,
+    protocol=None,
+    heading_rad: float = 0.0,
+    start: ProtocolStart | None = None,
+) -> Motion:
+    """The simulator's body model for ``role`` (looping ``protocol``), through ``mount``.
+    With ``start`` the protocol runs from when streaming starts (:class:`ProtocolStart`),
+    else from true time 0."""
     from hipimu.simulate.body import from_wxyz, segment_orientations, to_wxyz
     from hipimu.simulate.motion import Protocol
 
@@ -69,7 +97,8 @@ def protocol_motion(role: str, mount, protocol=None, heading_rad: float = 0.0) -
     duration = proto.duration
 
     def motion(t: np.ndarray) -> np.ndarray:
-        tt = np.mod(np.asarray(t, dtype=np.float64), duration)
+        t = start.local(t) if start is not None else np.asarray(t, dtype=np.float64)
+        tt = np.mod(t, duration)
         q_gb = segment_orientations(proto.truth(tt), heading_rad)[role]
         return to_wxyz(from_wxyz(q_gb) * mount)
 
@@ -175,8 +204,10 @@ class VirtualPeripheral:
         battery_mv: float = 4000.0,
         drain_mv_per_h: float = 100.0,
         packets_per_event: int = 8,
+        start: ProtocolStart | None = None,
     ) -> None:
         self.address = address
+        self.start = start  # told when this sensor starts streaming
         self.clock = clock
         self.motion = motion
         self.can_bond = can_bond
@@ -245,6 +276,8 @@ class VirtualPeripheral:
             self._cache_ticks, self._cache_i = [], 0
             self.now = t
             return
+        if self.start is not None:
+            self.start.start(self.now)
         app, imu, fw = self.app, self.imu, self.fw_clock
         period = self._period
         while True:

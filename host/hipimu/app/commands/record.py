@@ -183,7 +183,10 @@ async def record(args: argparse.Namespace, cfg, path: Path) -> int:
                     started = now
                     log.meta(_identity(links))  # status read at connect: firmware, IMU
                 elapsed = now - (started if started is not None else now)
-                if args.duration is not None and started is not None and elapsed >= args.duration:
+                # a microsecond short counts: on virtual time (--fast) a wait shorter than
+                # the loop's clock resolution fires without time passing, for ever
+                done = args.duration is not None and elapsed >= args.duration - 1e-6
+                if started is not None and done:
                     break
                 if source.fatal is not None and all(s.state == "closed" for s in source.status()):
                     raise source.fatal

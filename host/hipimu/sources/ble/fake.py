@@ -471,23 +471,33 @@ def simulated_world(
     """Three sensors of ``kit`` (pelvis, femur_r, femur_l) plus one of a foreign kit.
 
     ``motion``: ``"body"`` moves them through the simulator's exercise protocol
-    (looping), ``"swing"`` uses a cheap analytic swing (for long soaks). Clocks get
+    (looping, with 0.4 deg RMS standing sway and a stance up to a few degrees off
+    neutral) from when the first sensor starts streaming, standing before,
+    ``"swing"`` uses a cheap analytic swing (for long soaks). Clocks get
     random offsets (one near its u32 wrap) and drifts up to ``max_drift_ppm``.
     """
     import numpy as np
 
-    from hipimu.simulate.peripheral import protocol_motion, swing_motion
+    from hipimu.simulate.peripheral import ProtocolStart, protocol_motion, swing_motion
     from hipimu.simulate.sensors import SensorClock, random_mount
 
     rng = np.random.default_rng(seed)
     heading = float(rng.uniform(0, 2 * np.pi))
     peripherals = []
     roles = list(ROLE_CODES) + (["femur_r"] if foreign_kit is not None else [])
+    # the client stands until the trainer starts streaming, then runs the protocol, with
+    # standing sway and a stance a little off neutral, as people do
+    start = ProtocolStart()
+    from hipimu.simulate.motion import Protocol
+
+    protocol = Protocol(sway_deg=0.4, neutral_deg=(1.5, 1.0, 2.0), seed=seed)
     for i, role in enumerate(roles):
         offset = 2**32 / 1e6 - 20.0 if i == 1 else float(rng.uniform(1.0, 3000.0))
         clock = SensorClock(offset, float(rng.uniform(-max_drift_ppm, max_drift_ppm)))
         if motion == "body":
-            mover = protocol_motion(role, random_mount(role, 20.0, rng), heading_rad=heading)
+            mover = protocol_motion(
+                role, random_mount(role, 20.0, rng), protocol, heading, start=start
+            )
         else:
             mover = swing_motion(tuple(rng.normal(size=3)), 30.0, 2.0 + i * 0.3)
         foreign = i == 3
@@ -499,6 +509,7 @@ def simulated_world(
                 clock,
                 mover,
                 battery_mv=3900.0 - 60.0 * i,
+                start=start if not foreign else None,
             )
         )
     rssi = {p.address: -50 - 7 * i for i, p in enumerate(peripherals)}

@@ -65,23 +65,37 @@ class Found:
         return self.advert.kit == kit
 
 
+SCAN_GRACE_S = 0.25  # scanning goes on this long after ``enough`` is met (nearer twins)
+
+
 async def scan(
-    timeout: float = 5.0, *, backend: type[BaseBleakScanner] | None = None
+    timeout: float = 5.0,
+    *,
+    backend: type[BaseBleakScanner] | None = None,
+    enough: Callable[[list[Found]], bool] | None = None,
 ) -> list[Found]:
-    """Scan once for ``timeout`` s for the hipimu service; sensors sorted by role, RSSI.
+    """Scan for the hipimu service for ``timeout`` s, or until ``enough(found)`` holds
+    (then :data:`SCAN_GRACE_S` more); sensors sorted by role, RSSI.
 
     Raises :class:`BluetoothUnavailable` when there is no usable Bluetooth.
     """
+    met = asyncio.Event()
+    seen: dict = {}
+
+    def detected(dev, ad) -> None:
+        seen[dev.address] = (dev, ad)
+        if enough is not None and not met.is_set() and enough(_found(seen)):
+            met.set()
+
     try:
-        seen = await BleakScanner.discover(
-            timeout, return_adv=True, service_uuids=[SERVICE_UUID], backend=backend
-        )
+        async with BleakScanner(detected, service_uuids=[SERVICE_UUID], backend=backend):
+            with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+                await asyncio.wait_for(met.wait(), timeout)
+            if met.is_set():
+                await asyncio.sleep(SCAN_GRACE_S)
     except Exception as exc:
         raise translate(exc) from exc
-    out = [
-        Found(dev, control.parse_advert(dev.address, ad.local_name, ad.manufacturer_data, ad.rssi))
-        for dev, ad in seen.values()
-    ]
+    out = _found(seen)
     out.sort(
         key=lambda f: (
             f.advert.role if f.advert.role is not None else 999,
@@ -89,6 +103,13 @@ async def scan(
         )
     )
     return out
+
+
+def _found(seen: dict) -> list[Found]:
+    return [
+        Found(dev, control.parse_advert(dev.address, ad.local_name, ad.manufacturer_data, ad.rssi))
+        for dev, ad in seen.values()
+    ]
 
 
 class CommandError(RuntimeError):
@@ -586,7 +607,14 @@ class BleSource:
         self._queue = asyncio.Queue(maxsize=self.queue_limit)
         self._closed = asyncio.Event()
         self.connect_lock = asyncio.Lock()
-        self.found = await scan(self.scan_timeout_s, backend=self.scanner_backend)
+        wanted = set(self.roles) if self.roles is not None else {0, 1, 2}
+
+        def every_role(found: list[Found]) -> bool:
+            return wanted <= {f.advert.role for f in found if f.own(self.kit)}
+
+        self.found = await scan(
+            self.scan_timeout_s, backend=self.scanner_backend, enough=every_role
+        )
         chosen: dict[int, Found] = {}
         for f in self.found:
             role = f.advert.role
