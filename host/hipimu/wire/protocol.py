@@ -3,7 +3,9 @@
 The decoder never raises on bad input: it returns :class:`Rejected` with a reason
 (one of :data:`REJECT_REASONS`) and a sentence that says what was wrong, and
 :class:`Decoder` counts rejections per reason so the pipeline carries on.
-The sample block of a packet is decoded with one ``numpy`` structured view.
+The sample block of a packet is decoded with one ``numpy`` structured view;
+:func:`decode_batch` decodes many notifications at once (a session log) with the same
+checks and the same results, a few numpy operations for all of them.
 """
 
 from __future__ import annotations
@@ -180,3 +182,398 @@ class Decoder:
             return None
         self.accepted += 1
         return result
+
+    def decode_batch(
+        self, payloads: list[bytes]
+    ) -> tuple[dict[int, PacketBatch], list[tuple[int, Rejected]]]:
+        """:func:`decode_batch`, counted as :meth:`decode` counts."""
+        batches, rejected = decode_batch(payloads)
+        self.accepted += sum(len(b) for b in batches.values())
+        for _i, result in rejected:
+            self.rejected[result.reason] += 1
+            self.last_rejection = result
+        return batches, rejected
+
+
+#: the header as a numpy structured type (little-endian, as :data:`HEADER`)
+HEADER_DTYPE = np.dtype(
+    [
+        ("version", "u1"),
+        ("role", "u1"),
+        ("seq", "<u2"),
+        ("t0_us", "<u4"),
+        ("count", "u1"),
+        ("flags", "u1"),
+        ("content", "u1"),
+        ("ranges", "u1"),
+    ]
+)
+_SAMPLE_SIZE = np.array([sample_size(c) for c in range(16)], dtype=np.int64)
+_RATE_BY_CODE = np.array([RATE_HZ.get(code, np.nan) for code in range(16)])
+_GYR_SCALE = np.array([np.deg2rad(fs) / 32768.0 for fs in GYR_FS_DPS] + [np.nan, np.nan])
+_ACC_SCALE = np.array([fs * STANDARD_GRAVITY / 32768.0 for fs in ACC_FS_G])
+_MAG_SCALE = np.array([fs / 32768.0 for fs in MAG_FS_UT])
+
+
+@dataclass
+class PacketBatch:
+    """Decoded packets of one content mask as arrays: one entry per packet (``index``: its
+    position in the payloads given), samples concatenated in packet order."""
+
+    index: np.ndarray  # (P,) positions in the decoded payload list
+    content: int
+    role: np.ndarray  # (P,) uint8
+    seq: np.ndarray  # (P,) int64 (raw u16)
+    t0_us: np.ndarray  # (P,) int64 (raw u32)
+    count: np.ndarray  # (P,) int64
+    flags: np.ndarray  # (P,) uint8
+    rate_hz: np.ndarray  # (P,) float64
+    start: np.ndarray  # (P,) first sample row of each packet
+    quat: np.ndarray | None = None  # (S, 4) and so on, as Packet
+    gyr: np.ndarray | None = None
+    acc: np.ndarray | None = None
+    mag: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def take(self, which: np.ndarray) -> PacketBatch:
+        """The packets at positions ``which`` (indices or a mask) of this batch."""
+        which = np.flatnonzero(which) if np.asarray(which).dtype == bool else np.asarray(which)
+        count = self.count[which]
+        rows = sample_rows(self.start[which], count)
+        start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
+
+        def pick(block: np.ndarray | None) -> np.ndarray | None:
+            return None if block is None else block[rows]
+
+        return PacketBatch(
+            self.index[which], self.content, self.role[which], self.seq[which],
+            self.t0_us[which], count, self.flags[which], self.rate_hz[which], start,
+            pick(self.quat), pick(self.gyr), pick(self.acc), pick(self.mag),
+        )  # fmt: skip
+
+    def packet(self, i: int) -> Packet:
+        """Packet ``i`` of the batch as :func:`decode` returns it."""
+        a, n = int(self.start[i]), int(self.count[i])
+
+        def pick(block: np.ndarray | None) -> np.ndarray | None:
+            return None if block is None else block[a : a + n]
+
+        return Packet(
+            int(self.role[i]), int(self.seq[i]), int(self.t0_us[i]), n, int(self.flags[i]),
+            float(self.rate_hz[i]), pick(self.quat), pick(self.gyr), pick(self.acc),
+            pick(self.mag),
+        )  # fmt: skip
+
+
+def sample_rows(start: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Row indices ``start[i] .. start[i] + count[i] - 1`` of every packet, concatenated."""
+    count = np.asarray(count, dtype=np.int64)
+    total = int(count.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    first = np.concatenate([[0], np.cumsum(count)[:-1]])
+    return np.repeat(np.asarray(start, dtype=np.int64) - first, count) + np.arange(total)
+
+
+def decode_batch(
+    payloads: list[bytes],
+) -> tuple[dict[int, PacketBatch], list[tuple[int, Rejected]]]:
+    """Decode many notifications at once: one :class:`PacketBatch` per content mask, and
+    the rejected ones as ``(position, Rejected)``. Accepts and rejects exactly what
+    :func:`decode` does, with the same reasons and values.
+
+    Payloads of one length are decoded together from one ``(k, length)`` byte array;
+    anything a vectorised check refuses goes through :func:`decode` for its reason.
+    """
+    n = len(payloads)
+    lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=n)
+    suspect = np.flatnonzero(lengths < HEADER_SIZE).tolist()
+    parts: dict[int, list[PacketBatch]] = {}
+    for length in np.unique(lengths[lengths >= HEADER_SIZE]).tolist():
+        pos = np.flatnonzero(lengths == length)
+        raw = np.frombuffer(b"".join([payloads[i] for i in pos.tolist()]), dtype=np.uint8)
+        raw = raw.reshape(len(pos), length)
+        head = raw[:, :HEADER_SIZE].copy().view(HEADER_DTYPE)[:, 0]
+        count = head["count"].astype(np.int64)
+        content = (head["content"] & 0x0F).astype(np.int64)
+        rate = _RATE_BY_CODE[head["content"] >> 4]
+        ranges = head["ranges"]
+        good = (
+            (head["version"] == VERSION)
+            & ((head["role"] < 16) | (head["role"] == 255))
+            & (count >= 1)
+            & (count <= MAX_SAMPLES)
+            & (content != 0)
+            & np.isfinite(rate)
+            & ((ranges & 7) < len(GYR_FS_DPS))
+            & ((ranges & 0x80) == 0)
+            & ((head["flags"] & FLAG_RESERVED) == 0)
+            & (length == HEADER_SIZE + count * _SAMPLE_SIZE[content])
+        )
+        suspect.extend(pos[~good].tolist())
+        for c in np.unique(content[good]).tolist():
+            sel = np.flatnonzero(good & (content == c))
+            cnt = int(count[sel[0]])  # one length and content: one count
+            body = raw[sel, HEADER_SIZE:] if len(sel) < len(pos) else raw[:, HEADER_SIZE:]
+            samples = np.ascontiguousarray(body).reshape(len(sel) * cnt, -1)
+            samples = samples.view(_DTYPES[c])[:, 0]
+            parts.setdefault(c, []).append(
+                _batch(pos[sel], c, head[sel], rate[sel], cnt, samples, suspect)
+            )
+    batches = {}
+    for c, found in parts.items():
+        found = [b for b in found if len(b)]
+        if not found:
+            continue
+        batch = found[0] if len(found) == 1 else _concat(found)
+        batches[c] = batch
+    rejected = []
+    for i in sorted(suspect):
+        result = decode(payloads[i])
+        if not isinstance(result, Rejected):  # the checks above are decode's: cannot happen
+            raise AssertionError(f"decode_batch rejected payload {i} that decode accepts")
+        rejected.append((i, result))
+    return batches, rejected
+
+
+def _batch(
+    index: np.ndarray,
+    content: int,
+    head: np.ndarray,
+    rate: np.ndarray,
+    count: int,
+    samples: np.ndarray,
+    suspect: list[int],
+) -> PacketBatch:
+    """Packets of one content and count; those with a non-unit quaternion go to
+    ``suspect`` (:func:`decode` names them)."""
+    p = len(index)
+    rg = head["ranges"]
+    quat = gyr = acc = mag = None
+    keep = None
+    if content & CONTENT_QUAT:
+        quat = samples["quat"].astype(np.float64) / Q14
+        off = np.abs(np.sqrt(np.sum(quat * quat, axis=1)) - 1.0) > UNIT_TOLERANCE
+        if off.any():
+            keep = ~off.reshape(p, count).any(axis=1)
+    if content & CONTENT_GYR:
+        gyr = samples["gyr"] * np.repeat(_GYR_SCALE[rg & 7], count)[:, None]
+    if content & CONTENT_ACC:
+        acc = samples["acc"] * np.repeat(_ACC_SCALE[(rg >> 3) & 3], count)[:, None]
+    if content & CONTENT_MAG:
+        mag = samples["mag"] * np.repeat(_MAG_SCALE[(rg >> 5) & 3], count)[:, None]
+    batch = PacketBatch(
+        index, content, head["role"], head["seq"].astype(np.int64),
+        head["t0_us"].astype(np.int64), np.full(p, count, dtype=np.int64), head["flags"],
+        rate, np.arange(p, dtype=np.int64) * count, quat, gyr, acc, mag,
+    )  # fmt: skip
+    if keep is not None:
+        suspect.extend(index[~keep].tolist())
+        batch = batch.take(keep)
+    return batch
+
+
+def _concat(batches: list[PacketBatch]) -> PacketBatch:
+    """Batches of one content as one, in payload order."""
+    starts = np.cumsum([0] + [int(b.count.sum()) for b in batches[:-1]])
+
+    def cat(name: str) -> np.ndarray | None:
+        blocks = [getattr(b, name) for b in batches]
+        return None if blocks[0] is None else np.concatenate(blocks)
+
+    merged = PacketBatch(
+        np.concatenate([b.index for b in batches]), batches[0].content,
+        *(np.concatenate([getattr(b, f) for b in batches])
+          for f in ("role", "seq", "t0_us", "count", "flags", "rate_hz")),
+        np.concatenate([b.start + s for b, s in zip(batches, starts, strict=True)]),
+        cat("quat"), cat("gyr"), cat("acc"), cat("mag"),
+    )  # fmt: skip
+    return merged.take(np.argsort(merged.index, kind="stable"))
+
+
+@dataclass
+class Decoder:
+    """Stateful wrapper over :func:`decode` that counts what it accepted and rejected."""
+
+    accepted: int = 0
+    rejected: Counter = field(default_factory=Counter)
+    last_rejection: Rejected | None = None
+
+    def decode(self, payload: bytes | bytearray | memoryview) -> Packet | None:
+        """Decode one payload; returns None (and counts the reason) for a rejected one."""
+        result = decode(payload)
+        if isinstance(result, Rejected):
+            self.rejected[result.reason] += 1
+            self.last_rejection = result
+            return None
+        self.accepted += 1
+        return result
+
+    def decode_batch(
+        self, payloads: list[bytes]
+    ) -> tuple[dict[int, PacketBatch], list[tuple[int, Rejected]]]:
+        """:func:`decode_batch`, counted as :meth:`decode` counts."""
+        batches, rejected = decode_batch(payloads)
+        self.accepted += sum(len(b) for b in batches.values())
+        for _i, result in rejected:
+            self.rejected[result.reason] += 1
+            self.last_rejection = result
+        return batches, rejected
+
+
+#: the header as a numpy structured type (little-endian, as :data:`HEADER`)
+HEADER_DTYPE = np.dtype(
+    [
+        ("version", "u1"),
+        ("role", "u1"),
+        ("seq", "<u2"),
+        ("t0_us", "<u4"),
+        ("count", "u1"),
+        ("flags", "u1"),
+        ("content", "u1"),
+        ("ranges", "u1"),
+    ]
+)
+_SAMPLE_SIZE = np.array([sample_size(c) for c in range(16)], dtype=np.int64)
+_RATE_BY_CODE = np.array([RATE_HZ.get(code, np.nan) for code in range(16)])
+_GYR_SCALE = np.array([np.deg2rad(fs) / 32768.0 for fs in GYR_FS_DPS] + [np.nan, np.nan])
+_ACC_SCALE = np.array([fs * STANDARD_GRAVITY / 32768.0 for fs in ACC_FS_G])
+_MAG_SCALE = np.array([fs / 32768.0 for fs in MAG_FS_UT])
+
+
+@dataclass
+class PacketBatch:
+    """Decoded packets of one content mask as arrays: one entry per packet (``index``: its
+    position in the payloads given), samples concatenated in packet order."""
+
+    index: np.ndarray  # (P,) positions in the decoded payload list
+    content: int
+    role: np.ndarray  # (P,) uint8
+    seq: np.ndarray  # (P,) int64 (raw u16)
+    t0_us: np.ndarray  # (P,) int64 (raw u32)
+    count: np.ndarray  # (P,) int64
+    flags: np.ndarray  # (P,) uint8
+    rate_hz: np.ndarray  # (P,) float64
+    start: np.ndarray  # (P,) first sample row of each packet
+    quat: np.ndarray | None = None  # (S, 4) and so on, as Packet
+    gyr: np.ndarray | None = None
+    acc: np.ndarray | None = None
+    mag: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def take(self, which: np.ndarray) -> PacketBatch:
+        """The packets at positions ``which`` (indices or a mask) of this batch."""
+        which = np.flatnonzero(which) if np.asarray(which).dtype == bool else np.asarray(which)
+        count = self.count[which]
+        rows = sample_rows(self.start[which], count)
+        start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
+
+        def pick(block: np.ndarray | None) -> np.ndarray | None:
+            return None if block is None else block[rows]
+
+        return PacketBatch(
+            self.index[which], self.content, self.role[which], self.seq[which],
+            self.t0_us[which], count, self.flags[which], self.rate_hz[which], start,
+            pick(self.quat), pick(self.gyr), pick(self.acc), pick(self.mag),
+        )  # fmt: skip
+
+    def packet(self, i: int) -> Packet:
+        """Packet ``i`` of the batch as :func:`decode` returns it."""
+        a, n = int(self.start[i]), int(self.count[i])
+
+        def pick(block: np.ndarray | None) -> np.ndarray | None:
+            return None if block is None else block[a : a + n]
+
+        return Packet(
+            int(self.role[i]), int(self.seq[i]), int(self.t0_us[i]), n, int(self.flags[i]),
+            float(self.rate_hz[i]), pick(self.quat), pick(self.gyr), pick(self.acc),
+            pick(self.mag),
+        )  # fmt: skip
+
+
+def sample_rows(start: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Row indices ``start[i] .. start[i] + count[i] - 1`` of every packet, concatenated."""
+    count = np.asarray(count, dtype=np.int64)
+    total = int(count.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    first = np.concatenate([[0], np.cumsum(count)[:-1]])
+    return np.repeat(np.asarray(start, dtype=np.int64) - first, count) + np.arange(total)
+
+
+def decode_batch(
+    payloads: list[bytes],
+) -> tuple[dict[int, PacketBatch], list[tuple[int, Rejected]]]:
+    """Decode many notifications at once: one :class:`PacketBatch` per content mask, and
+    the rejected ones as ``(position, Rejected)``. Accepts and rejects exactly what
+    :func:`decode` does, with the same reasons and values."""
+    n = len(payloads)
+    lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=n)
+    buf = np.frombuffer(b"".join(payloads), dtype=np.uint8)
+    offset = np.zeros(n, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=offset[1:])
+    pos = np.flatnonzero(lengths >= HEADER_SIZE)
+    head = buf[offset[pos, None] + np.arange(HEADER_SIZE)].view(HEADER_DTYPE)[:, 0]
+    count = head["count"].astype(np.int64)
+    content = (head["content"] & 0x0F).astype(np.int64)
+    rate = _RATE_BY_CODE[head["content"] >> 4]
+    ranges = head["ranges"]
+    good = (
+        (head["version"] == VERSION)
+        & ((head["role"] < 16) | (head["role"] == 255))
+        & (count >= 1)
+        & (count <= MAX_SAMPLES)
+        & (content != 0)
+        & np.isfinite(rate)
+        & ((ranges & 7) < len(GYR_FS_DPS))
+        & ((ranges & 0x80) == 0)
+        & ((head["flags"] & FLAG_RESERVED) == 0)
+        & (lengths[pos] == HEADER_SIZE + count * _SAMPLE_SIZE[content])
+    )
+    suspect = set(np.flatnonzero(lengths < HEADER_SIZE).tolist())
+    suspect.update(pos[~good].tolist())
+    batches: dict[int, PacketBatch] = {}
+    for c in np.unique(content[good]).tolist():
+        sel = np.flatnonzero(good & (content == c))
+        size = int(_SAMPLE_SIZE[c])
+        cnt = count[sel]
+        rows = sample_rows(offset[pos[sel]] + HEADER_SIZE, cnt * size)  # byte indices
+        samples = buf[rows].reshape(-1, size).view(_DTYPES[c])[:, 0]
+        start = np.zeros(len(sel), dtype=np.int64)
+        np.cumsum(cnt[:-1], out=start[1:])
+        h = head[sel]
+        rg = ranges[sel]
+        quat = gyr = acc = mag = None
+        keep = np.ones(len(sel), dtype=bool)
+        if c & CONTENT_QUAT:
+            quat = samples["quat"].astype(np.float64) / Q14
+            off = np.abs(np.sqrt(np.sum(quat * quat, axis=1)) - 1.0) > UNIT_TOLERANCE
+            if off.any():
+                bad = np.unique(np.searchsorted(start, np.flatnonzero(off), side="right") - 1)
+                keep[bad] = False
+        if c & CONTENT_GYR:
+            gyr = samples["gyr"] * np.repeat(_GYR_SCALE[rg & 7], cnt)[:, None]
+        if c & CONTENT_ACC:
+            acc = samples["acc"] * np.repeat(_ACC_SCALE[(rg >> 3) & 3], cnt)[:, None]
+        if c & CONTENT_MAG:
+            mag = samples["mag"] * np.repeat(_MAG_SCALE[(rg >> 5) & 3], cnt)[:, None]
+        batch = PacketBatch(
+            pos[sel], c, h["role"], h["seq"].astype(np.int64), h["t0_us"].astype(np.int64),
+            cnt, h["flags"], rate[sel], start, quat, gyr, acc, mag,
+        )  # fmt: skip
+        if not keep.all():
+            suspect.update(batch.index[~keep].tolist())
+            batch = batch.take(keep)
+        if len(batch):
+            batches[c] = batch
+    rejected = []
+    for i in sorted(suspect):
+        result = decode(payloads[i])
+        if not isinstance(result, Rejected):  # the checks above are decode's: cannot happen
+            raise AssertionError(f"decode_batch rejected payload {i} that decode accepts")
+        rejected.append((i, result))
+    return batches, rejected
