@@ -42,9 +42,9 @@ __all__ = [
     "U32",
     "AlignedSamples",
     "ClockModel",
+    "Segment",
     "SensorStream",
     "SensorTimeline",
-    "Segment",
     "SessionAssembler",
     "SyncPoint",
     "resample",
@@ -100,7 +100,9 @@ class SessionAssembler:
         host = np.fromiter((n.host_time for n in notes), dtype=np.float64, count=len(notes))
         names = {}
         sensor_of = np.fromiter(
-            (names.setdefault(n.sensor, len(names)) for n in notes), dtype=np.int64, count=len(notes)
+            (names.setdefault(n.sensor, len(names)) for n in notes),
+            dtype=np.int64,
+            count=len(notes),
         )
         by_name = list(names)
         mixed = len(batches) > 1

@@ -163,6 +163,9 @@ def fit_recent(
     if len(syncs):
         sync_dev = np.array([p.device_us for p in syncs], dtype=np.float64)
         return ClockModel.fit_sync(
-            sync_dev, np.array([p.send for p in syncs]), np.array([p.recv for p in syncs]), slope=1.0
+            sync_dev,
+            np.array([p.send for p in syncs]),
+            np.array([p.recv for p in syncs]),
+            slope=1.0,
         )
     return ClockModel(float(np.min(arrival - device_s)), 1.0)

@@ -110,9 +110,7 @@ class Segment:
         return last[order], host[order]
 
 
-def assign_syncs(
-    segments: list[Segment], syncs: list[SyncPoint]
-) -> list[list[SyncPoint]]:
+def assign_syncs(segments: list[Segment], syncs: list[SyncPoint]) -> list[list[SyncPoint]]:
     """Each round trip to the segment whose clock ran at its time (the newest to have
     started by then, 1 s of grace), its device time unwrapped near that clock; segments
     in the order given (sorted by first arrival)."""

@@ -112,10 +112,17 @@ class SensorStream:
         if self.keep:
             seg.chunks.append(
                 Chunk(
-                    np.array([seq]), np.array([t0], dtype=np.int64), np.array([host]),
-                    np.array([pkt.count]), np.array([pkt.flags], dtype=np.uint8), pkt.rate_hz,
-                    pkt.quat, pkt.gyr, pkt.acc, pkt.mag,
-                )  # fmt: skip
+                    np.array([seq]),
+                    np.array([t0], dtype=np.int64),
+                    np.array([host]),
+                    np.array([pkt.count]),
+                    np.array([pkt.flags], dtype=np.uint8),
+                    pkt.rate_hz,
+                    pkt.quat,
+                    pkt.gyr,
+                    pkt.acc,
+                    pkt.mag,
+                )
             )
         out = Released(index, t0, seq, host, pkt)
         if not self.keep:
@@ -190,9 +197,17 @@ class SensorStream:
         seg.packets = len(keep)
         seg.chunks.append(
             Chunk(
-                seq[keep], t0[keep], host[keep], part.count, part.flags, rate,
-                part.quat, part.gyr, part.acc, part.mag,
-            )  # fmt: skip
+                seq[keep],
+                t0[keep],
+                host[keep],
+                part.count,
+                part.flags,
+                rate,
+                part.quat,
+                part.gyr,
+                part.acc,
+                part.mag,
+            )
         )
         return True
 
