@@ -11,7 +11,9 @@ role), connects to them one at a time and streams their data notifications as
    ``MTU - 3``), pings the clock a few times and sends START;
 3. while connected, pings the sensor's clock every ``ping_interval_s`` (randomised, so
    the pings sample every phase of the connection interval) and reports each round trip
-   as a ``time_sync`` event for the session (``SessionAssembler.add_sync``);
+   as a ``time_sync`` event for the session (``SessionAssembler.add_sync``) and files it
+   in the link's stream core (:class:`hipimu.stream.sensor.SensorStream`, the one the
+   offline analysis and the live view use) for its latency figure;
 4. on a disconnect reports a ``link`` event, retries with exponential backoff and, once
    data flows again, a ``gap`` event; the other sensors stream on.
 
@@ -35,17 +37,18 @@ from bleak.exc import BleakError
 
 from hipimu.core.types import Notification
 from hipimu.sources.ble.errors import BluetoothUnavailable, translate, unavailable_reason
-from hipimu.stream.assembler import U16, U32, ClockModel, unwrap_near
+from hipimu.stream.clock import ClockModel
+from hipimu.stream.sensor import SensorStream
 from hipimu.wire import control
 from hipimu.wire.control import Advert, Reply, SensorStatus
 from hipimu.wire.protocol import (
     CONTENT_QUAT,
     CONTROL_UUID,
     DATA_UUID,
-    HEADER,
-    RATE_HZ,
     SERVICE_UUID,
     STATUS_UUID,
+    Rejected,
+    decode,
     role_name,
     sample_size,
 )
@@ -136,6 +139,7 @@ class LinkStats:
     samples: int = 0
     duplicates: int = 0
     lost: int = 0  # notifications missing from the sequence numbers
+    restarts: int = 0  # the sensor rebooted (its clock and seq began anew)
     connects: int = 0
     disconnects: int = 0
     rejected_commands: int = 0
@@ -205,45 +209,33 @@ class SensorLink:
         self._token = source.rng.getrandbits(32)
         self._control_lock = asyncio.Lock()
         self._lost = asyncio.Event()
-        self._last_seq: int | None = None
-        self._first_seq: int | None = None
-        self._recent: deque[int] = deque(maxlen=256)
-        self._recent_set: set[int] = set()
-        self._last_dev: int | None = None
-        self._syncs: deque[tuple[float, float, int]] = deque(maxlen=120)
+        # the stream core: unwrap, duplicates, loss, reboot segments, clock (time sync)
+        self.stream = SensorStream(self.address, keep=False, recent=512)
+        self.rejected = 0  # malformed data notifications
+        self._rtts: deque[float] = deque(maxlen=30)
+        self._pings_done = 0
         self._clock: ClockModel | None = None
         self._last_arrival: float | None = None
         self._gap_start: float | None = None
-        self._period_us = 1e6 / source.rate_hz
 
     # -- notifications --------------------------------------------------------------
     def _on_data(self, _char, data: bytearray) -> None:
         now = self.source.loop.time()
         payload = bytes(data)
         self.source._push(Notification(now, self.address, payload))
-        if len(payload) < HEADER.size:
+        pkt = decode(payload)
+        if isinstance(pkt, Rejected):
+            self.rejected += 1
             return
-        _v, _role, seq, t0, count, _flags, content, _ranges = HEADER.unpack_from(payload)
         st = self.stats
-        seq_u = seq if self._last_seq is None else unwrap_near(seq, self._last_seq, U16)
-        if seq_u in self._recent_set:
-            st.duplicates += 1
+        stream = self.stream
+        filed = stream.push(now, pkt)
+        st.packets, st.lost, st.duplicates = stream.packets, stream.lost, stream.duplicates
+        st.restarts = stream.restarts
+        if filed is None:
             return
-        if len(self._recent) == self._recent.maxlen:
-            self._recent_set.discard(self._recent[0])
-        self._recent.append(seq_u)
-        self._recent_set.add(seq_u)
-        if self._first_seq is None:
-            self._first_seq = seq_u
-        if self._last_seq is None or seq_u > self._last_seq:
-            if self._last_seq is not None:
-                st.lost += seq_u - self._last_seq - 1
-            self._last_seq = seq_u
-        else:
-            st.lost = max(0, st.lost - 1)  # a late (reordered) notification
-        st.packets += 1
-        st.samples += count
-        st._window.append((now, count))
+        st.samples += pkt.count
+        st._window.append((now, pkt.count))
         if self._gap_start is not None:
             self.source._event(
                 {
@@ -256,15 +248,9 @@ class SensorLink:
             )
             self._gap_start = None
         self._last_arrival = now
-        rate = RATE_HZ.get(content >> 4)
-        if self._clock is not None and rate:
-            dev = self._unwrap(t0) + (count - 1) * 1e6 / rate
+        if self._clock is not None:
+            dev = filed.t0_us + (pkt.count - 1) * 1e6 / pkt.rate_hz
             st._latency.append(now - float(self._clock.host_time(dev)))
-
-    def _unwrap(self, device_us: int) -> int:
-        dev = device_us if self._last_dev is None else unwrap_near(device_us, self._last_dev, U32)
-        self._last_dev = dev if self._last_dev is None else max(dev, self._last_dev)
-        return dev
 
     def _on_control(self, _char, data: bytearray) -> None:
         now = self.source.loop.time()
@@ -335,7 +321,8 @@ class SensorLink:
                 return None
             finally:
                 self._pings.pop(token, None)
-        self._syncs.append((send, recv, self._unwrap(device_us)))
+        self.stream.add_sync(send, recv, device_us)
+        self._rtts.append(recv - send)
         self.source._event(
             {
                 "type": "time_sync",
@@ -345,10 +332,12 @@ class SensorLink:
                 "device_us": device_us,
             }
         )
-        if len(self._syncs) >= 3 and (self._clock is None or len(self._syncs) % 10 == 0):
-            s0, s1, dev = zip(*self._syncs, strict=True)
-            self._clock = ClockModel.fit_sync(dev, s0, s1)
-        rtts = [r - s for s, r, _ in list(self._syncs)[-30:]]
+        self._pings_done += 1
+        if self.stream.segments and (self._clock is None or self._pings_done % 10 == 0):
+            segment = len(self.stream.segments) - 1
+            if len(self.stream.segment_syncs()[segment]) >= 3:
+                self._clock = self.stream.live_clock(segment)
+        rtts = list(self._rtts)
         self.stats.rtt_ms = min(rtts) * 1e3
         return send, recv, device_us
 
