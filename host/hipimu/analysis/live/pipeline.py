@@ -215,6 +215,14 @@ class LivePipeline(GridMixin, SetsMixin, CalibrationMixin, DriftMixin):
         if newest is not None:
             self._serial_at.append((self.serial, s.address, newest))
 
+    def flush(self) -> None:
+        """Release every packet still waiting for a missing one and refit every clock
+        segment (the end of a replay or a recording)."""
+        for s in self.sensors.values():
+            self._release(s, np.inf)
+            for segment in range(len(s.stream.segments)):
+                s.clocks[segment] = s.stream.live_clock(segment)
+
     def add_event(self, event: dict) -> bool:
         """Use a session event the pipeline understands: ``time_sync`` round trips (keys
         ``sensor``, ``send``, ``recv``, ``device_us``; what the BLE source reports and a

@@ -321,6 +321,12 @@ class SensorLink:
                 return None
             finally:
                 self._pings.pop(token, None)
+        self._round_trip(send, recv, device_us)
+        return send, recv, device_us
+
+    def _round_trip(self, send: float, recv: float, device_us: int) -> None:
+        """File one answered ping: the stream core's sync point (its clock for the
+        latency figure), a ``time_sync`` event for the session, the round-trip time."""
         self.stream.add_sync(send, recv, device_us)
         self._rtts.append(recv - send)
         self.source._event(
@@ -339,7 +345,6 @@ class SensorLink:
                 self._clock = self.stream.live_clock(segment)
         rtts = list(self._rtts)
         self.stats.rtt_ms = min(rtts) * 1e3
-        return send, recv, device_us
 
     def _client(self) -> BleakClient:
         if self.client is None or not self.client.is_connected:
