@@ -91,45 +91,30 @@ class SessionAssembler:
             for note in notes:
                 self.add(note)
             return
-        batches, rejected = self.decoder.decode_batch([n.payload for n in notes])
-        for i, _reason in rejected:
-            sensor = notes[i].sensor
-            self.rejected_by_sensor[sensor] = self.rejected_by_sensor.get(sensor, 0) + 1
-        if not batches:
-            return
-        host = np.fromiter((n.host_time for n in notes), dtype=np.float64, count=len(notes))
-        names = {}
-        sensor_of = np.fromiter(
-            (names.setdefault(n.sensor, len(names)) for n in notes),
-            dtype=np.int64,
-            count=len(notes),
-        )
-        by_name = list(names)
-        mixed = len(batches) > 1
-        for c, batch in batches.items():
-            owner = sensor_of[batch.index]
-            for k in np.unique(owner).tolist():
-                sensor = by_name[k]
-                if mixed and any(
-                    np.any(sensor_of[b.index] == k) for cc, b in batches.items() if cc != c
-                ):
-                    continue  # a sensor changing content: packet by packet below
-                part = batch.take(owner == k) if len(batches) > 1 or len(names) > 1 else batch
-                self.stream(sensor).push_batch(host[part.index], part)
-        if mixed:  # sensors whose packets changed content mid-stream, in arrival order
-            owners = {c: sensor_of[b.index] for c, b in batches.items()}
-            multi = [
-                k for k in range(len(by_name)) if sum(np.any(o == k) for o in owners.values()) > 1
-            ]
-            for k in multi:
-                rows = sorted(
-                    (int(b.index[j]), c, j)
-                    for c, b in batches.items()
-                    for j in np.flatnonzero(owners[c] == k).tolist()
+        by_sensor: dict[str, list[int]] = {}
+        for i, note in enumerate(notes):
+            by_sensor.setdefault(note.sensor, []).append(i)
+        for sensor, rows in by_sensor.items():  # one sensor at a time: less memory
+            mine = [notes[i] for i in rows]
+            batches, rejected = self.decoder.decode_batch([n.payload for n in mine])
+            if rejected:
+                self.rejected_by_sensor[sensor] = self.rejected_by_sensor.get(sensor, 0) + len(
+                    rejected
                 )
-                st = self.stream(by_name[k])
-                for i, c, j in rows:
-                    st.push(float(host[i]), batches[c].packet(j))
+            if not batches:
+                continue
+            host = np.fromiter((n.host_time for n in mine), dtype=np.float64, count=len(mine))
+            stream = self.stream(sensor)
+            if len(batches) == 1:
+                batch = next(iter(batches.values()))
+                stream.push_batch(host[batch.index], batch)
+                continue
+            # the sensor changed content mid-stream: packet by packet, in arrival order
+            order = sorted(
+                (int(i), c, j) for c, b in batches.items() for j, i in enumerate(b.index)
+            )
+            for i, c, j in order:
+                stream.push(float(host[i]), batches[c].packet(j))
 
     def add_sync(self, sensor: str, send: float, recv: float, device_us: int) -> SyncPoint:
         """File one time-sync round trip of ``sensor`` (its u32 clock ``device_us`` read

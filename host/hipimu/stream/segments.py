@@ -40,7 +40,8 @@ class Segment:
 
     keep: bool = True
     recent: int | None = None  # live: remember this many seqs and arrivals, not all
-    seen: dict[int, int] = field(default_factory=dict)  # unwrapped seq -> t0
+    _seen: dict[int, int] | None = field(default_factory=dict)  # unwrapped seq -> t0
+    _seen_later: tuple[np.ndarray, np.ndarray] | None = None  # (seq, t0) not yet in _seen
     last_seq: int | None = None
     last_t0: int | None = None
     offset: float = np.inf  # lower envelope of host - device seconds
@@ -54,6 +55,19 @@ class Segment:
     def __post_init__(self) -> None:
         self.arrivals = deque(maxlen=self.recent)
         self._order = deque()
+
+    @property
+    def seen(self) -> dict[int, int]:
+        """Unwrapped seq -> device time of every filed packet (the recent ones, live)."""
+        if self._seen is None:
+            seq, t0 = self._seen_later if self._seen_later is not None else ((), ())
+            self._seen = dict(zip(np.asarray(seq).tolist(), np.asarray(t0).tolist(), strict=True))
+            self._seen_later = None
+        return self._seen
+
+    def set_seen(self, seq: np.ndarray, t0: np.ndarray) -> None:
+        """All filed packets at once (made into :attr:`seen` only when asked for)."""
+        self._seen, self._seen_later = None, (seq, t0)
 
     @property
     def lost(self) -> int:
@@ -81,11 +95,12 @@ class Segment:
 
     def file(self, seq: int, t0: int, host: float, count: int, rate_hz: float) -> None:
         """Note one packet as this segment's."""
-        self.seen[seq] = t0
+        seen = self.seen
+        seen[seq] = t0
         if self.recent is not None:
             self._order.append(seq)
             if len(self._order) > self.recent:
-                self.seen.pop(self._order.popleft(), None)
+                seen.pop(self._order.popleft(), None)
         self.first_seq = seq if self.first_seq is None else min(seq, self.first_seq)
         self.last_seq = seq if self.last_seq is None else max(seq, self.last_seq)
         self.last_t0 = t0 if self.last_t0 is None else max(t0, self.last_t0)

@@ -189,7 +189,7 @@ class SensorStream:
         self.duplicates += int(repeat.sum())
         keep = np.flatnonzero(filed)
         part = batch.take(keep) if len(keep) < n else batch
-        seg.seen = dict(zip(seq[keep].tolist(), t0[keep].tolist(), strict=True))
+        seg.set_seen(seq[keep], t0[keep])
         seg.first_seq, seg.last_seq = int(seq[keep].min()), int(seq[keep].max())
         seg.last_t0 = int(t0[keep].max())
         seg.offset = float(lower[keep].min())

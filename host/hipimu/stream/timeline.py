@@ -78,10 +78,16 @@ def segment_samples(seg: Segment, syncs: list[SyncPoint]) -> SegmentSamples:
     host_time = clock.host_time(device_us)
     jumps = np.flatnonzero(np.diff(device_us) > 1.5 * period_us)
     gaps = [(float(host_time[i]), float(host_time[i + 1])) for i in jumps]
+    in_order = len(chunks) == 1 and bool(np.all(order[1:] > order[:-1]))
     blocks = {}
     for name in BLOCKS:
         parts = [getattr(c, name) for c in chunks]
-        blocks[name] = None if any(p is None for p in parts) else np.concatenate(parts)[rows]
+        if any(p is None for p in parts):
+            blocks[name] = None
+        elif in_order:  # one chunk already in device order (a clean log): no copy
+            blocks[name] = parts[0]
+        else:
+            blocks[name] = np.concatenate(parts)[rows]
     return SegmentSamples(
         device_us,
         host_time,
