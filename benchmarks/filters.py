@@ -36,9 +36,9 @@ RZ90 = np.array([np.cos(np.pi / 4), 0.0, 0.0, np.sin(np.pi / 4)])  # NWU -> ENU
 
 
 def _qmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    from _broad import _qmul as qm
+    from hipimu.core.quaternion import multiply
 
-    return qm(a, b)
+    return multiply(a, b)
 
 
 def _log(msg: str) -> None:

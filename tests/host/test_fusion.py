@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hipimu.core import quaternion
 from hipimu.orientation import filter as fusion
 from hipimu.orientation.filter import (
     FLAG_GAP,
@@ -31,17 +32,9 @@ FIELD = np.array([0.0, 20.0, -40.0])  # ENU earth field (north, pointing down)
 
 
 def qmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    aw, ax, ay, az = np.moveaxis(a, -1, 0)
-    bw, bx, by, bz = np.moveaxis(b, -1, 0)
-    return np.stack(
-        [
-            aw * bw - ax * bx - ay * by - az * bz,
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-        ],
-        axis=-1,
-    )
+    """Hamilton product (``hipimu.core.quaternion``), keeping a single quaternion 1-D."""
+    out = quaternion.multiply(a, b)
+    return out[0] if np.ndim(a) == 1 and np.ndim(b) == 1 else out
 
 
 def rotate_inv(q: np.ndarray, v: np.ndarray) -> np.ndarray:

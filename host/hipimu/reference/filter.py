@@ -22,20 +22,15 @@ from hipimu.orientation.filter import (
     FLAG_REST,
     PARAM_NAMES,
 )
+from hipimu.reference.quaternion import multiply
 
 EPS = float(np.finfo(float).eps)
 DEG = math.pi / 180.0
 
 
 def qmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.array(
-        [
-            a[0] * b[0] - a[1] * b[1] - a[2] * b[2] - a[3] * b[3],
-            a[0] * b[1] + a[1] * b[0] + a[2] * b[3] - a[3] * b[2],
-            a[0] * b[2] - a[1] * b[3] + a[2] * b[0] + a[3] * b[1],
-            a[0] * b[3] + a[1] * b[2] - a[2] * b[1] + a[3] * b[0],
-        ]
-    )
+    """Hamilton product of two quaternions ``(4,)`` (the numpy reference kernel)."""
+    return multiply(a, b)[0]
 
 
 def qmat(q: np.ndarray) -> np.ndarray:

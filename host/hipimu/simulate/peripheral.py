@@ -46,16 +46,9 @@ def swing_motion(
         a = np.deg2rad(amp_deg) * np.sin(2 * np.pi * np.asarray(t) / period_s)
         s, c = np.sin(a / 2), np.cos(a / 2)
         q = np.column_stack([c, s * ax[0], s * ax[1], s * ax[2]])
-        w0, x0, y0, z0 = b
-        w1, x1, y1, z1 = q.T
-        return np.column_stack(
-            [
-                w0 * w1 - x0 * x1 - y0 * y1 - z0 * z1,
-                w0 * x1 + x0 * w1 + y0 * z1 - z0 * y1,
-                w0 * y1 - x0 * z1 + y0 * w1 + z0 * x1,
-                w0 * z1 + x0 * y1 - y0 * x1 + z0 * w1,
-            ]
-        )
+        from hipimu.core.quaternion import multiply
+
+        return multiply(b, q)
 
     return motion
 
