@@ -57,20 +57,22 @@ def slerp(times: np.ndarray, q: np.ndarray, t: np.ndarray) -> np.ndarray:
     if len(t) and (t[0] < times[0] or t[-1] > times[-1]):
         raise ValueError("Interpolation times must be within the range of the samples.")
     q = np.asarray(q, dtype=np.float64)
+    q = q / np.sqrt(np.einsum("ij,ij->i", q, q))[:, None]
     j = np.clip(np.searchsorted(times, t, side="right"), 1, len(times) - 1)
-    w = ((t - times[j - 1]) / (times[j] - times[j - 1]))[:, None]
-    q0 = q[j - 1] / np.linalg.norm(q[j - 1], axis=1, keepdims=True)
-    q1 = q[j] / np.linalg.norm(q[j], axis=1, keepdims=True)
+    w = (t - times[j - 1]) / (times[j] - times[j - 1])
+    q0, q1 = q[j - 1], q[j]
     dot = np.einsum("ij,ij->i", q0, q1)
-    q1 *= np.where(dot < 0, -1.0, 1.0)[:, None]
-    theta = np.arccos(np.clip(np.abs(dot), 0.0, 1.0))[:, None]
+    sign = np.where(dot < 0, -1.0, 1.0)
+    theta = np.arccos(np.minimum(np.abs(dot), 1.0))
     s = np.sin(theta)
     near = s < 1e-9
-    safe = np.where(near, 1.0, s)
-    a = np.where(near, 1.0 - w, np.sin((1.0 - w) * theta) / safe)
-    b = np.where(near, w, np.sin(w * theta) / safe)
-    out = a * q0 + b * q1
-    return out / np.linalg.norm(out, axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(near, 1.0 - w, np.sin((1.0 - w) * theta) / s)
+        b = np.where(near, w, np.sin(w * theta) / s) * sign
+    out = q0 * a[:, None]
+    out += q1 * b[:, None]
+    out /= np.sqrt(np.einsum("ij,ij->i", out, out))[:, None]
+    return out
 
 
 def in_gaps(time: np.ndarray, gaps: list[tuple[float, float]]) -> np.ndarray:
