@@ -219,3 +219,25 @@ def test_the_reboot_fixture_through_the_live_pipeline_keeps_all_packets():
     (s,) = pipe.sensors.values()
     assert len(s.dev_us) == 2000 and s.restarts == 1 and s.duplicates == 0
     assert np.max(np.abs(s.host_times(2000) - truth)) < 0.002
+
+
+def test_live_packets_behind_a_lost_one_wait_at_most_the_reorder_time():
+    a = stream_notes(400, t_start_us=1_000_000, offset_s=0.0)
+    b = stream_notes(800, t_start_us=9_000_000, offset_s=-8.0, address="B", role=1)
+    a = a[:53]  # then A goes quiet; B carries on
+    del a[50]  # lost: A's last two packets wait for it
+    pipe = LivePipeline()
+    notes = sorted(a + b, key=lambda n: n.host_time)
+    soon = a[-1].host_time + 0.05
+    for n in notes:
+        if n.host_time > soon:
+            break
+        pipe.feed(n)
+        pipe.update()
+    s = pipe.sensors["A"]
+    assert len(s.dev_us) == 50 * 4  # still waiting 50 ms after A's last packet
+    for n in notes:
+        if n.host_time > soon:
+            pipe.feed(n)
+            pipe.update()
+    assert len(s.dev_us) == 52 * 4 and s.lost == 1 and s.late == 0

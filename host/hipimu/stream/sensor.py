@@ -249,6 +249,11 @@ class SensorStream:
             self.sensor, role_name(self.role or 0), self.segments, self.syncs, self.duplicates
         )
 
+    @property
+    def waiting(self) -> int:
+        """Live: packets held in the reorder buffer."""
+        return len(self._pending)
+
     def pull(self, now: float, reorder_s: float = REORDER_S) -> list[Released]:
         """Live: the packets ready to show, in device order per segment (older segments
         first). A packet waits while one before it is missing, at most ``reorder_s``

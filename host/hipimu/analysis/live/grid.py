@@ -17,6 +17,9 @@ class GridMixin:
 
     def update(self) -> int:
         """Extend the grid with every row the buffered samples allow; returns new final rows."""
+        for s in self.sensors.values():  # packets that waited long enough for a lost one
+            if s.stream.waiting:
+                self._release(s, self.newest_arrival)
         roles = {r: s for r, s in self.by_role().items() if self.connected(s) and s.clock}
         if not roles or self.rate_hz is None:
             return 0
