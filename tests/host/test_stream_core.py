@@ -114,14 +114,35 @@ def messy(notes, rng):
     return sorted(notes + copies, key=lambda n: n.host_time)
 
 
+def mixed_batches(n, rate=100.0):
+    """Notifications whose sample counts change (4, then 1, 3, 4): payloads of several
+    lengths, as after an MTU change or a flush."""
+    st = Streamer(packet.ROLE_PELVIS, packet.CONTENT_QUAT, rate, packet.ranges_byte(), batch=4)
+    notes = []
+    for k in range(n):
+        if k % 500 == 0:
+            st.set_batch((4, 1, 3, 4)[(k // 500) % 4])
+        a = 0.01 * k
+        st.push_quat(k * 10_000, np.cos(a / 2), 0.0, 0.0, np.sin(a / 2))
+        p = st.next_packet()
+        if p is not None:
+            st.commit()
+            notes.append(Notification(k / rate + 0.005, "A", bytes(p)))
+    return notes
+
+
 @pytest.mark.parametrize(
-    "case", ["clean", "wrap", "messy", "reboot", "two sensors", "a second extend"]
+    "case",
+    ["clean", "wrap", "messy", "reboot", "two sensors", "a second extend", "mixed lengths"],
 )
 def test_filing_a_whole_log_at_once_equals_packet_by_packet(case):
     rng = np.random.default_rng(5)
     notes = stream_notes(3000, t_start_us=2**32 - 10_000_000 if case == "wrap" else 1_000)
     if case == "messy":
         notes = messy(notes, rng)
+    if case == "mixed lengths":
+        notes = mixed_batches(3000)
+        assert len({len(n.payload) for n in notes}) == 3
     if case == "reboot":
         notes = notes + stream_notes(400, t_start_us=200_000, offset_s=notes[-1].host_time + 3)
     if case == "two sensors":

@@ -25,12 +25,19 @@ class Chunk:
     t0: np.ndarray
     host: np.ndarray
     count: np.ndarray
+    start: np.ndarray  # first sample row of each packet in the sample arrays
     flags: np.ndarray
     rate_hz: float
     quat: np.ndarray | None
     gyr: np.ndarray | None
     acc: np.ndarray | None
     mag: np.ndarray | None
+
+    @property
+    def rows(self) -> int:
+        """Sample rows in the chunk's arrays."""
+        block = next(b for b in (self.quat, self.gyr, self.acc, self.mag) if b is not None)
+        return len(block)
 
 
 @dataclass

@@ -68,8 +68,8 @@ def segment_samples(seg: Segment, syncs: list[SyncPoint]) -> SegmentSamples:
     host = np.concatenate([c.host for c in chunks])
     flags = np.concatenate([c.flags for c in chunks])
     order = np.argsort(t0, kind="stable")
-    start = np.zeros(len(count), dtype=np.int64)
-    np.cumsum(count[:-1], out=start[1:])
+    before = np.cumsum([0] + [c.rows for c in chunks[:-1]])
+    start = np.concatenate([c.start + base for c, base in zip(chunks, before, strict=True)])
     rows = sample_rows(start[order], count[order])
     k = rows - np.repeat(start[order], count[order])
     device_us = np.repeat(t0[order], count[order]) + np.round(k * period_us).astype(np.int64)
@@ -78,13 +78,13 @@ def segment_samples(seg: Segment, syncs: list[SyncPoint]) -> SegmentSamples:
     host_time = clock.host_time(device_us)
     jumps = np.flatnonzero(np.diff(device_us) > 1.5 * period_us)
     gaps = [(float(host_time[i]), float(host_time[i + 1])) for i in jumps]
-    in_order = len(chunks) == 1 and bool(np.all(order[1:] > order[:-1]))
+    in_order = len(chunks) == 1 and bool(np.all(np.diff(rows) == 1)) and rows[0] == 0
     blocks = {}
     for name in BLOCKS:
         parts = [getattr(c, name) for c in chunks]
         if any(p is None for p in parts):
             blocks[name] = None
-        elif in_order:  # one chunk already in device order (a clean log): no copy
+        elif in_order and len(parts[0]) == len(rows):  # one chunk in device order: no copy
             blocks[name] = parts[0]
         else:
             blocks[name] = np.concatenate(parts)[rows]

@@ -376,18 +376,23 @@ def _batch(
 
 
 def _concat(batches: list[PacketBatch]) -> PacketBatch:
-    """Batches of one content as one, in payload order."""
+    """Batches of one content as one, packets in payload order (the samples stay where
+    they are: ``start`` points at each packet's rows)."""
     starts = np.cumsum([0] + [int(b.count.sum()) for b in batches[:-1]])
 
     def cat(name: str) -> np.ndarray | None:
         blocks = [getattr(b, name) for b in batches]
         return None if blocks[0] is None else np.concatenate(blocks)
 
-    merged = PacketBatch(
-        np.concatenate([b.index for b in batches]), batches[0].content,
-        *(np.concatenate([getattr(b, f) for b in batches])
-          for f in ("role", "seq", "t0_us", "count", "flags", "rate_hz")),
-        np.concatenate([b.start + s for b, s in zip(batches, starts, strict=True)]),
-        cat("quat"), cat("gyr"), cat("acc"), cat("mag"),
+    index = np.concatenate([b.index for b in batches])
+    order = np.argsort(index, kind="stable")
+
+    def per_packet(name: str) -> np.ndarray:
+        return np.concatenate([getattr(b, name) for b in batches])[order]
+
+    start = np.concatenate([b.start + s for b, s in zip(batches, starts, strict=True)])
+    return PacketBatch(
+        index[order], batches[0].content, per_packet("role"), per_packet("seq"),
+        per_packet("t0_us"), per_packet("count"), per_packet("flags"), per_packet("rate_hz"),
+        start[order], cat("quat"), cat("gyr"), cat("acc"), cat("mag"),
     )  # fmt: skip
-    return merged.take(np.argsort(merged.index, kind="stable"))
