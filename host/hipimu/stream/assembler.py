@@ -91,19 +91,28 @@ class SessionAssembler:
             for note in notes:
                 self.add(note)
             return
-        by_sensor: dict[str, list[int]] = {}
-        for i, note in enumerate(notes):
-            by_sensor.setdefault(note.sensor, []).append(i)
-        for sensor, rows in by_sensor.items():  # one sensor at a time: less memory
-            mine = [notes[i] for i in rows]
-            batches, rejected = self.decoder.decode_batch([n.payload for n in mine])
+        sensors = [n.sensor for n in notes]
+        payloads = [n.payload for n in notes]
+        hosts = np.fromiter((n.host_time for n in notes), dtype=np.float64, count=len(notes))
+        names = list(dict.fromkeys(sensors))
+        codes = None
+        if len(names) > 1:
+            code = {name: k for k, name in enumerate(names)}
+            codes = np.fromiter(map(code.__getitem__, sensors), dtype=np.int64, count=len(notes))
+        for k, sensor in enumerate(names):  # one sensor at a time: less memory
+            if codes is None:
+                mine, host = payloads, hosts
+            else:
+                rows = np.flatnonzero(codes == k)
+                mine = [payloads[i] for i in rows.tolist()]
+                host = hosts[rows]
+            batches, rejected = self.decoder.decode_batch(mine)
             if rejected:
                 self.rejected_by_sensor[sensor] = self.rejected_by_sensor.get(sensor, 0) + len(
                     rejected
                 )
             if not batches:
                 continue
-            host = np.fromiter((n.host_time for n in mine), dtype=np.float64, count=len(mine))
             stream = self.stream(sensor)
             if len(batches) == 1:
                 batch = next(iter(batches.values()))
