@@ -43,9 +43,8 @@ class Chunk:
 @dataclass
 class Segment:
     """Book-keeping of one clock segment: what was filed, its host mapping so far, and
-    (``keep``) the filed packets themselves."""
+    (offline) the filed packets themselves; ``recent`` bounds what it remembers (live)."""
 
-    keep: bool = True
     recent: int | None = None  # live: remember this many seqs and arrivals, not all
     _seen: dict[int, int] | None = field(default_factory=dict)  # unwrapped seq -> t0
     _seen_later: tuple[np.ndarray, np.ndarray] | None = None  # (seq, t0) not yet in _seen

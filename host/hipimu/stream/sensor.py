@@ -85,7 +85,7 @@ class SensorStream:
         return max(0, len(self.segments) - 1)
 
     def _new_segment(self) -> Segment:
-        seg = Segment(keep=self.keep, recent=self._recent)
+        seg = Segment(recent=self._recent)
         self.segments.append(seg)
         return seg
 
