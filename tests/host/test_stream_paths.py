@@ -241,3 +241,18 @@ def test_live_packets_behind_a_lost_one_wait_at_most_the_reorder_time():
             pipe.feed(n)
             pipe.update()
     assert len(s.dev_us) == 52 * 4 and s.lost == 1 and s.late == 0
+
+
+def test_a_copy_from_long_ago_is_a_duplicate_live_as_offline():
+    """A packet delivered again 30 s late (beyond the live clock window) is no reboot."""
+    notes = stream_notes(4000, t_start_us=3_000_000, offset_s=1.0)
+    late = notes[100]
+    notes.insert(850, Notification(notes[849].host_time + 0.001, late.sensor, late.payload))
+    pipe = LivePipeline()
+    for n in notes:
+        pipe.feed(n)
+    pipe.flush()
+    (s,) = pipe.sensors.values()
+    tl = offline(notes, [])["pelvis"]
+    assert (s.restarts, s.duplicates, len(s.dev_us)) == (tl.restarts, tl.duplicates, 4000)
+    assert tl.restarts == 0 and tl.duplicates == 1

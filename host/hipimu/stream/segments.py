@@ -43,9 +43,11 @@ class Chunk:
 @dataclass
 class Segment:
     """Book-keeping of one clock segment: what was filed, its host mapping so far, and
-    (offline) the filed packets themselves; ``recent`` bounds what it remembers (live)."""
+    (offline) the filed packets themselves. Live, ``recent`` bounds the arrivals its
+    clock is fitted to and ``remember`` the sequence numbers it knows (for duplicates)."""
 
-    recent: int | None = None  # live: remember this many seqs and arrivals, not all
+    recent: int | None = None  # live: fit the clock to this many newest arrivals
+    remember: int | None = None  # live: know this many newest seqs (None: all)
     _seen: dict[int, int] | None = field(default_factory=dict)  # unwrapped seq -> t0
     _seen_later: tuple[np.ndarray, np.ndarray] | None = None  # (seq, t0) not yet in _seen
     last_seq: int | None = None
@@ -103,9 +105,9 @@ class Segment:
         """Note one packet as this segment's."""
         seen = self.seen
         seen[seq] = t0
-        if self.recent is not None:
+        if self.remember is not None:
             self._order.append(seq)
-            if len(self._order) > self.recent:
+            if len(self._order) > self.remember:
                 seen.pop(self._order.popleft(), None)
         self.first_seq = seq if self.first_seq is None else min(seq, self.first_seq)
         self.last_seq = seq if self.last_seq is None else max(seq, self.last_seq)

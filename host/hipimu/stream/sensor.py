@@ -49,14 +49,18 @@ class SensorStream:
     """One sensor's packets and round trips: unwrapped, de-duplicated, in clock segments.
 
     ``keep=True`` (offline) keeps every packet for :meth:`timeline`; ``keep=False`` (live,
-    the BLE link) remembers the last ``recent`` sequence numbers and arrivals per segment
+    the BLE link) fits its clocks to the last ``recent`` arrivals per segment, remembers
+    the last ``remember`` sequence numbers (a copy older than those is not recognised)
     and hands packets on through :meth:`pull`.
     """
 
-    def __init__(self, sensor: str, *, keep: bool = True, recent: int = 2048) -> None:
+    def __init__(
+        self, sensor: str, *, keep: bool = True, recent: int = 2048, remember: int = 16384
+    ) -> None:
         self.sensor = sensor
         self.keep = keep
         self._recent = None if keep else recent
+        self._remember = None if keep else max(remember, recent)
         self.role: int | None = None
         self.segments: list[Segment] = []
         self.duplicates = 0
@@ -85,7 +89,7 @@ class SensorStream:
         return max(0, len(self.segments) - 1)
 
     def _new_segment(self) -> Segment:
-        seg = Segment(recent=self._recent)
+        seg = Segment(recent=self._recent, remember=self._remember)
         self.segments.append(seg)
         return seg
 
