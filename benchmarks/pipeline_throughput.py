@@ -107,7 +107,7 @@ def run_stages(notes, rate: int, seconds: float) -> dict:
         if addr not in links:
             found = Found(BLEDevice(addr, None, None), Advert(addr, "", -60, 1, 0, 0, 90))
             link = SensorLink(found, src)  # type: ignore[arg-type]
-            link._clock = ClockModel(0.0, 1.0)
+            link._clock, link._clock_segment = ClockModel(0.0, 1.0), 0
             links[addr] = link
     res = {}
 

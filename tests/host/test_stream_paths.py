@@ -199,6 +199,8 @@ def test_the_ble_link_counts_and_clocks_as_the_other_paths(paths):
             tl.packets, tl.duplicates, tl.lost_packets, tl.restarts
         )  # fmt: skip
         assert st.samples == len(tl.device_us)
+        # latency through the round trips: the links' 5 ms plus the jitter (median 2.8 ms)
+        assert 5.0 < st.latency_ms < 12.0
         # its clocks fit the last 512 packets of each segment: the same host times to
         # well under a sample period
         starts = np.flatnonzero(np.diff(tl.device_us) < 0) + 1

@@ -215,6 +215,8 @@ class SensorLink:
         self._rtts: deque[float] = deque(maxlen=30)
         self._pings_done = 0
         self._clock: ClockModel | None = None
+        self._clock_segment: int | None = None  # the clock segment ``_clock`` belongs to
+        self._fit_tried: set[int] = set()
         self._last_arrival: float | None = None
         self._gap_start: float | None = None
 
@@ -248,9 +250,19 @@ class SensorLink:
             )
             self._gap_start = None
         self._last_arrival = now
-        if self._clock is not None:
+        if filed.segment != self._clock_segment and filed.segment not in self._fit_tried:
+            self._fit_tried.add(filed.segment)  # the first packet of a clock segment
+            self._fit_clock()
+        if self._clock is not None and filed.segment == self._clock_segment:
             dev = filed.t0_us + (pkt.count - 1) * 1e6 / pkt.rate_hz
             st._latency.append(now - float(self._clock.host_time(dev)))
+
+    def _fit_clock(self) -> None:
+        """The current clock segment's model, once it has 3 round trips (for latency)."""
+        segment = len(self.stream.segments) - 1
+        if segment >= 0 and len(self.stream.segment_syncs()[segment]) >= 3:
+            self._clock = self.stream.live_clock(segment)
+            self._clock_segment = segment
 
     def _on_control(self, _char, data: bytearray) -> None:
         now = self.source.loop.time()
@@ -339,10 +351,9 @@ class SensorLink:
             }
         )
         self._pings_done += 1
-        if self.stream.segments and (self._clock is None or self._pings_done % 10 == 0):
-            segment = len(self.stream.segments) - 1
-            if len(self.stream.segment_syncs()[segment]) >= 3:
-                self._clock = self.stream.live_clock(segment)
+        current = len(self.stream.segments) - 1
+        if current >= 0 and (self._clock_segment != current or self._pings_done % 10 == 0):
+            self._fit_clock()
         rtts = list(self._rtts)
         self.stats.rtt_ms = min(rtts) * 1e3
 
