@@ -258,3 +258,27 @@ def test_a_copy_from_long_ago_is_a_duplicate_live_as_offline():
     tl = offline(notes, [])["pelvis"]
     assert (s.restarts, s.duplicates, len(s.dev_us)) == (tl.restarts, tl.duplicates, 4000)
     assert tl.restarts == 0 and tl.duplicates == 1
+
+
+def test_live_rings_stay_in_time_order_around_a_swapped_first_packet_and_a_reboot():
+    first = stream_notes(400, t_start_us=100_000_000, offset_s=-99.0)  # up for 100 s
+    second = stream_notes(400, t_start_us=300_000, offset_s=first[-1].host_time + 2.0)
+    # the first two packets arrive swapped: both are shown, in order
+    first[0], first[1] = (
+        Notification(first[0].host_time, "A", first[1].payload),
+        Notification(first[1].host_time, "A", first[0].payload),
+    )
+    # the old clock's last packet arrives after the rebooted sensor's first ones were shown
+    stray = first.pop()
+    stray = Notification(second[5].host_time + 0.001, "A", stray.payload)
+    other = stream_notes(2000, t_start_us=9_000_000, offset_s=-8.0, address="B", role=1)
+    pipe = LivePipeline()
+    for n in sorted([*first, *second[:6], stray, *second[6:], *other], key=lambda n: n.host_time):
+        pipe.feed(n)
+        pipe.update()
+    pipe.flush()
+    s = pipe.sensors["A"]
+    assert s.late == 1 and s.restarts == 1
+    assert len(s.dev_us) == (len(first) + len(second)) * 4
+    times = s.host_times(len(s.dev_us))
+    assert np.all(np.diff(times) > 0)  # one timeline: old clock, then the new one

@@ -132,7 +132,8 @@ class SensorStream:
         out = Released(index, t0, seq, host, pkt)
         if not self.keep:
             done = self._released.get(index)
-            if done is not None and t0 <= done[1]:
+            newer = max(self._released, default=-1) > index  # a later clock is showing
+            if newer or (done is not None and t0 <= done[1]):
                 self.late += 1  # the grid moved on; the segment's counts keep it
             else:
                 self._pending.append(out)
@@ -262,8 +263,9 @@ class SensorStream:
 
     def pull(self, now: float, reorder_s: float = REORDER_S) -> list[Released]:
         """Live: the packets ready to show, in device order per segment (older segments
-        first). A packet waits while one before it is missing, at most ``reorder_s``
-        after the oldest waiting packet arrived; then the missing one counts as lost."""
+        first). A packet waits while one before it is missing (the first of a segment:
+        while one before it may still come), at most ``reorder_s`` after the oldest
+        waiting packet arrived; then the missing one counts as lost."""
         out: list[Released] = []
         pending = sorted(self._pending, key=lambda r: (r.segment, r.t0_us))
         newest = len(self.segments) - 1
@@ -273,8 +275,7 @@ class SensorStream:
             waited = min(p.host for p in pending if p.segment == r.segment)
             if not (
                 r.segment < newest
-                or done is None
-                or r.seq == done[0] + 1
+                or (done is not None and r.seq == done[0] + 1)
                 or waited <= now - reorder_s
             ):
                 break
