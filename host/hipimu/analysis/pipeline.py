@@ -8,49 +8,21 @@ Researchers can call each stage on its own; :func:`analyse` chains them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import TYPE_CHECKING
 
+from hipimu.analysis.results import Analysis
 from hipimu.body.calibration import Calibration, calibrate, find_still_window
-from hipimu.body.heading import DriftReport, align_headings, correct_drift
-from hipimu.body.kinematics import Kinematics, compute
+from hipimu.body.heading import align_headings, correct_drift
+from hipimu.body.kinematics import compute
 from hipimu.core.types import Notification
 from hipimu.orientation.lowpass import DEFAULT_CUTOFF_HZ
-from hipimu.scoring.rom import RangeOfMotion, SideComparison, compare_sides, ranges_of_motion
+from hipimu.scoring.rom import compare_sides, ranges_of_motion
 from hipimu.stream.assembler import AlignedSamples, SensorTimeline, SessionAssembler, resample
 
 if TYPE_CHECKING:
-    from hipimu.scoring.summary import SessionScores
     from hipimu.store.log import LogContents
 
-
-@dataclass
-class Analysis:
-    """Everything the pipeline derived from one session."""
-
-    assembler: SessionAssembler
-    timelines: dict[str, SensorTimeline]
-    aligned: AlignedSamples
-    calibration: Calibration
-    kinematics: Kinematics
-    ranges: list[RangeOfMotion]
-    sides: list[SideComparison]
-    fused: list[str] = field(default_factory=list)  # roles fused on the host from raw data
-    heading_offsets: dict[str, float] = field(default_factory=dict)
-    drift: DriftReport | None = None
-    # the sets scored: the trainer's marked sets, else those found in the signals
-    # (hipimu.analysis.sets; with "confidence" and "source": "detected")
-    sets: list[dict] = field(default_factory=list)
-
-    @cached_property
-    def scores(self) -> SessionScores:
-        """Repetitions, holds, smoothness, symmetry and compensation of every set
-        (marked, else detected: :attr:`sets`; :func:`hipimu.scoring.score_session`),
-        computed on first use."""
-        from hipimu.scoring.summary import score_session
-
-        return score_session(self.kinematics, self.sets)
+__all__ = ["Analysis", "analyse", "analyse_log", "case_window", "fuse_raw", "resample_window"]
 
 
 def fuse_raw(timelines: dict[str, SensorTimeline]) -> list[str]:

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hipimu.analysis.pipeline import Analysis
+from hipimu.analysis.results import Analysis
 from hipimu.core.names import ANGLE_COLUMNS
 from hipimu.store.log import LogContents
+from hipimu.stream.assembler import AlignedSamples, SensorTimeline
 
 
 @dataclass
@@ -62,19 +63,16 @@ def from_analysis(
     )
 
 
-def raw_export_data(contents: LogContents, name: str = "hipimu", reason: str = "") -> ExportData:
+def raw_export_data(
+    contents: LogContents,
+    aligned: AlignedSamples,
+    timelines: dict[str, SensorTimeline],
+    name: str = "hipimu",
+    reason: str = "",
+) -> ExportData:
     """The export model of a session that cannot be calibrated: the sensors' orientations
-    and raw samples only, no angles or segments (``reason`` says why, in the metadata)."""
-    from hipimu.analysis.pipeline import fuse_raw
-    from hipimu.stream.assembler import SessionAssembler, resample
-
-    assembler = SessionAssembler()
-    for event in contents.events:
-        assembler.add_event(event)
-    assembler.extend(contents.notifications)
-    timelines = assembler.timelines()
-    fuse_raw(timelines)
-    aligned = resample(timelines)
+    (``aligned``) and raw samples (``timelines``) only, no angles or segments (``reason``
+    says why, in the metadata)."""
     metadata = dict(contents.metadata)
     if reason:
         metadata["uncalibrated"] = reason

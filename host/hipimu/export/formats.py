@@ -1,7 +1,8 @@
 """Research formats: one data model, a writer per format (docs/formats.md).
 
 The data model (:class:`ExportData`) is in :mod:`hipimu.export.data`.
-:func:`export_session` reads a session, analyses it and writes one format.
+:func:`write` writes one format of analysed results; ``export_session`` (which opens and
+analyses a session first) is :func:`hipimu.workflow.session.export_session`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from pathlib import Path
 
 from hipimu.core.names import ANGLE_COLUMNS, ROLES
 from hipimu.export.data import ExportData, from_analysis, raw_export_data
-from hipimu.orientation.lowpass import DEFAULT_CUTOFF_HZ
 
 FORMATS = ("csv", "sto", "mot", "hdf5", "c3d")
 RAW_FORMATS = ("sto", "hdf5")  # need no calibration: sensor orientations and raw samples
@@ -25,8 +25,10 @@ __all__ = [
     "ROLES",
     "SUFFIX",
     "ExportData",
-    "export_session",
+    "check_format",
     "from_analysis",
+    "raw_export_data",
+    "target_path",
     "write",
 ]
 
@@ -55,44 +57,31 @@ def write(data: ExportData, fmt: str, path: str | Path) -> Path:
 
         write_c3d(path, data)
     else:
-        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        check_format(fmt)
     return path
 
 
-def export_session(
-    session: str | Path,
-    fmt: str,
-    out: str | Path | None = None,
-    lowpass_hz: float | None = DEFAULT_CUTOFF_HZ,
-) -> Path:
-    """Analyse a session (directory or log) and write it as ``fmt``; returns the path.
-    ``lowpass_hz``: zero-phase low-pass of the orientations
-    (None: raw; hipimu.orientation.lowpass)."""
-    from hipimu.analysis.pipeline import analyse_log
-    from hipimu.store.session_dir import LOG_NAME, load_session
-
+def check_format(fmt: str) -> None:
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    session = Path(session)
-    contents = load_session(session)
-    if not contents.notifications:
-        raise ValueError(f"{session}: the session log holds no notifications")
-    directory = session if session.is_dir() else session.parent
-    name = directory.name if session.is_dir() or session.name == LOG_NAME else session.stem
-    from hipimu.body.calibration import CalibrationError
 
-    try:
-        data = from_analysis(analyse_log(contents, lowpass_hz=lowpass_hz), contents, name)
-    except CalibrationError as exc:
-        if fmt not in RAW_FORMATS:
-            raise CalibrationError(
-                f"{session}: cannot write {fmt}: its hip angles need a calibration, and {exc}. "
-                f"The formats {' and '.join(RAW_FORMATS)} (sensor orientations, raw samples) "
-                "need none"
-            ) from exc
-        data = raw_export_data(contents, name, str(exc))
+
+def target_path(directory: Path, name: str, fmt: str, out: str | Path | None = None) -> Path:
+    """Where ``export`` writes: ``out`` (a file, or a directory: existing, or given with a
+    trailing slash), else ``directory/name.<suffix>``; its folder is created."""
+    check_format(fmt)
     target = Path(out) if out else directory / f"{name}{SUFFIX[fmt]}"
     if target.is_dir() or str(out or "").endswith(("/", os.sep)):
         target = target / f"{name}{SUFFIX[fmt]}"
     target.parent.mkdir(parents=True, exist_ok=True)
-    return write(data, fmt, target)
+    return target
+
+
+def __getattr__(name: str):
+    # the workflow layer runs the pipeline; its entry point is re-exported here lazily
+    # for scripts written against hipimu.export.formats.export_session
+    if name == "export_session":
+        from hipimu.workflow.session import export_session
+
+        return export_session
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

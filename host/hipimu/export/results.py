@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hipimu.analysis.pipeline import Analysis
+from hipimu.analysis.results import Analysis
 from hipimu.core.names import ANGLE_COLUMNS
 
 

@@ -21,6 +21,7 @@ from hipimu.core.names import SIDES
 from hipimu.scoring.summary import ExerciseScore, SessionScores
 from hipimu.scoring.symmetry import SideDifference
 from hipimu.scoring.targets import SessionRecord, TargetResult, trend
+from hipimu.store.log import LogContents
 
 COLORS = {"right": "#0072B2", "left": "#D55E00"}  # colour-blind safe pair
 DASH = {"right": "", "left": "6 4"}
@@ -877,50 +878,26 @@ def _add_set_sources(data: dict, sets: list[dict]) -> None:
                             item["confidence"] = s["confidence"]
 
 
-def session_report(
-    session: str | Path,
-    html_out: str | Path | None = None,
-    save: bool = True,
-    share: tuple[float, float] | None = None,
+def report_data(
+    scores: SessionScores,
+    contents: LogContents,
+    *,
+    directory: Path,
+    targets: dict[str, dict[str, TargetResult]],
+    next_targets: dict[str, dict[str, dict]],
+    history: list[SessionRecord],
+    rule: dict,
+    sets: list[dict] | None = None,
 ) -> dict:
-    """Score a session directory, write the HTML report (if ``html_out``) and
-    ``scores.json`` (if ``save``); returns the JSON-ready scores with targets."""
-    import json
-
-    from hipimu.analysis.pipeline import analyse_log
-    from hipimu.scoring.rule import config_for_share
-    from hipimu.scoring.summary import score_session
-    from hipimu.scoring.targets import DEFAULT_SHARE, SCORES_NAME, load_history, plan
-    from hipimu.store.session_dir import load_session
-
-    session = Path(session)
-    directory = session if session.is_dir() else session.parent
-    log = load_session(session)
-    if not log.notifications:
-        raise ValueError(f"{session}: the session log holds no sensor data")
-    analysis = analyse_log(log)
-    scores = score_session(analysis.kinematics, analysis.sets)
-    history = load_history(directory)
-    overrides = [e for e in log.events if e.get("type") == "target_override"]
-    planned = plan(
-        scores, history, config_for_share(share or DEFAULT_SHARE), overrides, directory.name
-    )
-    results, nxt = planned.results, planned.next
-    notes = []
-    said = [
-        {k: v for k, v in e.items() if k != "type"}
-        for e in log.events
-        if e.get("type") == "client_report"
-    ]
-    if isinstance(log.metadata.get("client_report"), dict):
-        said.insert(0, log.metadata["client_report"])
-    if not log.recovery.clean:
-        notes.append(f"The recording was damaged and partly recovered: {log.recovery.summary()}")
+    """The JSON-ready scores of a session with its targets and the rule's state (what
+    ``report --json`` prints and ``scores.json`` holds); ``sets``: the sets scored, marked
+    or detected (:attr:`hipimu.analysis.results.Analysis.sets`)."""
     data = scores.to_dict()
-    _add_set_sources(data, analysis.sets)
+    _add_set_sources(data, list(sets or []))
     data["session"] = directory.name
-    data["client"] = str(log.metadata.get("client", ""))
-    data["when"] = session_when(log.metadata, directory)
+    data["session_id"] = str(contents.metadata.get("session_id") or "")
+    data["client"] = str(contents.metadata.get("client") or "")
+    data["when"] = session_when(contents.metadata, directory)
     data["targets"] = {
         k: {
             s: {
@@ -933,26 +910,66 @@ def session_report(
             }
             for s, r in v.items()
         }
-        for k, v in results.items()
+        for k, v in targets.items()
     }
-    data["next_targets"] = nxt
-    data["rule"] = planned.rule_dict()
+    data["next_targets"] = next_targets
+    data["rule"] = rule
     data["history"] = [h.name for h in history]
-    data["client_reports"] = said
-    if html_out is not None:
-        inp = ReportInput(
-            scores,
-            analysis.kinematics,
-            client=f"client {data['client']}" if data["client"] else "",
-            session=directory.name,
-            targets=results,
-            next_targets=nxt,
-            history=history,
-            notes=notes,
-            client_reports=said,
-            when=data["when"],
-        )
-        Path(html_out).write_text(render(inp), encoding="utf-8")
-    if save:
-        (directory / SCORES_NAME).write_text(json.dumps(data, indent=2))
+    data["client_reports"] = client_reports(contents)
     return data
+
+
+def client_reports(contents: LogContents) -> list[dict]:
+    """What the client said about the session (``client_report`` events and metadata)."""
+    said = [
+        {k: v for k, v in e.items() if k != "type"}
+        for e in contents.events
+        if e.get("type") == "client_report"
+    ]
+    if isinstance(contents.metadata.get("client_report"), dict):
+        said.insert(0, contents.metadata["client_report"])
+    return said
+
+
+def write_report(
+    path: str | Path,
+    data: dict,
+    scores: SessionScores,
+    kinematics: Kinematics | None,
+    contents: LogContents,
+    *,
+    targets: dict[str, dict[str, TargetResult]],
+    next_targets: dict[str, dict[str, dict]],
+    history: list[SessionRecord],
+) -> Path:
+    """Write the client's HTML report of scored results (``data``: :func:`report_data`)."""
+    notes = []
+    if not contents.recovery.clean:
+        notes.append(
+            f"The recording was damaged and partly recovered: {contents.recovery.summary()}"
+        )
+    inp = ReportInput(
+        scores,
+        kinematics,
+        client=f"client {data['client']}" if data["client"] else "",
+        session=data["session"],
+        targets=targets,
+        next_targets=next_targets,
+        history=history,
+        notes=notes,
+        client_reports=data["client_reports"],
+        when=data["when"],
+    )
+    path = Path(path)
+    path.write_text(render(inp), encoding="utf-8")
+    return path
+
+
+def __getattr__(name: str):
+    # the workflow layer runs the pipeline; its entry point is re-exported here lazily
+    # for scripts written against hipimu.report.client.session_report
+    if name == "session_report":
+        from hipimu.workflow.session import session_report
+
+        return session_report
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

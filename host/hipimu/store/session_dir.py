@@ -1,48 +1,34 @@
 """A session directory: the log, and the results derived from it (docs/session-format.md).
 
-session.hiplog     the append-only log: metadata, notifications, markers (record/log.py)
+session.hiplog     the append-only log: metadata, notifications, markers (store/log.py)
 calibration.json   the calibration used (reusable with a later session)
 angles.csv         time (s) and angles in degrees, OpenSim column names
 results.json       ranges, side comparison, sensor statistics, (simulated) errors
 truth.npz          simulated sessions only: the simulator's ground truth
+
+Sessions are written only through :mod:`hipimu.store.recorder` (``write_session`` is
+re-exported here for scripts written against this module).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from hipimu.core.types import Notification
-from hipimu.store.log import LogContents, SessionLogWriter, read_log
+from hipimu.store.log import LogContents, read_log
+from hipimu.store.recorder import LOG_NAME, write_session
 
-LOG_NAME = "session.hiplog"
+__all__ = ["LOG_NAME", "load_session", "session_log_path", "write_session"]
 
 
-def write_session(
-    directory: str | Path,
-    notifications: list[Notification],
-    markers: list[dict],
-    metadata: dict,
-) -> Path:
-    """Write a complete session log (used for simulated and imported sessions)."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / LOG_NAME
-    if path.exists():
-        path.unlink()
-    with SessionLogWriter(path, fsync_interval=float("inf")) as log:
-        log.meta(metadata)
-        for note in notifications:
-            log.notification(note)
-        for m in markers:
-            log.event({"type": "marker", **m})
-    return path
+def session_log_path(path: str | Path) -> Path:
+    """The log of a session directory (or the log file itself)."""
+    path = Path(path)
+    return path / LOG_NAME if path.is_dir() else path
 
 
 def load_session(path: str | Path) -> LogContents:
     """Read a session directory (or a log file directly)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / LOG_NAME
+    path = session_log_path(path)
     if not path.exists():
         raise FileNotFoundError(f"no session log at {path}")
     return read_log(path)

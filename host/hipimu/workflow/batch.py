@@ -28,7 +28,7 @@ SINGLE_THREADED = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM
 LEADING = (
     "session", "client", "source", "error", "duration_s", "notifications", "log_intact",
     "log_recovery", "loss_percent_max", "rejected_packets", "calibration_heading",
-    "calibration_warnings",
+    "calibration_warnings", "session_id",
 )  # fmt: skip
 
 
@@ -52,18 +52,19 @@ def find_sessions(root: str | Path) -> list[Path]:
 
 def score_session(path: str | Path) -> dict:
     """Analyse one session directory into a flat row (degrees, percent, seconds)."""
-    from hipimu.analysis.pipeline import analyse_log
-    from hipimu.store.session_dir import load_session
+    from hipimu.workflow.session import analyse_session, open_session
 
     path = Path(path)
     row: dict = {"session": str(path)}
     start = time.perf_counter()
     try:
-        contents = load_session(path)
+        session = open_session(path)
+        contents = session.contents
         meta = contents.metadata
         rec = contents.recovery
         row.update(
-            client=meta.get("client", ""),
+            session_id=meta.get("session_id", ""),
+            client=meta.get("client") or "",
             source=meta.get("source", ""),
             duration_s=round(contents.duration, 3),
             notifications=len(contents.notifications),
@@ -72,7 +73,7 @@ def score_session(path: str | Path) -> dict:
         )
         if not contents.notifications:
             raise ValueError("the session log holds no notifications")
-        analysis = analyse_log(contents)
+        analysis = analyse_session(session)
         row.update(_scores(analysis))
     except Exception as exc:  # one bad session must not stop the batch
         row["error"] = f"{type(exc).__name__}: {exc}"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from hipimu import __version__
 from hipimu.app.commands._summary import print_calibration, print_errors, print_ranges
 
 PLANES = ("flexion", "adduction", "rotation")
@@ -30,30 +30,35 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="simulate a client without the default left-side asymmetry",
     )
     demo.add_argument("--quiet", action="store_true", help="no progress display")
+    demo.add_argument(
+        "--force",
+        action="store_true",
+        help="if DIR exists, move it aside to DIR.old-<timestamp> (it is never deleted)",
+    )
     demo.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from hipimu.analysis.pipeline import analyse
     from hipimu.analysis.validation import hip_errors
     from hipimu.core.progress import Progress
-    from hipimu.export.results import write_results
     from hipimu.simulate import Client, Protocol, simulate_session
-    from hipimu.store.session_dir import write_session
+    from hipimu.store.recorder import claim_target, session_metadata, write_session
+    from hipimu.workflow.session import analyse_session, write_results
 
+    out = Path(args.out)
+    moved = claim_target(out, args.force)  # before the simulation, not after
+    if moved is not None:
+        print(f"the old session in {out} was moved to {moved}", file=sys.stderr)
     progress = Progress(stages=8, quiet=args.quiet)
     progress.stage("simulating three sensors")
     client = Client.symmetric() if args.symmetric else Client()
     sim = simulate_session(Protocol(client), seed=args.seed, progress=progress.update)
-    out = Path(args.out)
     progress.stage("writing session log")
-    write_session(
-        out,
-        sim.notifications,
-        sim.markers,
-        {"source": "simulated", "seed": args.seed, "client": "sim-0001", "hipimu": __version__},
+    meta = session_metadata(
+        "simulated", "demo", client="sim-0001", host_clock="simulated", seed=args.seed
     )
-    analysis = analyse(sim.notifications, sim.markers, stage=progress.stage)
+    log = write_session(out, sim.notifications, sim.markers, meta)
+    analysis = analyse_session(log, stage=progress.stage)
     errors = hip_errors(analysis.kinematics, sim.truth)
     progress.stage("writing results")
     np.savez(out / "truth.npz", **sim.truth.as_arrays())

@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from hipimu.export.formats import export_session
+    from hipimu.workflow.session import export_session
 
     start = time.perf_counter()
     if args.lowpass < 0:

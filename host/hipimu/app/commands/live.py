@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 from collections.abc import Callable
@@ -80,6 +79,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--record", metavar="DIR", help="record from the start into DIR/session.hiplog"
     )
     live.add_argument(
+        "--force",
+        action="store_true",
+        help="with --record: if DIR exists, move it aside to DIR.old-<timestamp> (never deleted)",
+    )
+    live.add_argument(
         "--lsl",
         metavar="NAME",
         help="also publish angles and quaternions on Lab Streaming Layer as streams "
@@ -111,16 +115,16 @@ def _source(args: argparse.Namespace):
         source = SimulatedSource(sim, speed=args.speed)
         return _jump(source, sim.notifications, args), f"simulated raw (seed {args.seed})", True
     if args.replay:
-        try:
-            from hipimu.sources.replay import ReplaySource
-        except ImportError:
-            raise ValueError(
-                "--replay is not available in this build (hipimu.sources.replay is missing)"
-            ) from None
+        from hipimu.sources.replay import ReplaySource
+        from hipimu.workflow.session import open_session
+
         path = Path(args.replay)
         if not path.exists():
             raise ValueError(f"no session at {path}")
-        source = ReplaySource(path, speed=args.speed)
+        session = open_session(path)
+        if not session.recovery.clean:
+            print(f"hipimu live: {path}: {session.recovery.summary()}", file=sys.stderr)
+        source = ReplaySource(session.contents, speed=args.speed)
         return _jump(source, source.notifications, args), f"replay of {path}", True
     try:
         from hipimu.app import config
@@ -178,14 +182,11 @@ def _sensor_status(source) -> Callable[[], dict] | None:
 
 def _recorded_calibration(source):
     """The last calibration a replayed session log holds (the live view records it)."""
-    from hipimu.body.calibration import Calibration
+    from hipimu.workflow.session import recorded_calibration
 
     contents = getattr(source, "contents", None)
-    events = [e for e in getattr(contents, "events", []) if e.get("type") == "calibration"]
-    if not events:
-        return None
-    body = {k: v for k, v in events[-1].items() if k != "type"}
-    return Calibration.from_json(json.dumps(body))
+    found = recorded_calibration(contents) if contents is not None else None
+    return found[0] if found is not None else None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -201,6 +202,10 @@ def run(args: argparse.Namespace) -> int:
         from pyqtgraph.Qt import QtCore, QtWidgets
     except ImportError:
         raise ValueError(LIVE_EXTRA) from None
+    if args.record:
+        from hipimu.store.recorder import check_target
+
+        check_target(args.record, args.force)  # before any source starts
     source, name, may_wait = _source(args)
 
     from hipimu.analysis.live.pipeline import LivePipeline
@@ -229,7 +234,10 @@ def run(args: argparse.Namespace) -> int:
         sensor_status=_sensor_status(source),
     )
     if args.record:
-        window.start_recording(Path(args.record) / "session.hiplog")
+        window.start_recording(Path(args.record), force=args.force)
+        moved = window.recording.moved_aside if window.recording else None
+        if moved is not None:
+            print(f"the old session in {args.record} was moved to {moved}", file=sys.stderr)
     if recorded_kind and pipeline.calibration is None:
         # a raw session starts in the case (heading alignment), then standing: use its
         # markers; other recorded and simulated sessions start standing

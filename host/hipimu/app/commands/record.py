@@ -15,11 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from hipimu import __version__
+from hipimu.store.recorder import DEFAULT_PLACEMENT
 
-LOG_NAME = "session.hiplog"
 CONNECT_GRACE_S = 30.0  # --duration starts when all sensors streamed, or after this
-DEFAULT_PLACEMENT = "sacrum, lateral mid-thigh"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,6 +55,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="a free-text note stored in the log (repeatable)",
     )
     p.add_argument("--quiet", action="store_true", help="no live status line")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="if DIR exists, move it aside to DIR.old-<timestamp> (it is never deleted)",
+    )
     from hipimu.app.commands._ble import add_simulate_args
 
     add_simulate_args(p)
@@ -66,25 +69,25 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from hipimu.app import config
     from hipimu.app.commands import _ble as cli_support
+    from hipimu.store.recorder import check_target
 
     if args.duration is not None and not args.duration > 0:
         raise ValueError(f"--duration must be positive, got {args.duration}")
     cfg = config.load()
     out = Path(args.out)
-    path = out / LOG_NAME
-    if path.exists():
-        raise ValueError(f"{path} already exists: record into a new --out directory")
+    check_target(out, args.force)  # before scanning; the session is claimed once sensors are
 
     async def main() -> int:
-        return await record(args, cfg, path)
+        return await record(args, cfg, out)
 
     return cli_support.run("record", args, main)
 
 
-async def record(args: argparse.Namespace, cfg, path: Path) -> int:
+async def record(args: argparse.Namespace, cfg, out: Path) -> int:
     from hipimu.app.commands import _ble as cli_support
     from hipimu.sources.ble import BleSource
-    from hipimu.store.log import SessionLogWriter, new_client_id
+    from hipimu.store.log import new_client_id
+    from hipimu.store.recorder import SessionRecorder, session_metadata
 
     client = args.client if args.client is not None else new_client_id()
     if not client.strip():
@@ -123,24 +126,25 @@ async def record(args: argparse.Namespace, cfg, path: Path) -> int:
     except LookupError as exc:
         print(f"hipimu record: {exc}", file=sys.stderr)
         return 1
-    path.parent.mkdir(parents=True, exist_ok=True)
-    log = SessionLogWriter(path)
+    log = SessionRecorder(
+        out,
+        session_metadata(
+            "simulated-ble" if world is not None else "ble",
+            "record",
+            client=client,
+            placement=args.placement,
+            notes=args.note,
+            host_clock="monotonic",
+            kit=cfg.kit,
+            rate_hz=args.rate or cfg.rate_hz,
+        ),
+        force=args.force,
+    )
+    path = log.path
+    if log.moved_aside is not None:
+        print(f"the old session in {out} was moved to {log.moved_aside}", file=sys.stderr)
     written = 0
     try:
-        log.meta(
-            {
-                "source": "simulated-ble" if world is not None else "ble",
-                "kit": cfg.kit,
-                "rate_hz": args.rate or cfg.rate_hz,
-                "hipimu": __version__,
-                "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "host_clock": "monotonic",
-                "client": client,
-                "placement": args.placement,
-            }
-        )
-        for text in args.note:
-            log.note(text)
         for event in early:
             log.event(event)
         source.on_event = log.event
@@ -224,13 +228,7 @@ async def record(args: argparse.Namespace, cfg, path: Path) -> int:
             }
             for s in source.status()
         }
-        log.meta(
-            {
-                "stopped_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "link_stats": stats,
-                **_identity(links),  # again: sensors that connected late
-            }
-        )
+        log.close(link_stats=stats, **_identity(links))  # again: sensors that connected late
         print(f"{written} notifications from {len(stats)} sensors written to {path}")
         if args.client is None:
             print(f"client id: {client} (new; pass --client {client} to reuse it)")

@@ -41,71 +41,29 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from hipimu.analysis.pipeline import analyse
     from hipimu.app.commands._summary import print_analysis
-    from hipimu.sources.replay import ReplaySource
+    from hipimu.workflow.session import open_session, replay_session
 
-    source = ReplaySource(args.session, speed=args.speed)
-    rec = source.recovery
+    session = open_session(args.session)
+    rec = session.recovery
     stream = sys.stdout if rec.clean else sys.stderr
     print(f"{args.session}: {rec.report()}", file=stream)
-    if not source.notifications:
+    if not session.contents.notifications:
         print(f"hipimu replay: {args.session}: no notifications to replay", file=sys.stderr)
         return 1
-
-    async def collect() -> list:
-        return [note async for note in source.stream()]
-
-    calibration = None
-    if args.recorded_calibration:
-        calibration = _recorded_calibration(source)
-        print(f"using the calibration recorded at {calibration[1]}")
-        calibration = calibration[0]
-    notes = asyncio.run(collect())
-    analysis = analyse(
-        notes, source.markers, calibration=calibration, events=source.contents.events
-    )
-    errors = _truth_errors(Path(args.session), analysis)
-    print_analysis(analysis, errors)
     if args.out:
-        from hipimu.export.results import write_results
+        Path(args.out).mkdir(parents=True, exist_ok=True)  # fails now, not after the analysis
+    if args.recorded_calibration and not session.contents.calibrations:
+        raise ValueError("--recorded-calibration: the log holds no calibration event")
+    replayed = replay_session(session, args.speed, args.recorded_calibration)
+    if args.recorded_calibration:
+        when = replayed.calibration_time
+        at = "an unknown time" if when is None else f"host time {when:.3f} s"
+        print(f"using the calibration recorded at {at}")
+    print_analysis(replayed.analysis, replayed.errors)
+    if args.out:
+        from hipimu.workflow.session import write_results
 
-        write_results(args.out, analysis)
+        write_results(args.out, replayed.analysis)
         print(f"Results written to {args.out}/")
     return 0
-
-
-def _recorded_calibration(source):
-    """The log's last calibration event as a :class:`Calibration`, and when it was made."""
-    import json
-
-    from hipimu.body.calibration import Calibration
-
-    events = source.contents.calibrations
-    if not events:
-        raise ValueError("--recorded-calibration: the log holds no calibration event")
-    event = dict(events[-1])
-    when = event.pop("time", None)
-    try:
-        cal = Calibration.from_json(json.dumps(event))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"--recorded-calibration: the recorded one is unusable: {exc}") from None
-    return cal, "an unknown time" if when is None else f"host time {when:.3f} s"
-
-
-def _truth_errors(session: Path, analysis):
-    """Errors against ``truth.npz`` when the session is simulated, else None."""
-    truth_file = (session if session.is_dir() else session.parent) / "truth.npz"
-    if not truth_file.exists():
-        return None
-    from types import SimpleNamespace
-
-    import numpy as np
-
-    from hipimu.analysis.validation import hip_errors
-
-    with np.load(truth_file) as t:
-        truth = SimpleNamespace(time=t["time"], hip_right=t["hip_right"], hip_left=t["hip_left"])
-    return hip_errors(analysis.kinematics, truth)

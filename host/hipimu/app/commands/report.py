@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hipimu.report.client import session_report
+    from hipimu.workflow.session import session_report
 
     share = tuple(args.share) if args.share else None
     if share and not (0 < share[0] < share[1] <= 1):

@@ -108,7 +108,7 @@ class LiveWindow(QtWidgets.QMainWindow):
             pipeline.follow(markers, self.catalog)
         self.record_dir = Path(record_dir) if record_dir else None
         self.sensor_status = sensor_status or (lambda: {})
-        self.writer = None
+        self.writer = self.recording = None
         self.set_spec: ExerciseSpec | None = None  # the set running or about to run
         self._shown_set: tuple | None = None
         self._logged_sets = 0
@@ -540,25 +540,17 @@ class LiveWindow(QtWidgets.QMainWindow):
             self.pipeline.finish_calibration_now()
         self._refresh_panel()
 
-    def start_recording(self, path: str | Path | None = None) -> Path:
-        """Record every notification and event from now on to a session log."""
-        from hipimu import __version__
-        from hipimu.store.log import SessionLogWriter
+    def start_recording(self, target: str | Path | None = None, *, force: bool = False) -> Path:
+        """Record every notification and event from now on into a new session
+        (``target``: a directory, default ``hipimu-live-<time>`` in ``record_dir``);
+        returns the log's path."""
+        from hipimu.store.recorder import SessionRecorder, session_metadata
 
-        if path is None:
+        if target is None:
             stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-            path = (self.record_dir or Path(".")) / f"hipimu-live-{stamp}" / "session.hiplog"
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.writer = SessionLogWriter(path)
-        self.writer.meta(
-            {
-                "source": self.source_name,
-                "hipimu": __version__,
-                "recorded_by": "hipimu live",
-                "started_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            }
-        )
+            target = (self.record_dir or Path(".")) / f"hipimu-live-{stamp}"
+        meta = session_metadata(self.source_name or "live", "live", host_clock="monotonic")
+        self.writer = self.recording = SessionRecorder(target, meta, force=force)
         if self.pipeline.calibration is not None:
             self._log_calibration()
         if not self.record_button.isChecked():
@@ -566,13 +558,13 @@ class LiveWindow(QtWidgets.QMainWindow):
             self.record_button.setChecked(True)
             self.record_button.blockSignals(False)
         self.record_button.setText("■ Stop recording")
-        return path
+        return self.writer.path
 
     def stop_recording(self) -> None:
         if self.writer is not None:
             self.writer.close()
             self.status.showMessage(f"Recording saved to {self.writer.path}", 10000)
-            self.writer = None
+            self.writer = self.recording = None
         self.record_button.blockSignals(True)
         self.record_button.setChecked(False)
         self.record_button.blockSignals(False)
