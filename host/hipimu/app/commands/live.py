@@ -98,7 +98,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _source(args: argparse.Namespace):
-    """The source, its display name, and whether it may wait for the view (files, sims)."""
+    """The source, its display name, whether it may wait for the view (files, sims), and
+    what a recording of it says about it (``source``, ``host_clock``, ...)."""
     if args.simulate:
         from hipimu.simulate import Client, Protocol, simulate_session
         from hipimu.sources.simulated import SimulatedSource
@@ -106,14 +107,17 @@ def _source(args: argparse.Namespace):
         client = Client.symmetric() if args.symmetric else Client()
         sim = simulate_session(Protocol(client), seed=args.seed)
         source = SimulatedSource(sim, speed=args.speed)
-        return _jump(source, sim.notifications, args), f"simulated (seed {args.seed})", True
+        info = {"source": "simulated", "host_clock": "simulated", "seed": args.seed}
+        return _jump(source, sim.notifications, args), f"simulated (seed {args.seed})", True, info
     if args.simulate_raw:
         from hipimu.simulate.realistic import simulate_realistic_session
         from hipimu.sources.simulated import SimulatedSource
 
         sim = simulate_realistic_session(1, seed=args.seed)
         source = SimulatedSource(sim, speed=args.speed)
-        return _jump(source, sim.notifications, args), f"simulated raw (seed {args.seed})", True
+        info = {"source": "simulated", "host_clock": "simulated", "seed": args.seed}
+        name = f"simulated raw (seed {args.seed})"
+        return _jump(source, sim.notifications, args), name, True, info
     if args.replay:
         from hipimu.sources.replay import ReplaySource
         from hipimu.workflow.session import open_session
@@ -125,7 +129,11 @@ def _source(args: argparse.Namespace):
         if not session.recovery.clean:
             print(f"hipimu live: {path}: {session.recovery.summary()}", file=sys.stderr)
         source = ReplaySource(session.contents, speed=args.speed)
-        return _jump(source, source.notifications, args), f"replay of {path}", True
+        info = {  # a recording of a replay keeps the recorded session's clock
+            "source": str(session.metadata.get("source", "unknown")),
+            "host_clock": str(session.metadata.get("host_clock", "monotonic")),
+        }
+        return _jump(source, source.notifications, args), f"replay of {path}", True, info
     try:
         from hipimu.app import config
         from hipimu.sources.ble import BleSource
@@ -147,8 +155,10 @@ def _source(args: argparse.Namespace):
             scan_timeout_s=1.0,
             seed=args.seed,
         )
-        return source, f"simulated BLE kit {cfg.kit}", False
-    return BleSource(cfg.kit, rate_hz=cfg.rate_hz), f"BLE kit {cfg.kit}", False
+        info = {"source": "simulated-ble", "host_clock": "monotonic", "kit": cfg.kit}
+        return source, f"simulated BLE kit {cfg.kit}", False, info
+    info = {"source": "ble", "host_clock": "monotonic", "kit": cfg.kit}
+    return BleSource(cfg.kit, rate_hz=cfg.rate_hz), f"BLE kit {cfg.kit}", False, info
 
 
 def _jump(source, notifications: list, args: argparse.Namespace):
@@ -206,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
         from hipimu.store.recorder import check_target
 
         check_target(args.record, args.force)  # before any source starts
-    source, name, may_wait = _source(args)
+    source, name, may_wait, info = _source(args)
 
     from hipimu.analysis.live.pipeline import LivePipeline
     from hipimu.app.live.bridge import SourceThread
@@ -232,6 +242,7 @@ def run(args: argparse.Namespace) -> int:
         plane=args.plane,
         layout=args.layout,
         sensor_status=_sensor_status(source),
+        session_info=info,
     )
     if args.record:
         window.start_recording(Path(args.record), force=args.force)

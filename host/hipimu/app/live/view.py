@@ -97,6 +97,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         record_dir: str | Path | None = None,
         sensor_status: Callable[[], dict] | None = None,
         frame_ms: int = 15,
+        session_info: dict | None = None,
     ) -> None:
         super().__init__()
         self.pipeline = pipeline
@@ -108,6 +109,8 @@ class LiveWindow(QtWidgets.QMainWindow):
             pipeline.follow(markers, self.catalog)
         self.record_dir = Path(record_dir) if record_dir else None
         self.sensor_status = sensor_status or (lambda: {})
+        # what a recording says about the source: source, host_clock, seed, kit, ...
+        self.session_info = dict(session_info or {"source": source_name or "live"})
         self.writer = self.recording = None
         self.set_spec: ExerciseSpec | None = None  # the set running or about to run
         self._shown_set: tuple | None = None
@@ -549,7 +552,8 @@ class LiveWindow(QtWidgets.QMainWindow):
         if target is None:
             stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             target = (self.record_dir or Path(".")) / f"hipimu-live-{stamp}"
-        meta = session_metadata(self.source_name or "live", "live", host_clock="monotonic")
+        info = dict(self.session_info)
+        meta = session_metadata(str(info.pop("source", "live")), "live", **info)
         self.writer = self.recording = SessionRecorder(target, meta, force=force)
         if self.pipeline.calibration is not None:
             self._log_calibration()
