@@ -5,7 +5,7 @@ Run from the repository root (peers: ``pip install vqf imufusion ahrs``)::
     PYTHONPATH=host .venv/bin/python benchmarks/filters.py > /tmp/filters.md
 
 Accuracy: every trial in ``../shared/data/broad`` (the benchmark's metric, see
-``benchmarks/_broad.py``), one table per trial and the averages, for hipimu 6D/9D (causal
+``tests/host/_broad.py``), one table per trial and the averages, for hipimu 6D/9D (causal
 and offline), vqf (VQF 6D/9D and offlineVQF), imufusion (Fusion AHRS, Python per-sample
 loop) and ahrs Madgwick. 6D estimates have one constant heading offset per trial removed.
 All peers run with their default parameters (imufusion: the rejection settings of its
@@ -27,7 +27,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # idle BLAS threads skew the
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# the BROAD loader and metric are a shared test reference (tests/host/_broad.py)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "host"))
 from _broad import BROAD_DIR, Trial, errors_deg, load_trial, trial_paths
 
 from hipimu.orientation.filter import OrientationFilter, estimate_orientation

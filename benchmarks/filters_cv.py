@@ -31,7 +31,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# the BROAD loader and metric are a shared test reference (tests/host/_broad.py)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "host"))
 from _broad import BROAD_DIR, Trial, errors_deg, load_trial, trial_paths
 
 from hipimu.orientation.filter import DEFAULT_PARAMS, NINE_D_ONLY, estimate_orientation

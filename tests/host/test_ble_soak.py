@@ -1,22 +1,17 @@
-"""The BLE soak (benchmarks/ble_soak.py): a short run always, the 30-minute one as slow."""
+"""The BLE soak (tests/host/_ble_soak.py, reported by benchmarks/ble_soak.py): a short run
+always, the 30-minute one as slow."""
 
 from __future__ import annotations
-
-import importlib.util
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("bleak")
 
-SOAK = Path(__file__).resolve().parents[2] / "benchmarks" / "ble_soak.py"
-
 
 def load_soak():
-    spec = importlib.util.spec_from_file_location("ble_soak", SOAK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.soak
+    from _ble_soak import soak  # tests/host/_ble_soak.py
+
+    return soak
 
 
 def check(r: dict, drops: int) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -625,8 +624,7 @@ needs_broad = pytest.mark.skipif(
 
 
 def _broad():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import _broad
+    import _broad  # tests/host/_broad.py, shared with benchmarks/filters.py
 
     return _broad
 

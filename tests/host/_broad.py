@@ -1,4 +1,5 @@
-"""BROAD trials and the benchmark's error metric (shared by benchmarks and tests).
+"""BROAD trials and the benchmark's error metric: a shared test reference (tests/host/),
+used by tests/host/test_fusion.py and benchmarks/filters*.py.
 
 D. Laidig, M. Caruso, A. Cereatti, T. Seel, "BROAD — A Benchmark for Robust Inertial
 Orientation Estimation", Data 6(7), 2021 (CC BY 4.0). Error quaternion
@@ -19,7 +20,7 @@ import numpy as np
 #: elsewhere)
 BROAD_DIR = Path(
     os.environ.get("HIPIMU_BROAD_DIR")
-    or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "broad"
+    or Path(__file__).resolve().parents[2].parent / "shared" / "data" / "broad"
 )
 
 
