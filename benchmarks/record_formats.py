@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from hipimu.analysis.pipeline import analyse
-from hipimu.export.formats import FORMATS, SUFFIX, export_session, from_analysis, write
+from hipimu.export.formats import FORMATS, SUFFIX, from_analysis, write
 from hipimu.simulate import Protocol, simulate_session
 from hipimu.store.session_dir import load_session, write_session
+from hipimu.workflow.session import export_session
 
 
 def best_of(fn, repeats: int) -> float:

@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-from hipimu import __version__
 from hipimu.core.types import Notification
 from hipimu.store.recorder import record_source
 
@@ -42,7 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         record_source(
             SimulatedSource(sim, speed=args.speed),
             args.out,
-            {"source": "simulated", "seed": args.seed, "client": "sim-0001", "hipimu": __version__},
+            {
+                "source": "simulated",
+                "host_clock": "simulated",
+                "seed": args.seed,
+                "client": "sim-0001",
+            },
             fsync_interval=args.fsync_interval,
             written=written,
         )
