@@ -217,3 +217,16 @@ def test_live_record_refuses_an_existing_session(sim, tmp_path, capsys):
     log = read_log(out / "session.hiplog")
     assert log.recovery.clean and log.metadata["recorder"] == "live"
     assert log.notifications[0].host_time < log.notifications[-1].host_time
+
+
+def test_live_record_button_twice_in_a_second_makes_two_sessions(tmp_path):
+    from hipimu.app.live.recording import LiveRecording, default_target
+
+    info = {"source": "simulated", "host_clock": "simulated"}
+    first = LiveRecording(default_target(tmp_path), info)
+    first.close()
+    second = LiveRecording(default_target(tmp_path), info)
+    second.close()
+    assert first.path.parent != second.path.parent
+    ids = {read_log(r.path).metadata["session_id"] for r in (first, second)}
+    assert len(ids) == 2

@@ -17,9 +17,15 @@ from hipimu.store.recorder import SessionRecorder, session_metadata
 
 
 def default_target(record_dir: str | Path | None) -> Path:
-    """A new directory ``hipimu-live-<local time>`` in ``record_dir`` (default: here)."""
+    """A new directory ``hipimu-live-<local time>`` in ``record_dir`` (default: here);
+    ``-2``, ``-3``, ... appended when that name is taken (two recordings in a second)."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path(record_dir or ".") / f"hipimu-live-{stamp}"
+    target = Path(record_dir or ".") / f"hipimu-live-{stamp}"
+    n = 2
+    while target.exists():
+        target = target.with_name(f"hipimu-live-{stamp}-{n}")
+        n += 1
+    return target
 
 
 class LiveRecording:
