@@ -52,6 +52,7 @@ def test_report_runs_the_pipeline_once_and_finds_the_simulated_repetitions(
     assert len(analyses) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["client"] == "c-9" and data["session"] == "s"
+    assert data["session_id"] == read_log(directory / "session.hiplog").metadata["session_id"]
     simulated = {m["exercise"] for m in sim.markers} - {"standing", "heading_alignment"}
     assert {ex["exercise"] for ex in data["exercises"]} <= simulated
     assert data["exercises"]

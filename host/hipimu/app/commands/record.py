@@ -84,167 +84,191 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def record(args: argparse.Namespace, cfg, out: Path) -> int:
+    """Scan, connect, then stream every notification into a new session at ``out``."""
     from hipimu.app.commands import _ble as cli_support
     from hipimu.sources.ble import BleSource
     from hipimu.store.log import new_client_id
-    from hipimu.store.recorder import SessionRecorder, session_metadata
 
     client = args.client if args.client is not None else new_client_id()
     if not client.strip():
         raise ValueError("--client must not be empty")
-
     scanner, client_backend, world = cli_support.backends(args, cfg.kit)
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    interrupts = 0
-    main_task = asyncio.current_task()
-
-    def on_signal() -> None:
-        nonlocal interrupts
-        interrupts += 1
-        stop.set()
-        if interrupts > 1 and main_task is not None:
-            main_task.cancel()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, on_signal)
-        except (NotImplementedError, RuntimeError):  # Windows, or not the main thread
-            pass
-    early: list[dict] = []
-    source = BleSource(
-        cfg.kit,
-        rate_hz=args.rate or cfg.rate_hz,
-        scan_timeout_s=args.scan_timeout,
-        scanner_backend=scanner,
-        client_backend=client_backend,
-        on_event=early.append,
-        seed=args.seed if world is not None else None,
-    )
-    try:
-        links = await source.start()  # scan first: no log is created without sensors
-    except LookupError as exc:
-        print(f"hipimu record: {exc}", file=sys.stderr)
-        return 1
-    log = SessionRecorder(
-        out,
-        session_metadata(
-            "simulated-ble" if world is not None else "ble",
-            "record",
-            client=client,
-            placement=args.placement,
-            notes=args.note,
-            host_clock="monotonic",
-            kit=cfg.kit,
+    with _StopSignals() as stop:
+        early: list[dict] = []
+        source = BleSource(
+            cfg.kit,
             rate_hz=args.rate or cfg.rate_hz,
-        ),
-        force=args.force,
-    )
-    path = log.path
-    if log.moved_aside is not None:
-        print(f"the old session in {out} was moved to {log.moved_aside}", file=sys.stderr)
-    written = 0
-    try:
-        for event in early:
-            log.event(event)
-        source.on_event = log.event
-        log.meta(
-            {
-                "sensors": {
-                    link.address: {
-                        "role": link.role,
-                        "name": link.found.advert.name,
-                        "rssi": link.found.advert.rssi,
-                        "battery_percent": link.found.advert.battery_percent,
-                    }
-                    for link in links
-                }
-            }
+            scan_timeout_s=args.scan_timeout,
+            scanner_backend=scanner,
+            client_backend=client_backend,
+            on_event=early.append,
+            seed=args.seed if world is not None else None,
         )
-        say = _Status(args.quiet)
-        say.line(f"recording {', '.join(link.role for link in links)} into {path}")
-        if args.client is None:
-            say.line(f"client id: {client} (new)")
-
-        async def consume() -> None:
-            nonlocal written
-            async for note in source.stream():
-                log.notification(note)
-                written += 1
-
-        consumer = asyncio.create_task(consume())
-        begun = loop.time()
-        started: float | None = None  # the duration counts once every sensor had its go
         try:
-            while not stop.is_set() and not consumer.done():
-                now = loop.time()
-                if started is None and (
-                    all(
-                        s.connects or s.state in ("reconnecting", "closed") for s in source.status()
-                    )
-                    or now - begun > CONNECT_GRACE_S
-                ):
-                    started = now
-                    log.meta(_identity(links))  # status read at connect: firmware, IMU
-                elapsed = now - (started if started is not None else now)
-                # a microsecond short counts: on virtual time (--fast) a wait shorter than
-                # the loop's clock resolution fires without time passing, for ever
-                done = args.duration is not None and elapsed >= args.duration - 1e-6
-                if started is not None and done:
-                    break
-                if source.fatal is not None and all(s.state == "closed" for s in source.status()):
-                    raise source.fatal
-                say.status(f"{elapsed:7.1f} s  {source.status_line()}")
-                wait = (
-                    1.0
-                    if args.duration is None or started is None
-                    else min(1.0, args.duration - elapsed)
+            links = await source.start()  # scan first: no log is created without sensors
+        except LookupError as exc:
+            print(f"hipimu record: {exc}", file=sys.stderr)
+            return 1
+        log = _open_session(args, cfg, out, client, "simulated-ble" if world else "ble")
+        try:
+            for event in early:
+                log.event(event)
+            source.on_event = log.event
+            log.meta({"sensors": _sensors(links)})
+            say = _Status(args.quiet)
+            say.line(f"recording {', '.join(link.role for link in links)} into {log.path}")
+            if args.client is None:
+                say.line(f"client id: {client} (new)")
+            written = await _stream(args, source, log, links, say, stop)
+            stats = _link_stats(source)
+            log.close(link_stats=stats, **_identity(links))  # again: sensors connected late
+            print(f"{written} notifications from {len(stats)} sensors written to {log.path}")
+            if args.client is None:
+                print(f"client id: {client} (new; pass --client {client} to reuse it)")
+            for s in source.status():
+                print(
+                    f"  {s.role:<9} {s.samples:8d} samples  loss {s.loss_percent:4.1f}%  "
+                    f"{s.duplicates} duplicates  {s.disconnects} disconnects"
                 )
-                if started is None:
-                    wait = 0.1
-                try:
-                    await asyncio.wait_for(stop.wait(), max(wait, 0.0))
-                except TimeoutError:
-                    pass
+            return 0
         finally:
-            say.status(f"{loop.time() - (started or begun):7.1f} s  stopping ...")
-            await source.close()
-            if not consumer.done():
-                await consumer
-            for note in source.pending():  # anything the consumer did not take
-                log.notification(note)
-                written += 1
-            say.end()
-        stats = {
-            s.address: {
-                "role": s.role,
-                "packets": s.packets,
-                "samples": s.samples,
-                "lost": s.lost,
-                "duplicates": s.duplicates,
-                "disconnects": s.disconnects,
-                "firmware": list(s.firmware) if s.firmware else None,
-                "imu": s.imu,
-            }
-            for s in source.status()
-        }
-        log.close(link_stats=stats, **_identity(links))  # again: sensors that connected late
-        print(f"{written} notifications from {len(stats)} sensors written to {path}")
-        if args.client is None:
-            print(f"client id: {client} (new; pass --client {client} to reuse it)")
-        for s in source.status():
-            print(
-                f"  {s.role:<9} {s.samples:8d} samples  loss {s.loss_percent:4.1f}%  "
-                f"{s.duplicates} duplicates  {s.disconnects} disconnects"
-            )
-        return 0
-    finally:
-        log.close()
+            log.close()
+
+
+class _StopSignals:
+    """Ctrl-C / SIGTERM set :attr:`event` (stop and close the log); a second one cancels
+    the recording task at once (the log is still closed)."""
+
+    def __enter__(self) -> asyncio.Event:
+        self.loop = asyncio.get_running_loop()
+        self.event = asyncio.Event()
+        self.task = asyncio.current_task()
+        self.interrupts = 0
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
-                loop.remove_signal_handler(sig)
+                self.loop.add_signal_handler(sig, self._on_signal)
+            except (NotImplementedError, RuntimeError):  # Windows, or not the main thread
+                pass
+        return self.event
+
+    def _on_signal(self) -> None:
+        self.interrupts += 1
+        self.event.set()
+        if self.interrupts > 1 and self.task is not None:
+            self.task.cancel()
+
+    def __exit__(self, *exc: object) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.loop.remove_signal_handler(sig)
             except (NotImplementedError, RuntimeError):
                 pass
+
+
+def _open_session(args: argparse.Namespace, cfg, out: Path, client: str, source: str):
+    """The new session, through the one recorder (docs/session-format.md)."""
+    from hipimu.store.recorder import SessionRecorder, session_metadata
+
+    meta = session_metadata(
+        source,
+        "record",
+        client=client,
+        placement=args.placement,
+        notes=args.note,
+        host_clock="monotonic",
+        kit=cfg.kit,
+        rate_hz=args.rate or cfg.rate_hz,
+    )
+    log = SessionRecorder(out, meta, force=args.force)
+    if log.moved_aside is not None:
+        print(f"the old session in {out} was moved to {log.moved_aside}", file=sys.stderr)
+    return log
+
+
+async def _stream(args: argparse.Namespace, source, log, links, say, stop: asyncio.Event) -> int:
+    """Write every notification until stopped, the duration is over or the link failed;
+    then close the source and write what it still holds. Returns the notifications written."""
+    loop = asyncio.get_running_loop()
+    written = 0
+
+    async def consume() -> None:
+        nonlocal written
+        async for note in source.stream():
+            log.notification(note)
+            written += 1
+
+    consumer = asyncio.create_task(consume())
+    begun = loop.time()
+    started: float | None = None  # the duration counts once every sensor had its go
+    try:
+        while not stop.is_set() and not consumer.done():
+            now = loop.time()
+            if started is None and (
+                all(s.connects or s.state in ("reconnecting", "closed") for s in source.status())
+                or now - begun > CONNECT_GRACE_S
+            ):
+                started = now
+                log.meta(_identity(links))  # status read at connect: firmware, IMU
+            elapsed = now - (started if started is not None else now)
+            # a microsecond short counts: on virtual time (--fast) a wait shorter than
+            # the loop's clock resolution fires without time passing, for ever
+            done = args.duration is not None and elapsed >= args.duration - 1e-6
+            if started is not None and done:
+                break
+            if source.fatal is not None and all(s.state == "closed" for s in source.status()):
+                raise source.fatal
+            say.status(f"{elapsed:7.1f} s  {source.status_line()}")
+            wait = (
+                1.0
+                if args.duration is None or started is None
+                else min(1.0, args.duration - elapsed)
+            )
+            if started is None:
+                wait = 0.1
+            try:
+                await asyncio.wait_for(stop.wait(), max(wait, 0.0))
+            except TimeoutError:
+                pass
+    finally:
+        say.status(f"{loop.time() - (started or begun):7.1f} s  stopping ...")
+        await source.close()
+        if not consumer.done():
+            await consumer
+        for note in source.pending():  # anything the consumer did not take
+            log.notification(note)
+            written += 1
+        say.end()
+    return written
+
+
+def _sensors(links) -> dict:
+    """What the scan saw of each sensor, per address."""
+    return {
+        link.address: {
+            "role": link.role,
+            "name": link.found.advert.name,
+            "rssi": link.found.advert.rssi,
+            "battery_percent": link.found.advert.battery_percent,
+        }
+        for link in links
+    }
+
+
+def _link_stats(source) -> dict:
+    """Packets, samples, loss, duplicates and disconnects per address, at the end."""
+    return {
+        s.address: {
+            "role": s.role,
+            "packets": s.packets,
+            "samples": s.samples,
+            "lost": s.lost,
+            "duplicates": s.duplicates,
+            "disconnects": s.disconnects,
+            "firmware": list(s.firmware) if s.firmware else None,
+            "imu": s.imu,
+        }
+        for s in source.status()
+    }
 
 
 def _identity(links) -> dict:
