@@ -86,25 +86,16 @@ class Traces:
             view.setYRange(lo, hi, padding=0)
             view.enableAutoRange(enable=False)
             if plane_choice != "all" and plane == spec.plane:
-                band = pg.LinearRegionItem(
-                    orientation="horizontal",
-                    movable=False,
-                    brush=pg.mkBrush(*BAND_COLOR),
-                    pen=pg.mkPen((46, 160, 67, 120), width=1),
-                )
-                band.setZValue(-10)
-                plot.addItem(band)
-                self.bands.append(band)
-                if mirror:
-                    mirrored = pg.LinearRegionItem(
+                for _ in range(2 if mirror else 1):  # the mirrored band below zero
+                    band = pg.LinearRegionItem(
                         orientation="horizontal",
                         movable=False,
                         brush=pg.mkBrush(*BAND_COLOR),
                         pen=pg.mkPen((46, 160, 67, 120), width=1),
                     )
-                    mirrored.setZValue(-10)
-                    plot.addItem(mirrored)
-                    self.bands.append(mirrored)
+                    band.setZValue(-10)
+                    plot.addItem(band)
+                    self.bands.append(band)
             plot.addLine(y=0, pen=pg.mkPen("#9aa5b1", width=1))
             if i == 0:
                 legend = plot.addLegend(

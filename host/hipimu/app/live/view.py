@@ -102,6 +102,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         body.addWidget(self.panel)
         self.status = QtWidgets.QStatusBar()
         self.setStatusBar(self.status)
+        self._expose_widgets()
         self._connect()
         self.toolbar.select(self.plane_box, plane)
         self.toolbar.select(self.layout_box, layout)
@@ -113,6 +114,25 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self.step)
         self.frame_ms = frame_ms
+
+    def _expose_widgets(self) -> None:
+        """The toolbar's and the panel's widgets under the window's own names (the
+        trainer's actions below, scripts and tests use them)."""
+        bar, panel = self.toolbar, self.panel
+        self.exercise_box, self.side_box = bar.exercise_box, bar.side_box
+        self.target_lo, self.target_hi = bar.target_lo, bar.target_hi
+        self.set_button, self.plane_box, self.layout_box = (
+            bar.set_button,
+            bar.plane_box,
+            bar.layout_box,
+        )
+        self.cal_button, self.record_button = bar.cal_button, bar.record_button
+        self.mark_button, self.note_edit = bar.mark_button, bar.note_edit
+        self.set_title, self.rep_labels = panel.set_title, panel.rep_labels
+        self.band_labels, self.hold_labels = panel.band_labels, panel.hold_labels
+        self.range_band, self.symmetry_label = panel.range_band, panel.symmetry_label
+        self.cal_label, self.cal_finish = panel.cal_label, panel.cal_finish
+        self.sensor_table = panel.sensor_table
 
     def _connect(self) -> None:
         """The controls to their actions (clicked(bool) would pass ``checked`` as the
@@ -131,14 +151,6 @@ class LiveWindow(QtWidgets.QMainWindow):
         bar.mark_button.clicked.connect(lambda: self.add_event("flag", label="mark"))
         bar.note_edit.returnPressed.connect(self._add_note)
         panel.cal_finish.clicked.connect(lambda: self._cal_next())
-
-    def __getattr__(self, name: str):
-        # the toolbar's and the panel's widgets by their names (window.set_button, ...)
-        for part in ("toolbar", "panel"):
-            owner = self.__dict__.get(part)
-            if owner is not None and name in owner.__dict__:
-                return owner.__dict__[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def plots(self) -> list:
