@@ -230,3 +230,14 @@ def test_live_record_button_twice_in_a_second_makes_two_sessions(tmp_path):
     assert first.path.parent != second.path.parent
     ids = {read_log(r.path).metadata["session_id"] for r in (first, second)}
     assert len(ids) == 2
+
+
+def test_force_never_moves_the_current_directory(sim, tmp_path, monkeypatch):
+    here = tmp_path / "work"
+    here.mkdir()
+    (here / "notes.txt").write_text("mine")
+    monkeypatch.chdir(here)
+    for target in (".", str(here), str(tmp_path)):
+        with pytest.raises(SessionExistsError, match="current directory"):
+            write_session(target, sim.notifications, [], {}, force=True)
+    assert (here / "notes.txt").read_text() == "mine" and len(list(tmp_path.iterdir())) == 1

@@ -160,7 +160,13 @@ def claim_target(target: str | Path, force: bool = False) -> Path | None:
     check_target(target, force)
     moved = None
     if _occupied(target):
-        moved = aside_path(target)
+        here = Path.cwd()
+        if target.is_dir() and (here == target.resolve() or target.resolve() in here.parents):
+            raise SessionExistsError(
+                f"{target} holds the current directory: --force will not move it aside; "
+                "write the session to a new directory"
+            )
+        moved = aside_path(target.absolute())
         os.replace(target, moved)
     (target.parent if _is_log(target) else target).mkdir(parents=True, exist_ok=True)
     return moved
