@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hipimu.app.commands._force import add_force
 from hipimu.app.commands._summary import print_calibration, print_errors, print_ranges
 
 PLANES = ("flexion", "adduction", "rotation")
@@ -30,11 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="simulate a client without the default left-side asymmetry",
     )
     demo.add_argument("--quiet", action="store_true", help="no progress display")
-    demo.add_argument(
-        "--force",
-        action="store_true",
-        help="if DIR exists, move it aside to DIR.old-<timestamp> (it is never deleted)",
-    )
+    add_force(demo)
     demo.set_defaults(func=run)
 
 

@@ -12,6 +12,8 @@ LIVE_EXTRA = "the live view needs pyqtgraph and PySide6: pip install 'hipimu[liv
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from hipimu.app.commands._force import add_force
+
     live = sub.add_parser(
         "live",
         help="live view: both hips, targets, repetitions, holds and sensor health",
@@ -78,11 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     live.add_argument(
         "--record", metavar="DIR", help="record from the start into DIR/session.hiplog"
     )
-    live.add_argument(
-        "--force",
-        action="store_true",
-        help="with --record: if DIR exists, move it aside to DIR.old-<timestamp> (never deleted)",
-    )
+    add_force(live, needs="--record")
     live.add_argument(
         "--lsl",
         metavar="NAME",

@@ -55,13 +55,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="a free-text note stored in the log (repeatable)",
     )
     p.add_argument("--quiet", action="store_true", help="no live status line")
-    p.add_argument(
-        "--force",
-        action="store_true",
-        help="if DIR exists, move it aside to DIR.old-<timestamp> (it is never deleted)",
-    )
     from hipimu.app.commands._ble import add_simulate_args
+    from hipimu.app.commands._force import add_force
 
+    add_force(p)
     add_simulate_args(p)
     p.set_defaults(func=run)
 
