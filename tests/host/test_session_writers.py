@@ -241,3 +241,19 @@ def test_force_never_moves_the_current_directory(sim, tmp_path, monkeypatch):
         with pytest.raises(SessionExistsError, match="current directory"):
             write_session(target, sim.notifications, [], {}, force=True)
     assert (here / "notes.txt").read_text() == "mine" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_only_the_recorder_opens_a_session_log_for_writing():
+    """One recorder: no module of the package writes a log past store/recorder.py."""
+    import ast
+
+    host = Path(hipimu.__file__).resolve().parent
+    allowed = {host / "store" / "log.py", host / "store" / "recorder.py"}
+    writers = []
+    for path in host.rglob("*.py"):
+        tree = ast.parse(path.read_text(), str(path))
+        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        names |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+        if "SessionLogWriter" in names and path not in allowed:
+            writers.append(str(path.relative_to(host)))
+    assert not writers, f"write sessions through hipimu.store.recorder: {writers}"
