@@ -13,7 +13,9 @@ from hipimu.store.session_dir import write_session
 
 
 def _write(directory, sim, client="sim-0001"):
-    write_session(directory, sim.notifications, sim.markers, {"client": client})
+    # a session recorded on the day its folder is named after (started_utc: when it began)
+    meta = {"client": client, "started_utc": f"{directory.name}T10:00:00Z"}
+    write_session(directory, sim.notifications, sim.markers, meta)
     return directory
 
 
