@@ -102,12 +102,25 @@ def written_by_live(tmp: Path, sim) -> Path:
     return out / "session.hiplog"
 
 
+def written_by_import(tmp: Path, sim) -> Path:
+    from hipimu.analysis.pipeline import analyse
+    from hipimu.store.opensim import write_sto_quaternions
+
+    an = analyse(sim.notifications, sim.markers)
+    sto = tmp / "walk.sto"
+    t = an.aligned.time[:1000] - an.aligned.time[0]
+    write_sto_quaternions(sto, t, {r: q[:1000] for r, q in an.aligned.quat.items()}, 100.0)
+    assert main(["import", str(sto), "--out", str(tmp / "imp")]) == 0
+    return tmp / "imp" / "session.hiplog"
+
+
 WRITERS = {
     "api": written_by_api,
     "record_source": written_by_record_source,
     "demo": written_by_demo,
     "record": written_by_record,
     "live": written_by_live,
+    "import": written_by_import,
 }
 
 
@@ -140,7 +153,8 @@ def test_every_writer_writes_the_documented_metadata(writer, sim, tmp_path):
     started = dt.datetime.strptime(meta["started_utc"], "%Y-%m-%dT%H:%M:%SZ")
     assert started <= dt.datetime.strptime(meta["stopped_utc"], "%Y-%m-%dT%H:%M:%SZ")
     # record streams through the BLE code path on the host clock; the rest are simulated
-    assert meta["host_clock"] == ("monotonic" if writer == "record" else "simulated")
+    clocks = {"record": "monotonic", "import": "imported"}
+    assert meta["host_clock"] == clocks.get(writer, "simulated")
     if writer == "record":
         assert meta["notes"] == ["left knee"] and [n["text"] for n in log.notes] == ["left knee"]
         assert set(meta["firmware"]) == set(meta["sensors"])  # known once connected

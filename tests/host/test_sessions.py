@@ -236,7 +236,8 @@ def test_import_sto_round_trips_the_quaternions(tmp_path, demo_session):
     write_sto_quaternions(path, t, quats, 100.0)
     assert cli.main(["import", str(path), "--out", str(tmp_path / "imp")]) == 0
     log = load_session(tmp_path / "imp")
-    assert log.metadata["source"] == "import"
+    assert log.metadata["source"] == "imported" and log.metadata["recorder"] == "import"
+    assert log.metadata["host_clock"] == "imported" and log.metadata["import_format"] == "sto"
     asm = SessionAssembler()
     asm.extend(log.notifications)
     back = resample(asm.timelines())

@@ -10,7 +10,7 @@
 
 Each sensor's samples are packed by the firmware's own :class:`hipimu_fw.stream.Streamer`
 (as a sensor would stream them) on a device clock equal to the file's time, and written
-with :class:`hipimu.store.log.SessionLogWriter`, so every command that reads a recorded
+through the one recorder (:mod:`hipimu.store.recorder`), so every command that reads a recorded
 session reads an imported one the same way. Rows that are not finite become gaps.
 """
 
@@ -26,7 +26,7 @@ from hipimu.core.names import ROLES
 from hipimu.core.types import Notification
 from hipimu.export.tables import ImuCsvError, _classify, _factor, _split_unit
 from hipimu.store.opensim import read_sto_quaternions
-from hipimu.store.session_dir import write_session
+from hipimu.store.recorder import check_target, session_metadata, write_session
 from hipimu_fw import packet
 from hipimu_fw.stream import Streamer
 
@@ -261,25 +261,27 @@ def _interp(time: np.ndarray, v: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return np.column_stack([np.interp(grid, time, v[:, j]) for j in range(v.shape[1])])
 
 
-def import_file(path: str | Path, out: str | Path, fmt: str | None = None) -> dict:
+def import_file(
+    path: str | Path, out: str | Path, fmt: str | None = None, force: bool = False
+) -> dict:
     """Write ``path`` (OpenSense ``.sto`` or raw IMU CSV) as a session directory ``out``;
     returns what was imported (roles, rate, samples, notifications)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no file at {path}")
+    check_target(out, force)  # an existing session is refused before the work
     kind = guess_format(path, fmt)
     notes, info = from_sto(path) if kind == "sto" else from_csv(path)
     if not notes:
         raise ValueError(f"{path}: no finite samples to import")
     notes.sort(key=lambda n: n.host_time)
-    metadata = {
-        "source": "import",
-        "imported_from": str(path.resolve()),
-        "import_format": kind,
-        "import": info,
-    }
-    out = Path(out)
-    if (out / "session.hiplog").exists():
-        raise FileExistsError(f"{out} already holds a session; choose another --out")
-    write_session(out, notes, [], metadata)
+    metadata = session_metadata(
+        "imported",
+        "import",
+        host_clock="imported",
+        imported_from=str(path.resolve()),
+        import_format=kind,
+        **{"import": info},
+    )
+    write_session(out, notes, [], metadata, force=force)
     return {**info, "format": kind, "notifications": len(notes), "out": str(out)}

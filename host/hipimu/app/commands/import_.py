@@ -22,13 +22,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("sto", "csv"),
         help="the file's format (default: from its extension)",
     )
+    from hipimu.app.commands._force import add_force
+
+    add_force(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from hipimu.workflow.importer import import_file
 
-    done = import_file(args.file, args.out, args.format)
+    done = import_file(args.file, args.out, args.format, force=args.force)
     print(
         f"imported {args.file} ({done['format']}, {', '.join(done['roles'])}, "
         f"{done['samples']} samples at {done['rate_hz']:g} Hz) into {done['out']}"
