@@ -10,6 +10,16 @@ from typing import Any
 EXIT_NO_BLUETOOTH = 3
 UNASSIGNED = 255  # the advertised role of a sensor that has none yet
 ROLE_CHOICES = "pelvis, femur_r or femur_l"
+BLEAK_MISSING = (
+    "the BLE link needs bleak ({module} not importable; part of the default install): "
+    "pip install . (in the hipimu checkout)"
+)
+
+
+def no_bluetooth(exc: BaseException | None) -> bool:
+    """Whether ``exc`` says Bluetooth is unavailable (without importing bleak)."""
+    errors = sys.modules.get("hipimu.sources.ble.errors")
+    return errors is not None and isinstance(exc, errors.BluetoothUnavailable)
 
 
 def role_code(name: str) -> int:
@@ -24,8 +34,14 @@ def role_code(name: str) -> int:
 
 def add_scan_args(parser) -> None:
     """``--timeout`` for the scan and the ``--simulate`` options."""
+    from hipimu.app.commands._args import positive
+
     parser.add_argument(
-        "--timeout", type=float, default=5.0, metavar="S", help="scan time (default: %(default)s s)"
+        "--timeout",
+        type=positive,
+        default=5.0,
+        metavar="S",
+        help="scan time (default: %(default)s s)",
     )
     add_simulate_args(parser)
 
@@ -64,11 +80,7 @@ def run(command: str, args, main: Callable[[], Awaitable[int]]) -> int:
     try:
         from hipimu.sources.ble.errors import BluetoothUnavailable, unavailable_reason
     except ImportError as exc:  # bleak missing
-        print(
-            f"hipimu {command}: the BLE link needs bleak ({exc.name} not importable): "
-            "pip install 'hipimu[ble]'",
-            file=sys.stderr,
-        )
+        print(f"hipimu {command}: {BLEAK_MISSING.format(module=exc.name)}", file=sys.stderr)
         return 1
     try:
         if getattr(args, "simulate", False) and getattr(args, "fast", False):

@@ -5,20 +5,24 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from hipimu import __version__
-from hipimu.app.commands._summary import print_calibration, print_errors, print_ranges
+from hipimu.app.commands._args import output_dir
 
-PLANES = ("flexion", "adduction", "rotation")
+PLANES = ("flexion", "adduction", "rotation")  # results.json keys (signed ISB angles)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     demo = sub.add_parser(
-        "demo", help="run a simulated session end to end and report ranges and errors"
+        "demo",
+        help="run a simulated session end to end and report ranges and errors",
+        description="Simulate three sensors on a client doing side-lying leg lifts and "
+        "marching (random mounting offsets, drifting clocks, a left side that moves 70 % of "
+        "the right), write the session, analyse it and print each exercise's range per side "
+        "and the angle error against the simulator's truth.",
     )
     demo.add_argument(
         "--out",
+        type=output_dir,
         default="hipimu-demo",
         metavar="DIR",
         help="directory for the session and results (default: %(default)s)",
@@ -34,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from hipimu.analysis.pipeline import analyse
     from hipimu.analysis.validation import hip_errors
     from hipimu.core.progress import Progress
@@ -69,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
 
 def print_summary(analysis, errors, out: Path) -> None:
     """The demo's report: ranges per side, error against the truth, calibration."""
+    from hipimu.app.commands._summary import print_calibration, print_errors, print_ranges
+
     print()
     print_ranges(analysis)
     print()

@@ -36,6 +36,14 @@ PLANE_LABEL = {
     ("rotation", 1.0): "Internal rotation",
     ("rotation", -1.0): "External rotation",
 }
+# what the trainer picks -> (hip angle plane, sign): user text says abduction, the
+# frontal-plane lift every exercise here trains; ``adduction`` stays accepted
+PLANE_CHOICE = {
+    "flexion": ("flexion", 1.0),
+    "abduction": ("adduction", -1.0),
+    "rotation": ("rotation", 1.0),
+}
+PLANE_ALIAS = {"adduction": "abduction"}  # the frontal plane's older option name
 Y_RANGE = {"flexion": (-15.0, 80.0), "adduction": (-45.0, 20.0), "rotation": (-25.0, 25.0)}
 ROLE_LABEL = {"pelvis": "Pelvis", "femur_r": "Right thigh", "femur_l": "Left thigh"}
 COMPENSATION = (("Tilt", 2), ("Obliquity", 1), ("Rotation", 0))  # pelvis_angles columns
@@ -68,6 +76,14 @@ def _style_axis(axis: pg.AxisItem) -> None:
 
 def _ms(value: float | None) -> str:
     return f"{value:.0f} ms" if value is not None and np.isfinite(value) else "–"
+
+
+def _latency(value: float | None) -> str:
+    """A link latency; a negative one is the sensor clock mapping still being off by that
+    much (a sample cannot arrive before it was taken), so it is shown as a clock offset."""
+    if value is not None and np.isfinite(value) and value < 0:
+        return f"clock off {-value:.0f} ms"
+    return _ms(value)
 
 
 class _Canvas(pg.GraphicsLayoutWidget):
@@ -143,6 +159,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         body.addWidget(self._build_panel())
         self.status = QtWidgets.QStatusBar()
         self.setStatusBar(self.status)
+        plane = PLANE_ALIAS.get(plane, plane)
         for box, value in ((self.plane_box, plane), (self.layout_box, layout)):
             index = box.findData(value)
             if index < 0:
@@ -192,7 +209,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         for text, value in (
             ("Exercise plane", "primary"),
             ("Flexion", "flexion"),
-            ("Adduction", "adduction"),
+            ("Abduction", "abduction"),
             ("Rotation", "rotation"),
             ("All three", "all"),
         ):
@@ -367,11 +384,11 @@ class LiveWindow(QtWidgets.QMainWindow):
         spec = self.set_spec or self.catalog[0]
         width = 2.5 if self.plane_choice != "all" else 2.0
         if self.plane_choice == "all":
-            planes = [(p, 1.0) for p in PLANES]
+            planes = [PLANE_CHOICE[p] for p in ("flexion", "abduction", "rotation")]
         elif self.plane_choice == "primary":
             planes = [(spec.plane, spec.direction)]
         else:
-            planes = [(self.plane_choice, 1.0)]
+            planes = [PLANE_CHOICE[self.plane_choice]]
         mirror = self.layout_choice == "mirror"
         for i, (plane, sign) in enumerate(planes):
             plot = self.canvas.ci.addPlot(row=i, col=0)
@@ -826,7 +843,7 @@ class LiveWindow(QtWidgets.QMainWindow):
                     "● live" if live else "○ lost",
                     f"{battery:.0f}%" if isinstance(battery, int | float) else "–",
                     f"{loss:.1f}%",
-                    _ms(status.get("latency_ms", s.latency_ms)),
+                    _latency(status.get("latency_ms", s.latency_ms)),
                 ]
                 colors = [
                     OK_COLOR if live else BAD_COLOR,
