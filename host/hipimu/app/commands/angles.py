@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     for path in (args.orientations, args.calibration):
         if not Path(path).is_file():
             raise FileNotFoundError(f"no such file: {path}")
+        _check_columns(path)
     kin, cal = angles_from_files(args.orientations, args.calibration, args.pelvis_forward_axis)
     _check_complete(kin, args)
     write_mot(args.out, kin.time, kin.opensim_coordinates(), name=Path(args.out).stem)
@@ -69,6 +70,24 @@ def run(args: argparse.Namespace) -> int:
     for w in q.warnings:
         print(f"warning: {w}")
     return 0
+
+
+def _check_columns(path: str) -> None:
+    """Each of the three IMU columns present with at least one valid quaternion."""
+    from hipimu.store.opensim import ROLE_COLUMNS, read_sto_quaternions
+
+    aligned = read_sto_quaternions(path).aligned()
+    for role, column in ROLE_COLUMNS.items():
+        if role not in aligned.quat:
+            why = "has no column"
+        elif not aligned.valid[role].any():
+            why = "has no valid quaternion (all NaN or not unit length) in column"
+        else:
+            continue
+        raise ValueError(
+            f"{path} {why} {column}: the angles need {', '.join(ROLE_COLUMNS.values())}; "
+            "nothing written"
+        )
 
 
 def _check_complete(kin, args: argparse.Namespace) -> None:

@@ -237,16 +237,16 @@ def run(args: argparse.Namespace) -> int:
         from pyqtgraph.Qt import QtCore, QtWidgets
     except ImportError:
         raise ValueError(LIVE_EXTRA) from None
-    source, name, may_wait = _source(args)
-
     from hipimu.analysis.live.pipeline import LivePipeline
     from hipimu.app.live.bridge import SourceThread
     from hipimu.app.live.view import LiveWindow
     from hipimu.body.calibration import Calibration
 
+    saved = _saved_calibration(Calibration, Path(args.calibration)) if args.calibration else None
+    source, name, may_wait = _source(args)
     pipeline = LivePipeline(background_reps=True)
-    if args.calibration:
-        pipeline.set_calibration(_saved_calibration(Calibration, Path(args.calibration)))
+    if saved is not None:
+        pipeline.set_calibration(saved)
     elif args.replay and (recorded := _recorded_calibration(source)) is not None:
         pipeline.set_calibration(recorded)
     publisher = _lsl(args, pipeline, live_clock=not recorded_kind)
