@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -142,6 +141,8 @@ def output_problem(path: Path, kind: str) -> str | None:
             folder = folder.parent
         if not folder.is_dir():
             return f"cannot create it: {folder} is not a directory"
+    import tempfile
+
     try:
         fd, probe = tempfile.mkstemp(prefix=".hipimu-probe-", dir=folder)
     except OSError as exc:

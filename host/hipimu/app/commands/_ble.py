@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -77,6 +76,8 @@ def backends(args, kit: int) -> tuple[Any, Any, Any]:
 def run(command: str, args, main: Callable[[], Awaitable[int]]) -> int:
     """Run ``main()`` on an event loop (virtual time with ``--fast``); Bluetooth being
     unavailable becomes one line on stderr and exit code 3."""
+    import asyncio
+
     try:
         from hipimu.sources.ble.errors import BluetoothUnavailable, unavailable_reason
     except ImportError as exc:  # bleak missing

@@ -9,7 +9,6 @@ still queued and closes the log; a second Ctrl-C stops at once (the log is still
 from __future__ import annotations
 
 import argparse
-import asyncio
 import signal
 import sys
 import time
@@ -90,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def record(args: argparse.Namespace, cfg, path: Path) -> int:
+    import asyncio
+
     from hipimu.app.commands import _ble as cli_support
     from hipimu.sources.ble import BleSource
     from hipimu.store.log import SessionLogWriter, new_client_id
