@@ -365,3 +365,58 @@ def test_every_exit_code_is_documented():
     for code, _meaning in cli.EXIT_CODES:
         assert f"| {code} |" in text
     assert {c for c, _ in cli.EXIT_CODES} == {0, 1, 2, 3, 130}
+
+
+# -- user output --------------------------------------------------------------------------
+
+
+def test_terminal_output_has_one_plane_vocabulary_and_no_python_reprs(demo, capsys):
+    """replay prints what the demo prints (ranges, errors, sensors, calibration)."""
+    assert cli.main(["replay", str(demo)]) == 0
+    out = capsys.readouterr().out
+    assert "side-lying leg lift   abduction" in out
+    assert "adduction" not in out
+    assert not re.search(r"[{}\[\]]|'\w+':", out), out
+    assert re.search(r"flexion peaks right \d+, left \d+", out)
+
+
+def test_record_status_line_once_a_second_and_clock_offsets_explained(
+    tmp_path, monkeypatch, capsys
+):
+    """On simulated time (--fast), off a terminal: one status line per second of
+    recording; a negative link latency reads as the clock mapping's offset."""
+    from hipimu.sources.ble.source import LinkStats, latency_text
+
+    monkeypatch.setenv("HIPIMU_CONFIG", str(tmp_path / "config.toml"))
+    out = tmp_path / "s"
+    assert cli.main(["record", "--simulate", "--fast", "--out", str(out), "--duration", "6"]) == 0
+    err = capsys.readouterr().err
+    seconds = [float(m) for m in re.findall(r"^\s*(\d+\.\d) s  pelvis", err, re.M)]
+    recording = [s for s in seconds if s > 0]
+    assert recording == pytest.approx([1.0, 2.0, 3.0, 4.0, 5.0], abs=0.15), err
+    assert not re.search(r"lat +-\d", err)
+    assert latency_text(-17.2) == "clock off  17 ms"
+    assert latency_text(9.0) == "lat   9 ms" and latency_text(None) == "lat  -- ms"
+    stats = LinkStats("A", "pelvis", -50, 80, state="streaming")
+    stats._latency.extend([-0.020, -0.017, -0.015])
+    assert "clock off  17 ms" in stats.summary(0.0)
+
+
+def test_demo_output_is_ignored_by_git():
+    """`hipimu demo` writes into ./hipimu-demo by default: .gitignore covers it."""
+    default = next(
+        a.default for a in cli.subparsers(cli.build_parser())["demo"]._actions if a.dest == "out"
+    )
+    ignored = (REPO / ".gitignore").read_text().split()
+    assert f"/{default}/" in ignored or f"{default}/" in ignored
+
+
+def test_live_without_bluetooth_exits_3_like_scan_and_record(tmp_path, monkeypatch, capsys):
+    if Path("/var/run/dbus/system_bus_socket").exists():
+        pytest.skip("this machine has a D-Bus system bus; the test needs one without")
+    pytest.importorskip("pyqtgraph")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    monkeypatch.setenv("HIPIMU_CONFIG", str(tmp_path / "config.toml"))
+    code, err = run(["live", "--duration", "5"], capsys)
+    assert code == 3
+    assert "Bluetooth not available" in err and "Traceback" not in err
