@@ -8,6 +8,7 @@ from hipimu.app.commands._args import non_negative, output_any
 
 # as hipimu.export.formats.FORMATS (not imported here: it pulls in numpy; a test checks)
 FORMATS = ("csv", "sto", "mot", "hdf5", "c3d")
+NEEDS = {"hdf5": ("h5py", "HDF5 export"), "c3d": ("ezc3d", "C3D export")}  # the export extra
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,6 +42,10 @@ def run(args: argparse.Namespace) -> int:
 
     from hipimu.export.formats import export_session
 
+    if args.format in NEEDS:  # a missing extra fails now, not after the analysis
+        from hipimu.core.extras import require
+
+        require(*NEEDS[args.format], "export")
     start = time.perf_counter()
     path = export_session(args.session, args.format, args.out, args.lowpass or None)
     print(f"wrote {path} ({time.perf_counter() - start:.2f} s)")
