@@ -19,13 +19,6 @@ MARKDOWN = re.compile(r"(?<![\w/.-])([\w-]+\.md)\b")
 MODULE = re.compile(r"`(hipimu(?:_fw)?(?:\.\w+)+)")
 SUFFIXES = {".py", ".md", ".toml", ".c", ".h", ".mjs", ".cfg"}
 SKIP_DIRS = {"node_modules", ".venv", "build", ".git", "__pycache__"}
-# stale references in files the lead owns (docs/architecture.md): reported, to be fixed
-# there; the test fails when one is fixed, so the entry is dropped with it
-KNOWN = {
-    ("docs/architecture.md", "DESIGN.md"),
-    ("docs/architecture.md", "hipimu.record"),
-    ("docs/architecture.md", "hipimu.live"),
-}
 
 
 def _files() -> list[Path]:
@@ -77,8 +70,7 @@ def _missing() -> set[tuple[str, str]]:
 
 def test_docs_and_comments_reference_only_what_exists():
     missing = _missing()
-    assert missing - KNOWN == set(), sorted(missing - KNOWN)
-    assert KNOWN - missing == set(), f"fixed, drop from KNOWN: {sorted(KNOWN - missing)}"
+    assert not missing, sorted(missing)
 
 
 def test_the_checker_sees_a_missing_reference(tmp_path):
