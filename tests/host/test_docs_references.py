@@ -81,3 +81,14 @@ def test_the_checker_sees_a_missing_reference(tmp_path):
     assert MODULE.findall(line) == ["hipimu.record.read_log"]
     assert not _module_exists("hipimu.record.read_log")
     assert _module_exists("hipimu.store.log.read_log")
+
+
+def test_install_hints_work_from_a_checkout():
+    """hipimu is not on a package registry: `pip install 'hipimu[x]'` cannot work; the
+    docs and messages say `pip install '.[x]'` (from the checkout)."""
+    wrong = [
+        f.relative_to(REPO).as_posix()
+        for f in _files()
+        if f.suffix in (".py", ".md") and "install 'hipimu[" in f.read_text(errors="replace")
+    ]
+    assert not wrong, wrong
