@@ -272,9 +272,14 @@ def run(args: argparse.Namespace) -> int:
         in_case = any(m.get("exercise") == "heading_alignment" for m in markers)
         if args.start or not (in_case and pipeline.calibrate_from_markers(markers, 4.5)):
             pipeline.calibrate_from_start(stand_s=4.5)
-    state = {"code": 0}
+    state = {"code": 0, "finished": False}
 
     def finish() -> None:
+        if state["finished"]:  # once: the timer, the source and Ctrl-C may all ask
+            return
+        state["finished"] = True
+        for timer in timers:
+            timer.stop()
         if args.screenshot:
             try:
                 path = window.screenshot(args.screenshot)
@@ -293,20 +298,30 @@ def run(args: argparse.Namespace) -> int:
         elif feed.done and args.duration is None and args.screenshot:
             finish()
 
+    # the timers belong to this run: stopped when it ends, so none fires into a later
+    # run in the same process (the application object is shared)
+    timers = []
     if args.duration is not None:
-        QtCore.QTimer.singleShot(int(args.duration * 1000), finish)
+        closer = QtCore.QTimer(window)
+        closer.setSingleShot(True)
+        closer.timeout.connect(finish)
+        closer.start(int(args.duration * 1000))
+        timers.append(closer)
     # Ctrl-C closes the window cleanly (ends the set, closes the recording); the poll
     # timer lets Python run its signal handler while Qt's loop is in charge
     previous_handler = signal.signal(signal.SIGINT, lambda *_: finish())
     poll = QtCore.QTimer(window)
     poll.timeout.connect(watch_source)
     poll.start(200)
+    timers.append(poll)
     window.show()
     window.run()
     try:
         app.exec()
     finally:
         signal.signal(signal.SIGINT, previous_handler)
+        for timer in timers:
+            timer.stop()
     feed.stop()
     if publisher is not None:
         publisher.close()
