@@ -91,6 +91,15 @@ def _output_problems(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     return lines
 
 
+def _make_folders(args: argparse.Namespace) -> None:
+    """Create the missing folders of each output file (``report --out a/b/r.html``)."""
+    from pathlib import Path
+
+    for value in vars(args).values():
+        if getattr(value, "kind", None) == "file":
+            Path(value).parent.mkdir(parents=True, exist_ok=True)
+
+
 def _quiet_stdout() -> None:
     """After a broken pipe: send what Python still flushes at exit to /dev/null."""
     try:
@@ -113,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in problems:
             print(f"{say}: {line}", file=sys.stderr)
         return EXIT_FAILED
+    _make_folders(args)
     try:
         return args.func(args)
     except KeyboardInterrupt:

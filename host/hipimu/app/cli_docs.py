@@ -52,7 +52,8 @@ One rule for every command:
 {EXIT_TABLE}
 
 Output paths (`--out`, `--record`, `--screenshot`) are checked before a command starts
-its work, so a path that cannot be written fails at once, not after the analysis.
+its work, so a path that cannot be written fails at once, not after the analysis; the
+missing folders of an output file are created.
 
 ## Installing
 

@@ -55,8 +55,6 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is None and not args.json:
         out = (path if path.is_dir() else path.parent) / "report.html"
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
     result = session_report(path, html_out=out, save=not args.no_save, share=share)
     if args.json:
         json.dump(result, sys.stdout, indent=2)
