@@ -122,8 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         for line in problems:
             print(f"{say}: {line}", file=sys.stderr)
         return EXIT_FAILED
-    _make_folders(args)
     try:
+        _make_folders(args)
         return args.func(args)
     except KeyboardInterrupt:
         print(f"{say}: interrupted", file=sys.stderr)
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _one_line(exc: BaseException) -> str:
-    """An error as one line; an OSError with its file name if Python left it out."""
+    """An error's message; an OSError's with its file name if Python left it out."""
     if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in str(exc):
         return f"{exc.filename}: {exc}"
     return str(exc) or type(exc).__name__
