@@ -52,6 +52,8 @@ def _missing() -> set[tuple[str, str]]:
         text = f.read_text(errors="replace")
         for m in PATH.finditer(text):
             ref = m.group(1).rstrip(".")
+            if "node_modules" in ref:  # made by `npm ci`, not part of the repository
+                continue
             if "*" in ref:  # a pattern: something must match it
                 if not any(REPO.glob(ref)):
                     missing.add((rel, ref))

@@ -16,9 +16,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="score a session (repetitions, range, smoothness, symmetry, compensation, "
         "targets) and write a self-contained HTML report",
         description="Score a recorded session: repetitions and holds, range of motion, "
-        "smoothness, left/right symmetry, pelvis compensation and targets from the previous "
-        "sessions in the same folder. Writes a self-contained HTML report for the client and "
-        "SESSION/scores.json, which later sessions compare with.",
+        "smoothness, left/right symmetry, pelvis compensation, and the trainer's rule (reduce, "
+        "then build back up) over the previous sessions in the same folder. Writes a "
+        "self-contained HTML report for the client and SESSION/scores.json, which later "
+        "sessions compare with.",
     )
     p.add_argument("session", metavar="SESSION", help="session directory (or its session.hiplog)")
     p.add_argument(
