@@ -33,15 +33,19 @@ def _files() -> list[Path]:
 
 
 def _module_exists(name: str) -> bool:
-    """``hipimu.a.b.c``: some prefix of at least two parts is a module, and the rest
-    names attributes (checked no further)."""
+    """``hipimu.a.b.c``: the longest prefix that is a module, then the next part an
+    attribute of it (a function, a constant); parts after that are not checked."""
     parts = name.split(".")
-    for k in range(len(parts), 1, -1):
+    for k in range(len(parts), 0, -1):
         try:
-            if importlib.util.find_spec(".".join(parts[:k])) is not None:
-                return True
+            found = importlib.util.find_spec(".".join(parts[:k])) is not None
         except ModuleNotFoundError:
-            continue
+            found = False
+        if found:
+            if k == len(parts):
+                return True
+            module = importlib.import_module(".".join(parts[:k]))
+            return hasattr(module, parts[k])
     return False
 
 
@@ -83,6 +87,7 @@ def test_the_checker_sees_a_missing_reference(tmp_path):
     assert MODULE.findall(line) == ["hipimu.record.read_log"]
     assert not _module_exists("hipimu.record.read_log")
     assert _module_exists("hipimu.store.log.read_log")
+    assert _module_exists("hipimu_fw.VERSION") and not _module_exists("hipimu_fw.NOTHING")
 
 
 def test_install_hints_work_from_a_checkout():
