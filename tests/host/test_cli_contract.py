@@ -120,7 +120,7 @@ def test_main_job_runs_without_any_research_extra(tmp_path):
     env["HIPIMU_CONFIG"] = str(tmp_path / "config.toml")
     session = tmp_path / "s"
     steps = [
-        ["record", "--simulate", "--fast", "--out", str(session), "--duration", "130", "--quiet"],
+        ["record", "--simulate", "--fast", "--out", str(session), "--duration", "40", "--quiet"],
         ["report", str(session), "--json"],
         ["live", "--simulate", "--speed", "20", "--duration", "1"],
     ]
@@ -213,6 +213,7 @@ def test_paths_that_cannot_be_written_exit_1_before_any_work(tmp_path, demo, cap
         ["live", "--simulate", "--record", str(blocker)],
         ["live", "--simulate", "--screenshot", str(below / "shot.png")],
         ["angles", "--orientations", "a", "--calibration", "b", "--out", str(below / "x.mot")],
+        ["import", "a.sto", "--out", str(below)],
     ]
     for argv in cases:
         code, err = run(argv, capsys)

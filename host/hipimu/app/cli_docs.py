@@ -21,6 +21,7 @@ GUIDES = {
     "demo": "../README.md",
     "export": "formats.md",
     "identify": "ble.md",
+    "import": "formats.md",
     "live": "live.md",
     "record": "ble.md",
     "replay": "formats.md",
