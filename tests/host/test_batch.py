@@ -84,7 +84,8 @@ def test_dask_local_cluster_gives_the_same_table(tree, serial):
 
 def test_command_writes_one_table(tree, tmp_path, capsys):
     out = tmp_path / "table.csv"
-    assert main(["batch", str(tree), "--workers", "1", "--out", str(out), "--quiet"]) == 0
+    # one session failed: the table is written, and the exit code says so
+    assert main(["batch", str(tree), "--workers", "1", "--out", str(out), "--quiet"]) == 1
     with open(out) as f:
         table = list(csv.DictReader(f))
     assert next(r["session"] for r in table) == "broken"
@@ -93,12 +94,14 @@ def test_command_writes_one_table(tree, tmp_path, capsys):
     captured = capsys.readouterr()
     assert "4 sessions" in captured.out and "1 failed" in captured.out
     assert "broken" in captured.err
+    assert "1 of 4 sessions failed" in captured.err
 
 
 def test_bad_options_and_empty_trees(tmp_path, capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exc:
         main(["batch", str(tmp_path), "--workers", "0"])
-    assert "workers must be at least 1" in capsys.readouterr().err
+    assert exc.value.code == 2
+    assert "argument --workers: must be 1..1024, got 0" in capsys.readouterr().err
     assert main(["batch", str(tmp_path), "--quiet"]) == 1
     assert "no session directories" in capsys.readouterr().err
     assert main(["batch", str(tmp_path / "missing"), "--quiet"]) == 1

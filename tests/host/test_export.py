@@ -268,5 +268,7 @@ def test_export_lowpass_option(session, tmp_path, capsys):
     diff = np.abs(raw["hip_flexion_r"] - smooth["hip_flexion_r"])
     assert 0 < np.nanmax(diff) < np.deg2rad(1.0)
     capsys.readouterr()
-    assert main([*args, str(raw_path), "--lowpass", "-3"]) == 1
-    assert "--lowpass -3.0: give a cut-off" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # an option value: usage error, exit code 2
+        main([*args, str(raw_path), "--lowpass", "-3"])
+    assert exc.value.code == 2
+    assert "argument --lowpass: must be 0 or more, got -3" in capsys.readouterr().err

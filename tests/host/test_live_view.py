@@ -129,14 +129,15 @@ def test_plane_choice_and_mirrored_layout(app, session):
     run_view(app, window, feed, until=lambda: window.pipeline.latest_time() > stop_at)
     feed.stop()
     assert [p[1] for p in window.plots] == ["flexion", "adduction", "rotation"]
-    _plot, _plane, _sign, right, left = window.plots[1]
+    _plot, _plane, sign, right, left = window.plots[1]
+    assert sign == -1.0  # drawn as abduction, the vocabulary of every user text
     x, y = left.getData()
     rows = window.pipeline.window(window.window_s)
     assert (
         len(x) == len(rows) and x[-1] == 0.0 and x[0] == pytest.approx(-window.window_s, abs=0.02)
     )
     # mirrored: the left hip is drawn negated, in degrees
-    np.testing.assert_allclose(y, -np.rad2deg(rows[:, HIP_L][:, 1]), equal_nan=True)
+    np.testing.assert_allclose(y, -sign * np.rad2deg(rows[:, HIP_L][:, 1]), equal_nan=True)
     assert np.isfinite(right.getData()[1]).all()
     window.close()
 

@@ -109,8 +109,9 @@ def test_missing_session_is_a_clear_error(tmp_path, capsys):
 
 
 def test_bad_share_is_refused(client_dir, capsys):
-    assert main(["report", str(client_dir / "2026-11-01"), "--share", "0.3", "0.2"]) == 1
-    assert "--share" in capsys.readouterr().err
+    # an option value: exit code 2, like every usage error
+    assert main(["report", str(client_dir / "2026-11-01"), "--share", "0.3", "0.2"]) == 2
+    assert "--share needs LOW < HIGH, got 0.3 0.2" in capsys.readouterr().err
 
 
 def test_the_clients_own_report_sits_next_to_the_numbers(tmp_path, demo_session, capsys):

@@ -1,6 +1,7 @@
 """SPARC and log dimensionless jerk against the published reference implementation.
 
-The expected values are the reference's own (DESIGN.md; siva82kb/SPARC docstrings), and
+The expected values are the reference's own (Balasubramanian et al. 2015,
+J NeuroEng Rehabil 12:112; the siva82kb/SPARC docstrings), and
 ``_smoothness_reference`` is a faithful transcription of that code: hipimu must give the
 same float on any input the reference accepts, and a clear ``ValueError`` where the
 reference crashes or returns inf/NaN.

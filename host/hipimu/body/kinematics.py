@@ -1,6 +1,6 @@
 """Segment orientations, hip angles and pelvis angles from calibrated sensors.
 
-Hip angles (ISB, Wu et al. 2002; DESIGN.md): ``R = R_pelvis^T R_femur`` decomposed
+Hip angles (ISB, Wu et al. 2002, J Biomech 35:543): ``R = R_pelvis^T R_femur`` decomposed
 Z-X-Y into flexion, adduction and internal rotation, positive with the same meaning on
 both sides. Pelvis angles relative to the room frame (the pelvis during the standing
 pose): rotation about the vertical Y, then obliquity about the anterior X, then tilt

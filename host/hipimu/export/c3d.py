@@ -31,11 +31,9 @@ CONTEXT = {"right": "Right", "left": "Left"}
 
 
 def _ezc3d():
-    try:
-        import ezc3d
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise RuntimeError("C3D export needs ezc3d: pip install 'hipimu[export]'") from exc
-    return ezc3d
+    from hipimu.core.extras import require
+
+    return require("ezc3d", "C3D export", "export")
 
 
 def _chunks(text: str) -> list[str]:

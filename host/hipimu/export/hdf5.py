@@ -44,11 +44,9 @@ RAW_UNITS = {
 
 
 def _h5py():
-    try:
-        import h5py
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise RuntimeError("HDF5 export needs h5py: pip install 'hipimu[export]'") from exc
-    return h5py
+    from hipimu.core.extras import require
+
+    return require("h5py", "HDF5 export", "export")
 
 
 def _dataset(group, name: str, data: np.ndarray, units: str, description: str) -> None:

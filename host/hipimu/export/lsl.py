@@ -27,11 +27,9 @@ QUAT_CHANNELS = tuple(f"{r}_{c}" for r in ROLES for c in "wxyz")
 
 
 def _pylsl():
-    try:
-        import pylsl
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise RuntimeError("LSL streaming needs pylsl: pip install 'hipimu[lsl]'") from exc
-    return pylsl
+    from hipimu.core.extras import require
+
+    return require("pylsl", "LSL streaming", "lsl")
 
 
 def _info(pylsl, name: str, kind: str, channels: Sequence[str], unit: str, rate: float,

@@ -1,6 +1,6 @@
 """Targets and progress: the trainer's rule over the client's history.
 
-The correction (DESIGN.md, docs/scoring.md): on an asymmetry or a one-sided compensation
+The correction trainers use (docs/scoring.md): on an asymmetry or a one-sided compensation
 go slower with less motion, 10-15 % of the range done before, then build back up in
 steps. :func:`plan` runs the rule's state machine (:mod:`hipimu.scoring.rule`) over
 today's sets from the state the latest earlier session saved (``scores.json`` key

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -45,10 +44,11 @@ class ReplaySource:
         if not notes:
             return
         first = notes[0].host_time
-        start = time.monotonic()
+        clock = asyncio.get_running_loop().time  # monotonic; simulated on a virtual loop
+        start = clock()
         for note in notes:
             if self.speed != float("inf"):
-                delay = (note.host_time - first) / self.speed - (time.monotonic() - start)
+                delay = (note.host_time - first) / self.speed - (clock() - start)
                 if delay > 0:
                     await asyncio.sleep(delay)
             yield note

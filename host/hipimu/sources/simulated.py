@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 
 from hipimu.core.types import Notification
@@ -25,10 +24,11 @@ class SimulatedSource:
         self.markers = list(session.markers)
 
     async def stream(self) -> AsyncIterator[Notification]:
-        start = time.monotonic()
+        clock = asyncio.get_running_loop().time  # monotonic; simulated on a virtual loop
+        start = clock()
         for note in self.session.notifications:
             if self.speed != float("inf"):
-                delay = note.host_time / self.speed - (time.monotonic() - start)
+                delay = note.host_time / self.speed - (clock() - start)
                 if delay > 0:
                     await asyncio.sleep(delay)
             yield note

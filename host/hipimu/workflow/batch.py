@@ -176,13 +176,10 @@ def _environ(values: dict[str, str]) -> Iterator[None]:
 def _on_dask(
     sessions: list[str], address: str, progress: Callable[[int, int], None] | None
 ) -> list[dict]:
-    try:
-        from distributed import Client
-        from distributed import as_completed as dask_completed
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise RuntimeError(
-            "a Dask scheduler needs dask.distributed: pip install 'hipimu[batch]'"
-        ) from exc
+    from hipimu.core.extras import require
+
+    distributed = require("distributed", "a Dask scheduler", "batch")
+    Client, dask_completed = distributed.Client, distributed.as_completed
     try:
         client = Client(address, timeout="20s")
     except OSError as exc:

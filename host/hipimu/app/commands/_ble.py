@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -10,6 +9,16 @@ from typing import Any
 EXIT_NO_BLUETOOTH = 3
 UNASSIGNED = 255  # the advertised role of a sensor that has none yet
 ROLE_CHOICES = "pelvis, femur_r or femur_l"
+BLEAK_MISSING = (
+    "the BLE link needs bleak ({module} not importable; part of the default install): "
+    "pip install . (in the hipimu checkout)"
+)
+
+
+def no_bluetooth(exc: BaseException | None) -> bool:
+    """Whether ``exc`` says Bluetooth is unavailable (without importing bleak)."""
+    errors = sys.modules.get("hipimu.sources.ble.errors")
+    return errors is not None and isinstance(exc, errors.BluetoothUnavailable)
 
 
 def role_code(name: str) -> int:
@@ -24,8 +33,14 @@ def role_code(name: str) -> int:
 
 def add_scan_args(parser) -> None:
     """``--timeout`` for the scan and the ``--simulate`` options."""
+    from hipimu.app.commands._args import positive
+
     parser.add_argument(
-        "--timeout", type=float, default=5.0, metavar="S", help="scan time (default: %(default)s s)"
+        "--timeout",
+        type=positive,
+        default=5.0,
+        metavar="S",
+        help="scan time (default: %(default)s s)",
     )
     add_simulate_args(parser)
 
@@ -61,14 +76,12 @@ def backends(args, kit: int) -> tuple[Any, Any, Any]:
 def run(command: str, args, main: Callable[[], Awaitable[int]]) -> int:
     """Run ``main()`` on an event loop (virtual time with ``--fast``); Bluetooth being
     unavailable becomes one line on stderr and exit code 3."""
+    import asyncio
+
     try:
         from hipimu.sources.ble.errors import BluetoothUnavailable, unavailable_reason
     except ImportError as exc:  # bleak missing
-        print(
-            f"hipimu {command}: the BLE link needs bleak ({exc.name} not importable): "
-            "pip install 'hipimu[ble]'",
-            file=sys.stderr,
-        )
+        print(f"hipimu {command}: {BLEAK_MISSING.format(module=exc.name)}", file=sys.stderr)
         return 1
     try:
         if getattr(args, "simulate", False) and getattr(args, "fast", False):

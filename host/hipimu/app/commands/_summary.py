@@ -5,13 +5,17 @@ from __future__ import annotations
 import numpy as np
 
 EXERCISE_NAMES = {"side_lying_leg_lift": "side-lying leg lift", "marching": "marching"}
+# user text names the frontal plane after the lift every exercise here trains (ranges
+# and errors are unsigned); files keep OpenSim's signed names (hip_adduction_r)
+PLANE_LABEL = {"flexion": "flexion", "adduction": "abduction", "rotation": "rotation"}
+SIDE_OF_ROLE = {"femur_r": "right", "femur_l": "left"}
 
 
 def print_ranges(analysis) -> None:
     """Range of motion per exercise, plane and side, and left as % of right."""
     if not analysis.sides:  # one side only (a sensor missing): the blocks as they are
         print("Range of motion per exercise block (degrees; no side to compare)")
-        print(f"{'exercise':<22}{'side':<7}{'flexion':>9}{'adduction':>11}{'rotation':>10}")
+        print(f"{'exercise':<22}{'side':<7}{'flexion':>9}{'abduction':>11}{'rotation':>10}")
         for r in analysis.ranges:
             d = np.rad2deg(r.range)
             print(
@@ -24,7 +28,8 @@ def print_ranges(analysis) -> None:
     for s in analysis.sides:
         mark = " *" if s.primary else ""
         print(
-            f"{EXERCISE_NAMES.get(s.exercise, s.exercise):<22}{s.plane:<11}"
+            f"{EXERCISE_NAMES.get(s.exercise, s.exercise):<22}"
+            f"{PLANE_LABEL.get(s.plane, s.plane):<11}"
             f"{np.rad2deg(s.right):8.1f}{np.rad2deg(s.left):8.1f}"
             f"{s.left_percent_of_right:11.1f}%{np.rad2deg(s.difference):8.1f}{mark}"
         )
@@ -34,7 +39,7 @@ def print_ranges(analysis) -> None:
 def print_errors(errors: dict[str, np.ndarray]) -> None:
     """RMSE against a simulator's truth, per hip and plane."""
     print("Angle error against the simulator's truth (RMSE, degrees)")
-    print(f"{'hip':<8}{'flexion':>10}{'adduction':>11}{'rotation':>10}")
+    print(f"{'hip':<8}{'flexion':>10}{'abduction':>11}{'rotation':>10}")
     for side, e in errors.items():
         d = np.rad2deg(e)
         print(f"{side:<8}{d[0]:10.2f}{d[1]:11.2f}{d[2]:10.2f}")
@@ -42,8 +47,11 @@ def print_errors(errors: dict[str, np.ndarray]) -> None:
 
 def print_calibration(analysis) -> None:
     q = analysis.calibration.quality
+    peaks = ", ".join(
+        f"{SIDE_OF_ROLE.get(role, role)} {count}" for role, count in q.flexion_peaks.items()
+    )
     print(
-        f"Calibration: heading from {q.heading_source}; flexion peaks {q.flexion_peaks}; "
+        f"Calibration: heading from {q.heading_source}; flexion peaks {peaks or 'none'}; "
         f"warnings: {'; '.join(q.warnings) or 'none'}"
     )
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hipimu.analysis.opensense import AXES
+from hipimu.app.commands._args import output_file
+
+# the keys of hipimu.analysis.opensense.AXES (not imported here: it pulls in scipy)
+AXES = ("x", "-x", "y", "-y", "z", "-z")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +33,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="STATIC.sto",
         help="a standing trial (still, hips neutral)",
     )
-    p.add_argument("--out", required=True, metavar="ANGLES.mot", help="the .mot to write")
+    p.add_argument(
+        "--out",
+        required=True,
+        type=output_file(".mot"),
+        metavar="ANGLES.mot",
+        help="the .mot to write",
+    )
     p.add_argument(
         "--pelvis-forward-axis",
         choices=list(AXES),
@@ -48,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
     for path in (args.orientations, args.calibration):
         if not Path(path).is_file():
             raise FileNotFoundError(f"no such file: {path}")
+        _check_columns(path)
     kin, cal = angles_from_files(args.orientations, args.calibration, args.pelvis_forward_axis)
+    _check_complete(kin, args)
     write_mot(args.out, kin.time, kin.opensim_coordinates(), name=Path(args.out).stem)
     q = cal.quality
     print(f"wrote {args.out}: {len(kin.time)} rows, {kin.time[0]:.2f}-{kin.time[-1]:.2f} s")
@@ -59,3 +70,38 @@ def run(args: argparse.Namespace) -> int:
     for w in q.warnings:
         print(f"warning: {w}")
     return 0
+
+
+def _check_columns(path: str) -> None:
+    """Each of the three IMU columns present with at least one valid quaternion."""
+    from hipimu.store.opensim import ROLE_COLUMNS, read_sto_quaternions
+
+    aligned = read_sto_quaternions(path).aligned()
+    for role, column in ROLE_COLUMNS.items():
+        if role not in aligned.quat:
+            why = "has no column"
+        elif not aligned.valid[role].any():
+            why = "has no valid quaternion (all NaN or not unit length) in column"
+        else:
+            continue
+        raise ValueError(
+            f"{path} {why} {column}: the angles need {', '.join(ROLE_COLUMNS.values())}; "
+            "nothing written"
+        )
+
+
+def _check_complete(kin, args: argparse.Namespace) -> None:
+    """Refuse to write a .mot with a body part that has no value at all."""
+    import numpy as np
+
+    from hipimu.store.opensim import ROLE_COLUMNS
+
+    parts = {"pelvis": kin.pelvis, "femur_r": kin.hip_right, "femur_l": kin.hip_left}
+    empty = [role for role, values in parts.items() if not np.isfinite(values).any()]
+    if empty:
+        columns = ", ".join(ROLE_COLUMNS[role] for role in empty)
+        raise ValueError(
+            f"no angles from {columns}: missing or without one valid quaternion in "
+            f"{args.orientations} or {args.calibration} (columns needed: "
+            f"{', '.join(ROLE_COLUMNS.values())}); nothing written"
+        )

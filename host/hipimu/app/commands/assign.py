@@ -57,8 +57,6 @@ def run(args: argparse.Namespace) -> int:
     from hipimu.app.commands import _ble as cli_support
 
     role = role_code(args.role)
-    if not args.timeout > 0:
-        raise ValueError(f"--timeout must be positive, got {args.timeout}")
     cfg = config.load()
     kit = cfg.kit if args.kit is None else args.kit
 

@@ -5,12 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"workers must be at least 1, got {value}")
-    return value
+from hipimu.app.commands._args import int_range, output_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,7 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "batch",
         help="analyse a tree of sessions into one table (here in parallel, or on Dask)",
         description="Find every session directory under DIR, analyse each, and write one "
-        "CSV row per session: ranges per exercise and side, left %% of right, calibration "
+        "CSV row per session: ranges per exercise and side, left % of right, calibration "
         "quality, packet loss, log recovery.",
     )
     p.add_argument("directory", metavar="DIR", help="root of the session directories")
@@ -29,10 +24,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the sessions at the same paths",
     )
     p.add_argument(
-        "--workers", type=_positive, metavar="N", help="local processes (default: CPU count)"
+        "--workers",
+        type=int_range(1, 1024),
+        metavar="N",
+        help="local processes (default: CPU count)",
     )
     p.add_argument(
-        "--out", default="batch.csv", metavar="TABLE.csv", help="output (default: %(default)s)"
+        "--out",
+        type=output_file(".csv"),
+        default="batch.csv",
+        metavar="TABLE.csv",
+        help="output (default: %(default)s)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=run)
@@ -69,4 +71,11 @@ def run(args: argparse.Namespace) -> int:
     )
     for r in failed:
         print(f"  {r['session']}: {r['error']}", file=sys.stderr)
+    if failed:
+        print(
+            f"hipimu batch: {len(failed)} of {len(rows)} sessions failed (listed above; their "
+            f"rows in {path} hold the error)",
+            file=sys.stderr,
+        )
+        return 1
     return 0

@@ -6,20 +6,24 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
+from hipimu.app.commands._args import output_dir
 from hipimu.app.commands._force import add_force
-from hipimu.app.commands._summary import print_calibration, print_errors, print_ranges
 
-PLANES = ("flexion", "adduction", "rotation")
+PLANES = ("flexion", "adduction", "rotation")  # results.json keys (signed ISB angles)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     demo = sub.add_parser(
-        "demo", help="run a simulated session end to end and report ranges and errors"
+        "demo",
+        help="run a simulated session end to end and report ranges and errors",
+        description="Simulate three sensors on a client doing side-lying leg lifts and "
+        "marching (random mounting offsets, drifting clocks, a left side that moves 70 % of "
+        "the right), write the session, analyse it and print each exercise's range per side "
+        "and the angle error against the simulator's truth.",
     )
     demo.add_argument(
         "--out",
+        type=output_dir,
         default="hipimu-demo",
         metavar="DIR",
         help="directory for the session and results (default: %(default)s)",
@@ -36,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from hipimu.analysis.validation import hip_errors
     from hipimu.core.progress import Progress
     from hipimu.simulate import Client, Protocol, simulate_session
@@ -71,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
 
 def print_summary(analysis, errors, out: Path) -> None:
     """The demo's report: ranges per side, error against the truth, calibration."""
+    from hipimu.app.commands._summary import print_calibration, print_errors, print_ranges
+
     print()
     print_ranges(analysis)
     print()

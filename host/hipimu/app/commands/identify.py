@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
+from hipimu.app.commands._args import int_range
 from hipimu.app.commands._ble import ROLE_CHOICES, add_scan_args, role_code
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("identify", help="blink the LED of the kit's sensor with ROLE")
+    p = sub.add_parser(
+        "identify",
+        help="blink the LED of the kit's sensor with ROLE",
+        description="Connect to the sensor of this host's kit that has ROLE and make its "
+        "LED blink, to tell which sensor is which before strapping them on.",
+    )
     p.add_argument("role", metavar="ROLE", help=ROLE_CHOICES)
-    p.add_argument("--seconds", type=int, default=5, help="blink time (default: %(default)s s)")
+    p.add_argument(
+        "--seconds",
+        type=int_range(0, 255),
+        default=5,
+        metavar="S",
+        help="blink time, 0..255 (default: %(default)s s)",
+    )
     add_scan_args(p)
     p.set_defaults(func=run)
 
@@ -20,8 +33,6 @@ def run(args: argparse.Namespace) -> int:
     from hipimu.app.commands import _ble as cli_support
 
     role = role_code(args.role)
-    if not 0 <= args.seconds <= 255:
-        raise ValueError(f"--seconds must be 0..255, got {args.seconds}")
     cfg = config.load()
 
     async def main() -> int:
@@ -38,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
                 client_backend=client_backend,
             )
         except LookupError as exc:
-            print(f"hipimu identify: {exc}")
+            print(f"hipimu identify: {exc}", file=sys.stderr)
             return 1
         try:
             await link.command(control.identify(args.seconds))

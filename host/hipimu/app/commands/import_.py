@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from hipimu.app.commands._args import output_dir
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -16,7 +18,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "with units in brackets).",
     )
     p.add_argument("file", metavar="FILE", help="the .sto or .csv file to import")
-    p.add_argument("--out", required=True, metavar="SESSION_DIR", help="session directory to write")
+    p.add_argument(
+        "--out",
+        required=True,
+        type=output_dir,
+        metavar="SESSION_DIR",
+        help="session directory to write",
+    )
     p.add_argument(
         "--format",
         choices=("sto", "csv"),

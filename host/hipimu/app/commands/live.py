@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-LIVE_EXTRA = "the live view needs pyqtgraph and PySide6: pip install 'hipimu[live]'"
+from hipimu.app.commands._args import (
+    UsageError,
+    non_negative,
+    output_dir,
+    output_file,
+    positive,
+)
+from hipimu.app.commands._ble import BLEAK_MISSING, EXIT_NO_BLUETOOTH, no_bluetooth
+
+LIVE_EXTRA = (
+    "the live view needs pyqtgraph and PySide6 (part of the default install): "
+    "pip install . (in the hipimu checkout)"
+)
+SCREENSHOT_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,18 +47,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--simulate-ble",
         action="store_true",
         help="simulated sensors through the BLE code path (fake bleak backend: scan, "
-        "connect, time sync, battery); needs the ble extra, no Bluetooth",
+        "connect, time sync, battery); no Bluetooth needed",
     )
     live.add_argument(
         "--speed",
-        type=float,
+        type=positive,
         default=1.0,
+        metavar="X",
         help="pace of --simulate(-raw)/--replay, 1 = real time (default: %(default)s)",
     )
     live.add_argument(
         "--from",
         dest="start",
-        type=float,
+        type=non_negative,
         default=0.0,
         metavar="S",
         help="with --simulate(-raw)/--replay: start S seconds into the session",
@@ -54,16 +69,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--symmetric", action="store_true", help="simulate a client without asymmetry"
     )
     live.add_argument(
-        "--duration", type=float, metavar="S", help="close after S seconds (unattended runs)"
+        "--duration", type=positive, metavar="S", help="close after S seconds (unattended runs)"
     )
     live.add_argument(
-        "--screenshot", metavar="FILE.png", help="save the window as a PNG before closing"
+        "--screenshot",
+        type=output_file(*SCREENSHOT_SUFFIXES),
+        metavar="FILE.png",
+        help="save the window as an image (.png, .jpg or .bmp) before closing",
     )
     live.add_argument(
         "--plane",
-        choices=("primary", "flexion", "adduction", "rotation", "all"),
+        choices=("primary", "flexion", "abduction", "rotation", "all", "adduction"),
         default="primary",
-        help="hip angle plane to plot; 'primary' follows the exercise (default)",
+        metavar="{primary,flexion,abduction,rotation,all}",
+        help="hip angle plane to plot; 'primary' follows the exercise (default); "
+        "'adduction' is accepted for 'abduction'",
     )
     live.add_argument(
         "--layout",
@@ -72,20 +92,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="left and right traces overlaid or mirrored (default: %(default)s)",
     )
     live.add_argument(
-        "--window", type=float, default=10.0, metavar="S", help="seconds of trace (default: 10)"
+        "--window", type=positive, default=10.0, metavar="S", help="seconds of trace (default: 10)"
     )
     live.add_argument(
         "--calibration", metavar="FILE", help="use a saved calibration.json instead of calibrating"
     )
     live.add_argument(
-        "--record", metavar="DIR", help="record from the start into DIR/session.hiplog"
+        "--record",
+        type=output_dir,
+        metavar="DIR",
+        help="record from the start into DIR/session.hiplog",
     )
     add_force(live, needs="--record")
     live.add_argument(
         "--lsl",
         metavar="NAME",
         help="also publish angles and quaternions on Lab Streaming Layer as streams "
-        "'NAME angles' and 'NAME quaternions' (needs pylsl)",
+        "'NAME angles' and 'NAME quaternions' (needs the lsl extra: pip install '.[lsl]')",
     )
     live.add_argument(
         "--no-follow",
@@ -136,9 +159,7 @@ def _source(args: argparse.Namespace):
         from hipimu.app import config
         from hipimu.sources.ble import BleSource
     except ImportError as exc:
-        raise ValueError(
-            f"the BLE link needs bleak ({exc.name} not importable): pip install 'hipimu[ble]'"
-        ) from None
+        raise ValueError(BLEAK_MISSING.format(module=exc.name)) from None
     cfg = config.load()
     if args.simulate_ble:
         from hipimu.sources.ble import fake
@@ -163,6 +184,12 @@ def _jump(source, notifications: list, args: argparse.Namespace):
     """The source itself, or the same notifications starting ``--from`` seconds in."""
     if not args.start:
         return source
+    if notifications and args.start >= notifications[-1].host_time - notifications[0].host_time:
+        length = notifications[-1].host_time - notifications[0].host_time
+        raise UsageError(
+            f"--from {args.start:g}: the session is only {length:.1f} s long; "
+            f"start between 0 and {length:.1f} s"
+        )
     from hipimu.app.live.bridge import JumpAhead
 
     jump = JumpAhead(notifications, list(source.markers), args.start, args.speed)
@@ -188,6 +215,20 @@ def _sensor_status(source) -> Callable[[], dict] | None:
     return read
 
 
+def _saved_calibration(calibration_class, path: Path):
+    """A calibration.json as written by the live view or ``replay --out``; the errors name
+    the file."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ValueError(f"--calibration {path}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        return calibration_class.from_json(text)
+    except (ValueError, KeyError, TypeError) as exc:
+        what = "not JSON" if isinstance(exc, json.JSONDecodeError) else "not a calibration"
+        raise ValueError(f"--calibration {path}: {what} ({exc})") from None
+
+
 def _recorded_calibration(source):
     """The last calibration a replayed session log holds (the live view records it)."""
     from hipimu.workflow.session import recorded_calibration
@@ -198,13 +239,9 @@ def _recorded_calibration(source):
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.duration is not None and args.duration <= 0:
-        raise ValueError(f"--duration must be positive, got {args.duration}")
-    if args.speed <= 0:
-        raise ValueError(f"--speed must be positive, got {args.speed}")
     recorded_kind = args.simulate or args.simulate_raw or args.replay
     if args.start and not recorded_kind:
-        raise ValueError("--from needs --simulate, --simulate-raw or --replay")
+        raise UsageError("--from needs --simulate, --simulate-raw or --replay")
     try:
         import pyqtgraph  # noqa: F401
         from pyqtgraph.Qt import QtCore, QtWidgets
@@ -214,16 +251,16 @@ def run(args: argparse.Namespace) -> int:
         from hipimu.store.recorder import check_target
 
         check_target(args.record, args.force)  # before any source starts
-    source, name, may_wait, info = _source(args)
-
     from hipimu.analysis.live.pipeline import LivePipeline
     from hipimu.app.live.bridge import SourceThread
     from hipimu.app.live.view import LiveWindow
     from hipimu.body.calibration import Calibration
 
+    saved = _saved_calibration(Calibration, Path(args.calibration)) if args.calibration else None
+    source, name, may_wait, info = _source(args)
     pipeline = LivePipeline(background_reps=True)
-    if args.calibration:
-        pipeline.set_calibration(Calibration.from_json(Path(args.calibration).read_text()))
+    if saved is not None:
+        pipeline.set_calibration(saved)
     elif args.replay and (recorded := _recorded_calibration(source)) is not None:
         pipeline.set_calibration(recorded)
     publisher = _lsl(args, pipeline, live_clock=not recorded_kind)
@@ -253,37 +290,56 @@ def run(args: argparse.Namespace) -> int:
         in_case = any(m.get("exercise") == "heading_alignment" for m in markers)
         if args.start or not (in_case and pipeline.calibrate_from_markers(markers, 4.5)):
             pipeline.calibrate_from_start(stand_s=4.5)
-    state = {"code": 0}
+    state = {"code": 0, "finished": False}
 
     def finish() -> None:
+        if state["finished"]:  # once: the timer, the source and Ctrl-C may all ask
+            return
+        state["finished"] = True
+        for timer in timers:
+            timer.stop()
         if args.screenshot:
-            path = window.screenshot(args.screenshot)
-            print(f"screenshot saved to {path}")
+            try:
+                path = window.screenshot(args.screenshot)
+                print(f"screenshot saved to {path}")
+            except OSError as exc:
+                print(f"hipimu live: --screenshot {args.screenshot}: {exc}", file=sys.stderr)
+                state["code"] = 1
         window.close()
         app.quit()
 
     def watch_source() -> None:
         if feed.error is not None:
             print(f"hipimu live: source failed: {feed.error}", file=sys.stderr)
-            state["code"] = 1
+            state["code"] = EXIT_NO_BLUETOOTH if no_bluetooth(feed.error) else 1
             finish()
         elif feed.done and args.duration is None and args.screenshot:
             finish()
 
+    # the timers belong to this run: stopped when it ends, so none fires into a later
+    # run in the same process (the application object is shared)
+    timers = []
     if args.duration is not None:
-        QtCore.QTimer.singleShot(int(args.duration * 1000), finish)
+        closer = QtCore.QTimer(window)
+        closer.setSingleShot(True)
+        closer.timeout.connect(finish)
+        closer.start(int(args.duration * 1000))
+        timers.append(closer)
     # Ctrl-C closes the window cleanly (ends the set, closes the recording); the poll
     # timer lets Python run its signal handler while Qt's loop is in charge
     previous_handler = signal.signal(signal.SIGINT, lambda *_: finish())
     poll = QtCore.QTimer(window)
     poll.timeout.connect(watch_source)
     poll.start(200)
+    timers.append(poll)
     window.show()
     window.run()
     try:
         app.exec()
     finally:
         signal.signal(signal.SIGINT, previous_handler)
+        for timer in timers:
+            timer.stop()
     feed.stop()
     if publisher is not None:
         publisher.close()

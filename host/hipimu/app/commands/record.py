@@ -15,29 +15,39 @@ import sys
 import time
 from pathlib import Path
 
+from hipimu.app.commands._args import non_empty, output_dir, positive
 from hipimu.store.recorder import DEFAULT_PLACEMENT
 
 CONNECT_GRACE_S = 30.0  # --duration starts when all sensors streamed, or after this
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("record", help="stream all sensors of the kit into a session log")
-    p.add_argument("--out", required=True, metavar="DIR", help="session directory to create")
+    p = sub.add_parser(
+        "record",
+        help="stream all sensors of the kit into a session log",
+        description="Scan for this host's kit, connect to its sensors and write every "
+        "notification, link event and clock round trip into DIR/session.hiplog until Ctrl-C "
+        "or --duration. A status line shows each sensor's link once a second.",
+    )
     p.add_argument(
-        "--duration", type=float, metavar="S", help="stop after S seconds (default: Ctrl-C)"
+        "--out", required=True, type=output_dir, metavar="DIR", help="session directory to create"
+    )
+    p.add_argument(
+        "--duration", type=positive, metavar="S", help="stop after S seconds (default: Ctrl-C)"
     )
     p.add_argument(
         "--rate", type=int, choices=(25, 50, 100, 200, 400), help="sample rate (default: config)"
     )
     p.add_argument(
         "--scan-timeout",
-        type=float,
+        type=positive,
         default=5.0,
         metavar="S",
         help="scan time (default: %(default)s s)",
     )
     p.add_argument(
         "--client",
+        type=non_empty,
         metavar="ID",
         help="pseudonymous client id for the metadata (default: a new random one, printed)",
     )
@@ -68,8 +78,6 @@ def run(args: argparse.Namespace) -> int:
     from hipimu.app.commands import _ble as cli_support
     from hipimu.store.recorder import check_target
 
-    if args.duration is not None and not args.duration > 0:
-        raise ValueError(f"--duration must be positive, got {args.duration}")
     cfg = config.load()
     out = Path(args.out)
     check_target(out, args.force)  # before scanning; the session is claimed once sensors are
@@ -279,28 +287,31 @@ def _identity(links) -> dict:
 
 
 class _Status:
-    """One status line, rewritten in place on a terminal, every 10 s otherwise."""
+    """One status line, rewritten in place on a terminal, a new line otherwise; at most
+    once a second either way (the recording loop calls it about once a second)."""
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
         self.tty = sys.stderr.isatty()
-        self.last = 0.0
+        self.last = float("-inf")
         self.width = 0
 
     def line(self, text: str) -> None:
         if not self.quiet:
             print(text, file=sys.stderr)
 
-    def status(self, text: str) -> None:
+    def status(self, text: str, now: float | None = None) -> None:
+        """Show ``text``; ``now`` is the event loop's time (virtual with ``--fast``)."""
         if self.quiet:
             return
+        now = time.monotonic() if now is None else now
         if self.tty:
             pad = max(0, self.width - len(text))
             sys.stderr.write("\r" + text + " " * pad)
             sys.stderr.flush()
             self.width = len(text)
-        elif time.monotonic() - self.last >= 10.0:
-            self.last = time.monotonic()
+        elif now - self.last >= 1.0 - 1e-6:
+            self.last = now
             print(text, file=sys.stderr)
 
     def end(self) -> None:

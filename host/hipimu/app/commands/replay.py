@@ -6,9 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from hipimu.app.commands._args import output_dir
+
 
 def _speed(text: str) -> float:
-    value = float("inf") if text in ("max", "inf") else float(text)
+    try:
+        value = float("inf") if text in ("max", "inf") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number or 'max': {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"speed must be positive or 'max', got {text!r}")
     return value
@@ -35,7 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="use the last calibration recorded in the log instead of calibrating anew",
     )
     p.add_argument(
-        "--out", metavar="DIR", help="also write calibration.json, angles.csv, results.json"
+        "--out",
+        type=output_dir,
+        metavar="DIR",
+        help="also write calibration.json, angles.csv, results.json",
     )
     p.set_defaults(func=run)
 

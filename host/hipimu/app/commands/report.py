@@ -7,16 +7,24 @@ import json
 import sys
 from pathlib import Path
 
+from hipimu.app.commands._args import UsageError, fraction, output_file
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "report",
         help="score a session (repetitions, range, smoothness, symmetry, compensation, "
         "targets) and write a self-contained HTML report",
+        description="Score a recorded session: repetitions and holds, range of motion, "
+        "smoothness, left/right symmetry, pelvis compensation, and the trainer's rule (reduce, "
+        "then build back up) over the previous sessions in the same folder. Writes a "
+        "self-contained HTML report for the client and SESSION/scores.json, which later "
+        "sessions compare with.",
     )
     p.add_argument("session", metavar="SESSION", help="session directory (or its session.hiplog)")
     p.add_argument(
         "--out",
+        type=output_file(".html", ".htm"),
         metavar="FILE.html",
         help="where to write the report (default: SESSION/report.html; with --json: none)",
     )
@@ -24,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--share",
         nargs=2,
-        type=float,
+        type=fraction,
         metavar=("LOW", "HIGH"),
         default=None,
         help="the reduced band after an asymmetry, as a share of the range before "
@@ -42,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
     from hipimu.workflow.session import session_report
 
     share = tuple(args.share) if args.share else None
-    if share and not (0 < share[0] < share[1] <= 1):
-        raise ValueError(f"--share needs 0 < LOW < HIGH <= 1, got {share[0]} {share[1]}")
+    if share and not share[0] < share[1]:
+        raise UsageError(f"--share needs LOW < HIGH, got {share[0]:g} {share[1]:g}")
     path = Path(args.session)
     out = Path(args.out) if args.out else None
     if out is None and not args.json:

@@ -6,13 +6,16 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("scan", help="list hipimu sensors in range (role, RSSI, battery, kit)")
-    p.add_argument(
-        "--timeout", type=float, default=5.0, metavar="S", help="scan time (default: %(default)s s)"
+    p = sub.add_parser(
+        "scan",
+        help="list hipimu sensors in range (role, RSSI, battery, kit)",
+        description="Scan for hipimu sensors and list each with its role, signal strength "
+        "(RSSI), battery and kit: own (this host's kit, see `hipimu assign --save-kit`) or "
+        "foreign.",
     )
-    from hipimu.app.commands._ble import add_simulate_args
+    from hipimu.app.commands._ble import add_scan_args
 
-    add_simulate_args(p)
+    add_scan_args(p)
     p.set_defaults(func=run)
 
 
@@ -20,8 +23,6 @@ def run(args: argparse.Namespace) -> int:
     from hipimu.app import config
     from hipimu.app.commands import _ble as cli_support
 
-    if not args.timeout > 0:
-        raise ValueError(f"--timeout must be positive, got {args.timeout}")
     cfg = config.load()
 
     async def main() -> int:

@@ -42,11 +42,12 @@ class JumpAhead:
             return
         t0 = self.notifications[0].host_time + self.start
         wall = None
+        clock = asyncio.get_running_loop().time  # monotonic; simulated on a virtual loop
         for i, note in enumerate(self.notifications):
             if note.host_time >= t0 and self.speed != float("inf"):
                 if wall is None:
-                    wall = time.monotonic()
-                delay = (note.host_time - t0) / self.speed - (time.monotonic() - wall)
+                    wall = clock()
+                delay = (note.host_time - t0) / self.speed - (clock() - wall)
                 if delay > 0:
                     await asyncio.sleep(delay)
             elif i % 256 == 0:

@@ -20,7 +20,7 @@ from hipimu.app.live.style import (
     RIGHT_COLOR,
     ROLE_LABEL,
     WARN_COLOR,
-    ms,
+    latency,
     style_axis,
 )
 
@@ -287,7 +287,7 @@ class SidePanel(QtWidgets.QWidget):
                     "● live" if live else "○ lost",
                     f"{battery:.0f}%" if isinstance(battery, int | float) else "–",
                     f"{loss:.1f}%",
-                    ms(status.get("latency_ms", s.latency_ms)),
+                    latency(status.get("latency_ms", s.latency_ms)),
                 ]
                 colors = [
                     OK_COLOR if live else BAD_COLOR,

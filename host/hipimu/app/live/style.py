@@ -19,6 +19,14 @@ PLANE_LABEL = {
     ("rotation", 1.0): "Internal rotation",
     ("rotation", -1.0): "External rotation",
 }
+# what the trainer picks -> (hip angle plane, sign): user text says abduction, the
+# frontal-plane lift every exercise here trains; ``adduction`` stays accepted
+PLANE_CHOICE = {
+    "flexion": ("flexion", 1.0),
+    "abduction": ("adduction", -1.0),
+    "rotation": ("rotation", 1.0),
+}
+PLANE_ALIAS = {"adduction": "abduction"}  # the frontal plane's older option name
 Y_RANGE = {"flexion": (-15.0, 80.0), "adduction": (-45.0, 20.0), "rotation": (-25.0, 25.0)}
 ROLE_LABEL = {"pelvis": "Pelvis", "femur_r": "Right thigh", "femur_l": "Left thigh"}
 COMPENSATION = (("Tilt", 2), ("Obliquity", 1), ("Rotation", 0))  # pelvis_angles columns
@@ -51,3 +59,11 @@ def style_axis(axis: pg.AxisItem) -> None:
 
 def ms(value: float | None) -> str:
     return f"{value:.0f} ms" if value is not None and np.isfinite(value) else "–"
+
+
+def latency(value: float | None) -> str:
+    """A link latency; a negative one is the sensor clock mapping still being off by that
+    much (a sample cannot arrive before it was taken), so it is shown as a clock offset."""
+    if value is not None and np.isfinite(value) and value < 0:
+        return f"clock off {-value:.0f} ms"
+    return ms(value)

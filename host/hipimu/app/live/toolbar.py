@@ -11,7 +11,7 @@ from hipimu.app.live.style import MUTED
 PLANE_CHOICES = (
     ("Exercise plane", "primary"),
     ("Flexion", "flexion"),
-    ("Adduction", "adduction"),
+    ("Abduction", "abduction"),
     ("Rotation", "rotation"),
     ("All three", "all"),
 )

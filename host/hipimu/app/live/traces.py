@@ -13,6 +13,7 @@ from hipimu.app.live.style import (
     BAND_COLOR,
     LABEL_STYLE,
     LEFT_COLOR,
+    PLANE_CHOICE,
     PLANE_LABEL,
     PLANES,
     RIGHT_COLOR,
@@ -52,11 +53,11 @@ class Traces:
         self.mirror = layout_choice == "mirror"
         width = 2.5 if plane_choice != "all" else 2.0
         if plane_choice == "all":
-            planes = [(p, 1.0) for p in PLANES]
+            planes = [PLANE_CHOICE[p] for p in ("flexion", "abduction", "rotation")]
         elif plane_choice == "primary":
             planes = [(spec.plane, spec.direction)]
         else:
-            planes = [(plane_choice, 1.0)]
+            planes = [PLANE_CHOICE[plane_choice]]
         mirror = self.mirror
         for i, (plane, sign) in enumerate(planes):
             plot = self.canvas.ci.addPlot(row=i, col=0)

@@ -26,7 +26,7 @@ from hipimu.analysis.live.reps import ExerciseSpec, exercise_catalog
 from hipimu.app.live.bridge import SourceThread
 from hipimu.app.live.panel import SidePanel
 from hipimu.app.live.recording import LiveRecording, default_target
-from hipimu.app.live.style import LEFT_COLOR, RIGHT_COLOR, STYLE
+from hipimu.app.live.style import LEFT_COLOR, PLANE_ALIAS, RIGHT_COLOR, STYLE
 from hipimu.app.live.toolbar import Toolbar
 from hipimu.app.live.traces import Traces
 from hipimu.core.types import Notification
@@ -104,7 +104,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.setStatusBar(self.status)
         self._expose_widgets()
         self._connect()
-        self.toolbar.select(self.plane_box, plane)
+        self.toolbar.select(self.plane_box, PLANE_ALIAS.get(plane, plane))
         self.toolbar.select(self.layout_box, layout)
         self.plane_choice = plane
         self.layout_choice = layout

@@ -33,6 +33,9 @@ def unavailable_reason(exc: BaseException) -> str | None:
                 "(powered off or blocked by rfkill)"
             )
         return None
+    if isinstance(exc, OSError) and exc.filename is not None:
+        # a file operation (e.g. creating the session folder), not the bus socket
+        return None
     if isinstance(exc, (FileNotFoundError, ConnectionRefusedError)):
         return (
             f"Bluetooth not available: cannot reach the D-Bus system bus at {DBUS_SOCKET} "

@@ -181,11 +181,22 @@ class LinkStats:
         parts = [
             f"{self.role} {self.rate_hz(now):5.1f} Hz",
             f"loss {self.loss_percent:4.1f}%",
-            f"lat {lat:3.0f} ms" if lat is not None else "lat  -- ms",
+            latency_text(lat),
             f"bat {self.battery_percent}%" if self.battery_percent is not None else "bat --",
             f"{self.rssi} dBm" if self.rssi is not None else "-- dBm",
         ]
         return " ".join(parts)
+
+
+def latency_text(ms: float | None) -> str:
+    """Link latency for a status line. A sample cannot arrive before it was taken, so a
+    negative median means the sensor-to-host clock mapping is still off by at least that
+    much (before the time sync settles): shown as a clock offset, not as a latency."""
+    if ms is None:
+        return "lat  -- ms"
+    if ms < 0:
+        return f"clock off {-ms:3.0f} ms"
+    return f"lat {ms:3.0f} ms"
 
 
 class SensorLink:
