@@ -222,7 +222,7 @@ async def _stream(args: argparse.Namespace, source, log, links, say, stop: async
                 break
             if source.fatal is not None and all(s.state == "closed" for s in source.status()):
                 raise source.fatal
-            say.status(f"{elapsed:7.1f} s  {source.status_line()}")
+            say.status(f"{elapsed:7.1f} s  {source.status_line()}", now)
             wait = (
                 1.0
                 if args.duration is None or started is None
