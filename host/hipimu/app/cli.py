@@ -9,6 +9,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
+import warnings
 
 from hipimu import __version__
 from hipimu.app import commands
@@ -30,13 +31,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            _report_log_damage(args.command)
+            return args.func(args)
     except KeyboardInterrupt:
         print(f"hipimu {args.command}: interrupted", file=sys.stderr)
         return 130
     except (ValueError, OSError) as exc:
         print(f"hipimu {args.command}: {exc}", file=sys.stderr)
         return 1
+
+
+def _report_log_damage(command: str) -> None:
+    """Every damaged session log a command reads is named on stderr, one line each
+    (``hipimu.store.log.LogDamageWarning``; the command goes on with what was intact)."""
+    show = warnings.showwarning
+
+    def showwarning(message, category, filename, lineno, file=None, line=None) -> None:
+        if category.__name__ == "LogDamageWarning":
+            print(f"hipimu {command}: warning: {message}", file=sys.stderr)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    warnings.filterwarnings("always", message=".*damaged session log")
+    warnings.showwarning = showwarning
 
 
 if __name__ == "__main__":
