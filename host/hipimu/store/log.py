@@ -157,6 +157,7 @@ class SessionLogWriter:
         self._sensors: dict[str, int] = {}
         self._since_declared: dict[str, int] = {}  # notifications since the declaration
         self._meta: dict = {}  # all metadata this writer wrote, merged
+        self._format_pending = False
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.records = 0
@@ -165,8 +166,7 @@ class SessionLogWriter:
         self._dirty = False
         if new:
             self._file.write(MAGIC)
-            # the version again, for a damaged header
-            self._record(KIND_META, json.dumps({FORMAT_KEY: FORMAT_VERSION}).encode())
+            self._format_pending = True  # the version again, in the first metadata record
             self._fsync()
             _fsync_directory(self.path.parent)
             self._dirty = False
@@ -181,6 +181,9 @@ class SessionLogWriter:
 
     # -- writing ------------------------------------------------------------------------
     def _record(self, kind: int, body: bytes) -> None:
+        if self._format_pending and kind != KIND_META:  # data before any metadata
+            self._format_pending = False
+            self._record(KIND_META, json.dumps({FORMAT_KEY: FORMAT_VERSION}).encode())
         if len(body) > MAX_BODY:
             raise ValueError(f"record of {len(body)} bytes exceeds {MAX_BODY}")
         if self._file.closed:
@@ -199,7 +202,9 @@ class SessionLogWriter:
         """Session metadata; several records merge in order (docs/session-format.md):
         ``client`` (pseudonymous id), ``placement``, ``firmware`` ({address: version}),
         ``hipimu``, ``source``, ``started_utc``, ..."""
-        self._record(KIND_META, json.dumps(metadata, sort_keys=True).encode())
+        record = {**metadata, FORMAT_KEY: FORMAT_VERSION} if self._format_pending else metadata
+        self._format_pending = False
+        self._record(KIND_META, json.dumps(record, sort_keys=True).encode())
         self._meta.update(metadata)  # written again, merged, on close
 
     def event(self, event: dict) -> None:
