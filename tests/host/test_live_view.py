@@ -199,6 +199,14 @@ def test_recording_writes_notifications_sets_notes_and_calibration(app, session,
     (marker,) = log.markers
     (result,) = pipe.sets
     assert marker == result.marker() and result.side == "right"
+    # the set was in the log from its start (a log cut mid-set keeps it): opened before
+    # the note typed during the set, closed after it
+    order = [e["type"] for e in log.events]
+    (opened,) = [e for e in log.events if e["type"] == "marker_start"]
+    assert {k: opened[k] for k in ("exercise", "side", "start")} == {
+        k: marker[k] for k in ("exercise", "side", "start")
+    }
+    assert order.index("marker_start") < order.index("note") < order.index("marker")
     expected = scoring_count(offline, result.exercise, "right", result.start, result.end)
     assert result.reps["right"] == expected >= 2
     window.close()

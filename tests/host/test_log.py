@@ -46,6 +46,7 @@ def test_torn_tail_keeps_everything_before_it(tmp_path):
     items = notes(100)
     write(path, items)
     data = path.read_bytes()
+    data = data[: data.rindex(b"\xa5\x5a\x01")]  # a crash: no closing copy of the metadata
     path.write_bytes(data[:-10])
     out = read_log(path)
     assert out.notifications == items[:-1]

@@ -22,6 +22,7 @@ import importlib
 import os
 import pkgutil
 import sys
+import warnings
 
 from hipimu import __version__
 from hipimu.app import commands
@@ -124,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
     try:
         _make_folders(args)
-        return args.func(args)
+        with warnings.catch_warnings():
+            _report_log_damage(args.command)
+            return args.func(args)
     except KeyboardInterrupt:
         print(f"{say}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -150,6 +153,21 @@ def _one_line(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in str(exc):
         return f"{exc.filename}: {exc}"
     return str(exc) or type(exc).__name__
+
+
+def _report_log_damage(command: str) -> None:
+    """Every damaged session log a command reads is named on stderr, one line each
+    (``hipimu.store.log.LogDamageWarning``; the command goes on with what was intact)."""
+    show = warnings.showwarning
+
+    def showwarning(message, category, filename, lineno, file=None, line=None) -> None:
+        if category.__name__ == "LogDamageWarning":
+            print(f"hipimu {command}: warning: {message}", file=sys.stderr)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    warnings.filterwarnings("always", message=".*damaged session log")
+    warnings.showwarning = showwarning
 
 
 if __name__ == "__main__":

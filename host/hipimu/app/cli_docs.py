@@ -56,6 +56,11 @@ Output paths (`--out`, `--record`, `--screenshot`) are checked before a command 
 its work, so a path that cannot be written fails at once, not after the analysis; the
 missing folders of an output file are created.
 
+A damaged session log is read as far as it is intact, and every command that reads one
+names the damage on stderr (`hipimu export: warning: S/session.hiplog: damaged session
+log: ...`); the exit code is then that of the work done (0 when it succeeded; see
+docs/session-format.md).
+
 ## Installing
 
 `pip install .` in the checkout installs what the main job needs: recording over

@@ -15,6 +15,14 @@ process loses nothing it had written), and the file is fsynced at least every
 that much. The reader recovers everything intact: a corrupt record is skipped by
 searching for the next valid record, a torn tail is dropped, and :class:`Recovery` says
 what was kept and what was not.
+
+Redundancy against damage (still format version 1, so older readers read new logs):
+each sensor is declared again every ``REDECLARE_EVERY`` of its notifications, and the
+reader assigns notifications read before a (lost) declaration once a later one names
+their index; the first metadata record carries ``log_format`` (the version again), so a
+damaged header is recognised and read; closing writes the metadata again (merged);
+a set's marker is opened (``marker_start``) when
+it begins and closed (``marker``) when it ends, so a log cut mid-set keeps the set.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import struct
 import threading
 import time
 import uuid
+import warnings
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +50,9 @@ KIND_NAMES = {KIND_META: "metadata", KIND_SENSOR: "sensor", KIND_NOTIFY: "notifi
               KIND_EVENT: "event"}  # fmt: skip
 MAX_BODY = 1 << 20
 MAX_PROBLEMS = 20  # problems listed one by one; the rest are counted
+REDECLARE_EVERY = 100  # notifications of a sensor between repeats of its declaration
+FORMAT_KEY = "log_format"  # the format version, repeated in the first metadata record
+MARKER_START = "marker_start"  # event type: a set began (closed by a "marker" event)
 _HEAD = struct.Struct("<2sBI")  # sync, kind, length
 _CRC = struct.Struct("<I")
 _NOTIFY = struct.Struct("<dH")
@@ -55,14 +67,60 @@ def new_client_id() -> str:
     return f"c-{uuid.uuid4().hex[:12]}"
 
 
-def _check_magic(path: Path, head: bytes) -> None:
-    if head[: len(MAGIC_PREFIX)] != MAGIC_PREFIX or len(head) < len(MAGIC):
+class LogDamageWarning(UserWarning):
+    """A session log was damaged; what was intact was read (``LogContents.recovery``)."""
+
+
+def _read_header(path: Path, data: bytes) -> tuple[int, str | None]:
+    """The format version of the log in ``data`` and what is wrong with its header
+    (None if intact). A damaged header is recognised when all but one byte of the magic
+    are intact or an intact record follows it; the version then comes from the first
+    metadata record's ``log_format`` when the header's byte cannot be right."""
+    n = len(MAGIC)
+    if len(data) < n:
+        if data and MAGIC.startswith(data):
+            return FORMAT_VERSION, f"byte 0: the header is incomplete ({len(data)} bytes)"
         raise LogFormatError(f"{path}: not a hipimu session log (bad magic)")
-    if head[len(MAGIC_PREFIX)] > FORMAT_VERSION:
-        raise LogFormatError(
-            f"{path}: session log format version {head[len(MAGIC_PREFIX)]}; this hipimu "
-            f"reads up to version {FORMAT_VERSION}"
-        )
+    head, version = data[:n], data[n - 1]
+    if head[:-1] == MAGIC_PREFIX and 1 <= version <= FORMAT_VERSION:
+        return version, None
+    declared = _declared_format(data)
+    newer = LogFormatError(
+        f"{path}: session log format version {declared or version}; this hipimu reads up "
+        f"to version {FORMAT_VERSION}"
+    )
+    if head[:-1] == MAGIC_PREFIX:  # a newer version, or a damaged version byte
+        if declared is not None and declared > FORMAT_VERSION:
+            raise newer
+        if declared is None and version > FORMAT_VERSION:
+            raise newer  # an old log cannot tell a damaged byte from a newer version
+        version = declared or FORMAT_VERSION
+        return version, f"byte {n - 1}: the header's version byte is damaged, read as {version}"
+    alike = sum(x == y for x, y in zip(head[:-1], MAGIC_PREFIX, strict=True))
+    if alike < len(MAGIC_PREFIX) - 1 and not _record_at(data, n):
+        raise LogFormatError(f"{path}: not a hipimu session log (bad magic)")
+    if declared is not None:
+        if declared > FORMAT_VERSION:
+            raise newer
+        version = declared
+    version = min(version, FORMAT_VERSION)
+    return version, f"byte 0: the header is damaged ({bytes(head)!r}), read as version {version}"
+
+
+def _declared_format(data: bytes, scan: int = 1 << 16) -> int | None:
+    """``log_format`` of the first intact metadata record near the start, if any."""
+    pos = _next_record(data, len(MAGIC), scan)
+    while 0 <= pos < scan:
+        _, kind, length = _HEAD.unpack_from(data, pos)
+        if kind == KIND_META:
+            try:
+                value = json.loads(data[pos + _HEAD.size : pos + _HEAD.size + length])
+            except (ValueError, UnicodeDecodeError):
+                return None
+            found = value.get(FORMAT_KEY) if isinstance(value, dict) else None
+            return found if isinstance(found, int) and found >= 0 else None
+        pos = _next_record(data, pos + _HEAD.size + length + _CRC.size, scan)
+    return None
 
 
 class SessionLogWriter:
@@ -87,26 +145,33 @@ class SessionLogWriter:
     ) -> None:
         self.path = Path(path)
         new = not self.path.exists() or self.path.stat().st_size == 0
-        if not new:
-            with open(self.path, "rb") as f:
-                _check_magic(self.path, f.read(len(MAGIC)))
+        if not new and self.path.stat().st_size < len(MAGIC):
+            if MAGIC.startswith(self.path.read_bytes()):  # a crash while creating it
+                self.path.write_bytes(b"")
+                new = True
+        existing = None if new else read_log(self.path, warn=False)  # refuses a non-log
         self.fsync_interval = fsync_interval
         self._bulk = fsync_interval == float("inf")
         self._clock = clock
         self._file = open(self.path, "ab", buffering=-1 if self._bulk else 0)
         self._sensors: dict[str, int] = {}
+        self._since_declared: dict[str, int] = {}  # notifications since the declaration
+        self._meta: dict = {}  # all metadata this writer wrote, merged
+        self._format_pending = False
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.records = 0
         self.syncs = 0
-        if new:
-            self._file.write(MAGIC)
-            self._fsync()
-            _fsync_directory(self.path.parent)
-        else:
-            self._sensors = dict(read_log(self.path).sensor_index)
         self._last_sync = clock()
         self._dirty = False
+        if new:
+            self._file.write(MAGIC)
+            self._format_pending = True  # the version again, in the first metadata record
+            self._fsync()
+            _fsync_directory(self.path.parent)
+            self._dirty = False
+        elif existing is not None:
+            self._sensors = dict(existing.sensor_index)  # declared again at first use
         self._stop = threading.Event()
         if background_sync and not self._bulk:
             self._thread = threading.Thread(
@@ -116,6 +181,9 @@ class SessionLogWriter:
 
     # -- writing ------------------------------------------------------------------------
     def _record(self, kind: int, body: bytes) -> None:
+        if self._format_pending and kind != KIND_META:  # data before any metadata
+            self._format_pending = False
+            self._record(KIND_META, json.dumps({FORMAT_KEY: FORMAT_VERSION}).encode())
         if len(body) > MAX_BODY:
             raise ValueError(f"record of {len(body)} bytes exceeds {MAX_BODY}")
         if self._file.closed:
@@ -134,7 +202,10 @@ class SessionLogWriter:
         """Session metadata; several records merge in order (docs/session-format.md):
         ``client`` (pseudonymous id), ``placement``, ``firmware`` ({address: version}),
         ``hipimu``, ``source``, ``started_utc``, ..."""
-        self._record(KIND_META, json.dumps(metadata, sort_keys=True).encode())
+        record = {**metadata, FORMAT_KEY: FORMAT_VERSION} if self._format_pending else metadata
+        self._format_pending = False
+        self._record(KIND_META, json.dumps(record, sort_keys=True).encode())
+        self._meta.update(metadata)  # written again, merged, on close
 
     def event(self, event: dict) -> None:
         """A marker, note or calibration: a JSON object with a ``type`` key."""
@@ -142,8 +213,17 @@ class SessionLogWriter:
             raise ValueError("an event needs a 'type'")
         self._record(KIND_EVENT, json.dumps(event, sort_keys=True).encode())
 
+    def marker_start(self, exercise: str, side: str | None, start: float, **extra) -> None:
+        """Open an exercise marker when the set begins (written now, so a log cut before
+        the set ends keeps it); :meth:`marker` with the same exercise, side and start
+        closes it. An open marker reads as ending at the last notification."""
+        self.event(
+            {"type": MARKER_START, "exercise": exercise, "side": side, "start": start, **extra}
+        )
+
     def marker(self, exercise: str, side: str | None, start: float, end: float, **extra) -> None:
-        """An exercise marker: ``start``/``end`` in host seconds (the notifications' clock)."""
+        """An exercise marker: ``start``/``end`` in host seconds (the notifications' clock).
+        Closes the :meth:`marker_start` of the same exercise, side and start, if any."""
         self.event(
             {"type": "marker", "exercise": exercise, "side": side, "start": start, "end": end,
              **extra}
@@ -162,7 +242,11 @@ class SessionLogWriter:
         index = self._sensors.get(note.sensor)
         if index is None:
             index = self._sensors[note.sensor] = len(self._sensors)
+        since = self._since_declared.get(note.sensor, 0)
+        if since % REDECLARE_EVERY == 0:  # first use, and every REDECLARE_EVERY after it
             self._record(KIND_SENSOR, struct.pack("<H", index) + note.sensor.encode())
+            since = 0
+        self._since_declared[note.sensor] = since + 1
         self._record(KIND_NOTIFY, _NOTIFY.pack(note.host_time, index) + bytes(note.payload))
 
     # -- durability ---------------------------------------------------------------------
@@ -203,6 +287,8 @@ class SessionLogWriter:
         if self._thread is not None:
             self._thread.join()
         if not self._file.closed:
+            if self._meta:  # a second copy: a damaged first record loses nothing
+                self._record(KIND_META, json.dumps(self._meta, sort_keys=True).encode())
             self.sync()
             with self._lock:
                 self._file.close()
@@ -233,6 +319,7 @@ class Recovery:
     """What reading a log kept and what it could not."""
 
     records: int = 0
+    header_damaged: bool = False
     corrupt_records: int = 0
     skipped_bytes: int = 0
     torn_tail_bytes: int = 0
@@ -244,7 +331,10 @@ class Recovery:
 
     @property
     def clean(self) -> bool:
-        return not (self.corrupt_records or self.skipped_bytes or self.torn_tail_bytes)
+        return not (
+            self.header_damaged or self.corrupt_records or self.skipped_bytes
+            or self.torn_tail_bytes
+        )  # fmt: skip
 
     def _problem(self, text: str) -> None:
         if len(self.problems) < MAX_PROBLEMS:
@@ -261,8 +351,9 @@ class Recovery:
         if self.clean:
             return f"{self.records} records, intact{span}"
         return (
-            f"{self.records} records recovered{span}; {self.corrupt_records} corrupt "
-            f"records and {self.skipped_bytes} bytes skipped; torn tail of "
+            f"{self.records} records recovered{span}; "
+            f"{'damaged header; ' if self.header_damaged else ''}{self.corrupt_records} "
+            f"corrupt records and {self.skipped_bytes} bytes skipped; torn tail of "
             f"{self.torn_tail_bytes} bytes"
         )
 
@@ -294,7 +385,30 @@ class LogContents:
 
     @property
     def markers(self) -> list[dict]:
-        return self._events("marker")
+        """Exercise markers, closed ones in file order, then open ones: a set whose end
+        was never written (the log was
+        cut, the program died, its closing record was damaged) has ``"open": True`` and
+        ends at the next set's start or else at the last notification (sets do not
+        overlap: starting one ends the running one)."""
+        closed = self._events("marker")
+        done = {_marker_key(m) for m in closed}
+        last = self.notifications[-1].host_time if self.notifications else None
+        starts = sorted(
+            m["start"] for m in (*closed, *self._events(MARKER_START)) if _number(m.get("start"))
+        )
+        opened = []
+        for m in self._events(MARKER_START):
+            if _marker_key(m) in done:
+                continue
+            done.add(_marker_key(m))
+            start = m.get("start")
+            end = last
+            if _number(start):
+                later = [t for t in starts if t > start]
+                end = min([t for t in (last, *later[:1]) if t is not None] or [start])
+                end = max(end, start)
+            opened.append({**m, "end": end, "open": True})
+        return closed + opened
 
     @property
     def notes(self) -> list[dict]:
@@ -312,16 +426,31 @@ class LogContents:
         return self.notifications[-1].host_time - self.notifications[0].host_time
 
 
-def read_log(path: str | os.PathLike) -> LogContents:
-    """Read a session log, recovering what is intact; raises only if it is not a log."""
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _marker_key(marker: dict) -> tuple:
+    return (marker.get("exercise"), marker.get("side"), marker.get("start"))
+
+
+def read_log(path: str | os.PathLike, *, warn: bool = True) -> LogContents:
+    """Read a session log, recovering what is intact; raises only if it is not a log.
+
+    Damage is in ``recovery`` and, with ``warn``, also issued as a
+    :class:`LogDamageWarning` (the command line prints it on stderr)."""
     path = Path(path)
     data = path.read_bytes()
-    _check_magic(path, data[: len(MAGIC)])
-    out = LogContents(version=data[len(MAGIC_PREFIX)])
+    version, header_problem = _read_header(path, data)
+    out = LogContents(version=version)
     names: dict[int, str] = {}
     rec = out.recovery
     rec.file_bytes = len(data)
-    pos = len(MAGIC)
+    if header_problem is not None:
+        rec.header_damaged = True
+        rec._problem(header_problem)
+    waiting: dict[int, list[int]] = {}  # undeclared index: positions in notifications
+    pos = min(len(MAGIC), len(data))
     end = len(data)
     while pos < end:
         if end - pos < _HEAD.size + _CRC.size and _only_torn(data, pos):
@@ -339,7 +468,7 @@ def read_log(path: str | os.PathLike) -> LogContents:
             body = data[pos + _HEAD.size : pos + _HEAD.size + length]
             (crc,) = _CRC.unpack_from(data, pos + _HEAD.size + length)
             if crc == zlib.crc32(body, zlib.crc32(data[pos + 2 : pos + _HEAD.size])):
-                why = _apply(out, names, kind, body)
+                why = _apply(out, names, waiting, kind, body)
                 if why is None:
                     rec.records += 1
                     pos += total
@@ -355,10 +484,23 @@ def read_log(path: str | os.PathLike) -> LogContents:
         rec.skipped_bytes += nxt - pos
         rec._problem(f"byte {pos}: {why}; skipped {nxt - pos} bytes")
         pos = nxt
+    if waiting:  # never declared (the declarations were lost): dropped, and said so
+        lost = {i for positions in waiting.values() for i in positions}
+        out.notifications = [n for i, n in enumerate(out.notifications) if i not in lost]
+        for index, positions in sorted(waiting.items()):
+            rec.records -= len(positions)
+            rec.corrupt_records += len(positions)
+            rec._problem(
+                f"{len(positions)} notifications for undeclared sensor index {index} "
+                "(no intact declaration), dropped"
+            )
+    out.metadata.pop(FORMAT_KEY, None)  # read with the header (_read_header)
     out.sensor_index = {name: i for i, name in names.items()}
     if out.notifications:
         rec.first_time = out.notifications[0].host_time
         rec.last_time = max(n.host_time for n in out.notifications[-64:])
+    if warn and not rec.clean:
+        warnings.warn(f"{path}: damaged session log: {rec.summary()}", LogDamageWarning, 2)
     return out
 
 
@@ -384,13 +526,13 @@ def _record_at(data: bytes, pos: int) -> bool:
     return crc == zlib.crc32(data[pos + _HEAD.size : stop], zlib.crc32(data[pos + 2 : pos + 7]))
 
 
-def _next_record(data: bytes, start: int) -> int:
-    """Offset of the next intact record at or after ``start``, or -1."""
-    pos = data.find(SYNC, start)
+def _next_record(data: bytes, start: int, stop: int | None = None) -> int:
+    """Offset of the next intact record at or after ``start`` (and before ``stop``), or -1."""
+    pos = data.find(SYNC, start, stop)
     while pos >= 0:
         if _record_at(data, pos):
             return pos
-        pos = data.find(SYNC, pos + 1)
+        pos = data.find(SYNC, pos + 1, stop)
     return -1
 
 
@@ -400,8 +542,12 @@ def _only_torn(data: bytes, pos: int) -> bool:
     return _next_record(data, pos + 1) < 0
 
 
-def _apply(out: LogContents, names: dict[int, str], kind: int, body: bytes) -> str | None:
-    """Apply an intact record; returns why it cannot be used, or None."""
+def _apply(
+    out: LogContents, names: dict[int, str], waiting: dict[int, list[int]], kind: int,
+    body: bytes,
+) -> str | None:  # fmt: skip
+    """Apply an intact record; returns why it cannot be used, or None. Notifications of
+    an index not declared yet wait in ``waiting`` for a later (repeated) declaration."""
     try:
         if kind == KIND_META:
             meta = json.loads(body)
@@ -415,12 +561,19 @@ def _apply(out: LogContents, names: dict[int, str], kind: int, body: bytes) -> s
             out.events.append(event)
         elif kind == KIND_SENSOR:
             (index,) = struct.unpack_from("<H", body)
-            names[index] = body[2:].decode()
+            name = body[2:].decode()
+            if names.get(index, name) != name:
+                return f"sensor index {index} declared again as {name!r} (was {names[index]!r})"
+            names[index] = name
+            for i in waiting.pop(index, ()):  # read before this declaration
+                n = out.notifications[i]
+                out.notifications[i] = Notification(n.host_time, name, n.payload)
         elif kind == KIND_NOTIFY:
             host_time, index = _NOTIFY.unpack_from(body)
             if index not in names:
-                return f"notification for undeclared sensor index {index}"
-            out.notifications.append(Notification(host_time, names[index], body[_NOTIFY.size :]))
+                waiting.setdefault(index, []).append(len(out.notifications))
+            name = names.get(index, "")
+            out.notifications.append(Notification(host_time, name, body[_NOTIFY.size :]))
     except (ValueError, UnicodeDecodeError, struct.error) as exc:
         return f"{KIND_NAMES[kind]} record unreadable ({exc})"
     return None

@@ -7,7 +7,9 @@ overwritten or mixed with another: an existing session directory is refused, or 
 ``force`` moved aside to ``DIR.old-<timestamp>`` (never deleted).
 
 :func:`record_source` streams any :class:`~hipimu.core.types.Source` into a recorder as
-a live recording does (tests, benchmarks, ``python -m hipimu.app.record_simulated``).
+a live recording does (tests, benchmarks, ``python -m hipimu.app.record_simulated``):
+each notification written on arrival, each marker opened at its start and closed at
+its end (:class:`TimedMarkers`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from hipimu import __version__
 from hipimu.core.types import Notification, Source
-from hipimu.store.log import SessionLogWriter
+from hipimu.store.log import MARKER_START, SessionLogWriter
 
 LOG_NAME = "session.hiplog"
 DEFAULT_PLACEMENT = "sacrum, lateral mid-thigh"
@@ -258,10 +260,11 @@ def write_session(
     log's path. ``metadata`` is completed to the schema (:func:`complete_metadata`)."""
     meta = complete_metadata(metadata, recorder)
     with SessionRecorder(directory, meta, force=force, fsync_interval=float("inf")) as rec:
+        timed = TimedMarkers(rec, list(markers))
         for note in notifications:
+            timed.reach(note.host_time)
             rec.notification(note)
-        for m in markers:
-            rec.event({"type": "marker", **m})
+        timed.finish()
     return rec.path
 
 
@@ -277,18 +280,53 @@ async def record_source(
     """Stream ``source`` into a new session at ``path`` (directory or ``.hiplog``);
     returns the notifications written. ``metadata`` is completed to the schema.
 
-    Markers known to the source are written once the stream has passed their end.
+    Markers known to the source are opened at their start and closed at their end.
     ``written(index, note)`` is called after each notification reached the OS.
     """
-    pending = sorted(source.markers, key=lambda m: m["end"])
     meta = complete_metadata(metadata, "api")
     with SessionRecorder(path, meta, force=force, fsync_interval=fsync_interval) as rec:
+        timed = TimedMarkers(rec, list(source.markers))
         async for note in source.stream():
+            timed.reach(note.host_time)
             rec.notification(note)
             if written:
                 written(rec.notifications - 1, note)
-            while pending and pending[0]["end"] <= note.host_time:
-                rec.event({"type": "marker", **pending.pop(0)})
-        for m in pending:
-            rec.event({"type": "marker", **m})
+        timed.finish()
         return rec.notifications
+
+
+class TimedMarkers:
+    """Write markers known in advance (a simulation's protocol, an import) where they
+    happen in the stream, as a live recording does: each is opened
+    (``SessionLogWriter.marker_start``) once the stream reaches its start and closed
+    (a ``marker`` event) once it passes its end, so a log cut mid-set keeps the set."""
+
+    def __init__(self, log: SessionLogWriter | SessionRecorder, markers: list[dict]) -> None:
+        self.log = log
+        self._starts = sorted(markers, key=lambda m: m.get("start", 0.0))
+        self._ends = sorted(markers, key=lambda m: m.get("end", 0.0))
+        self._opened: set[int] = set()
+
+    def reach(self, host_time: float) -> None:
+        """The stream is at ``host_time``: write what started and ended before it."""
+        while self._starts and self._starts[0].get("start", 0.0) <= host_time:
+            self._open(self._starts.pop(0))
+        while self._ends and self._ends[0].get("end", 0.0) < host_time:
+            self._close(self._ends.pop(0))
+
+    def finish(self) -> None:
+        """The stream ended: close every marker still open (and any never reached)."""
+        for m in self._ends:
+            self._close(m)
+        self._ends = []
+
+    def _open(self, marker: dict) -> None:
+        self._opened.add(id(marker))
+        opening = {k: v for k, v in marker.items() if k not in ("type", "end")}
+        self.log.event({**opening, "type": MARKER_START})
+
+    def _close(self, marker: dict) -> None:
+        if id(marker) not in self._opened:  # its start lies beyond the stream
+            self._starts = [m for m in self._starts if m is not marker]
+            self._open(marker)
+        self.log.event({"type": "marker", **marker})

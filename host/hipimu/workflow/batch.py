@@ -15,6 +15,7 @@ import math
 import multiprocessing
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -52,13 +53,16 @@ def find_sessions(root: str | Path) -> list[Path]:
 
 def score_session(path: str | Path) -> dict:
     """Analyse one session directory into a flat row (degrees, percent, seconds)."""
+    from hipimu.store.log import LogDamageWarning
     from hipimu.workflow.session import analyse_session, open_session
 
     path = Path(path)
     row: dict = {"session": str(path)}
     start = time.perf_counter()
     try:
-        session = open_session(path)
+        with warnings.catch_warnings():  # reported in the row (log_recovery) instead
+            warnings.simplefilter("ignore", LogDamageWarning)
+            session = open_session(path)
         contents = session.contents
         meta = contents.metadata
         rec = contents.recovery

@@ -71,6 +71,11 @@ def run(args: argparse.Namespace) -> int:
     )
     for r in failed:
         print(f"  {r['session']}: {r['error']}", file=sys.stderr)
+    for r in damaged:
+        print(
+            f"hipimu batch: warning: {r['session']}: damaged session log: {r['log_recovery']}",
+            file=sys.stderr,
+        )
     if failed:
         print(
             f"hipimu batch: {len(failed)} of {len(rows)} sessions failed (listed above; their "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from hipimu.app.commands._args import output_dir
@@ -50,12 +51,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hipimu.app.commands._summary import print_analysis
+    from hipimu.store.log import LogDamageWarning
     from hipimu.workflow.session import open_session, replay_session
 
-    session = open_session(args.session)
+    with warnings.catch_warnings():  # the full recovery report follows
+        warnings.simplefilter("ignore", LogDamageWarning)
+        session = open_session(args.session)
     rec = session.recovery
-    stream = sys.stdout if rec.clean else sys.stderr
-    print(f"{args.session}: {rec.report()}", file=stream)
+    if rec.clean:
+        print(f"{args.session}: {rec.report()}")
+    else:
+        print(
+            f"hipimu replay: warning: {args.session}: damaged session log: {rec.report()}",
+            file=sys.stderr,
+        )
     if not session.contents.notifications:
         print(f"hipimu replay: {args.session}: no notifications to replay", file=sys.stderr)
         return 1

@@ -223,6 +223,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         self._shown_set = key
         if current is not None:
             spec, side = current[0], current[1]
+            self.add_event("marker_start", exercise=spec.name, side=side, start=current[2])
             self.set_spec = spec
             if self.exercise_box.findData(spec.name) < 0:  # a marker's variant name
                 self.catalog = (*self.catalog, spec)
@@ -273,6 +274,9 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.recording = LiveRecording(target, self.session_info, force=force)
         if self.pipeline.calibration is not None:
             self._log_calibration()
+        if self.pipeline.current is not None:  # a set already running
+            spec, side, start = self.pipeline.current[:3]
+            self.add_event("marker_start", exercise=spec.name, side=side, start=start)
         self.toolbar.show_recording(True)
         return self.recording.path
 
@@ -297,7 +301,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         """A marker, flag or note at the current time, written to the log if recording."""
         now = self.pipeline.latest_time()
         event = {"type": kind, **fields}
-        if kind != "marker":
+        if kind not in ("marker", "marker_start"):  # a set's start is in the marker
             event.setdefault("time", now if np.isfinite(now) else None)
         if self.recording is not None:
             self.recording.event(event)
