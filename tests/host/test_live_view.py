@@ -20,6 +20,7 @@ from hipimu.analysis.pipeline import analyse
 from hipimu.app.cli import main
 from hipimu.app.live.bridge import SourceThread
 from hipimu.app.live.view import LEFT_COLOR, RIGHT_COLOR, LiveWindow
+from hipimu.core.types import Notification
 from hipimu.scoring.catalog import exercise as catalog_exercise
 from hipimu.scoring.reps import score_set
 from hipimu.simulate import Protocol, simulate_session
@@ -259,6 +260,41 @@ def test_view_over_the_ble_code_path_shows_battery_and_delay(app):
     window.close()
     assert feed.error is None
     assert np.isfinite(pipe.rows.tail(50)[:, 1:7]).all()  # both hips, all three sensors
+    # the links' time-sync round trips reach the live clocks, as they reach offline analysis
+    assert len(pipe.sensors) == 3
+    assert all(len(s.stream.syncs) >= 1 for s in pipe.sensors.values())
     for link, battery, loss, delay in cells:
         assert link == "● live" and battery.endswith("%") and loss.endswith("%")
         assert delay.endswith("ms")
+
+
+def test_source_thread_hands_over_the_events_a_source_reports():
+    """A source with ``on_event`` (the BLE source) reports time-sync round trips while it
+    streams; the thread keeps them, in order, for the view, and still calls the callback
+    that was there before."""
+    seen = []
+
+    class Reporting:
+        def __init__(self):
+            self.markers = []
+            self.on_event = seen.append
+
+        async def stream(self):
+            for i in range(3):
+                self.on_event(
+                    {
+                        "type": "time_sync",
+                        "sensor": "A",
+                        "send": i,
+                        "recv": i + 0.01,
+                        "device_us": i * 1000,
+                    }
+                )
+                yield Notification(float(i), "A", b"")
+
+    feed = SourceThread(Reporting(), overflow="wait").start()
+    feed.finished.wait(5.0)
+    events = feed.drain_events()
+    assert [e["send"] for e in events] == [0, 1, 2]
+    assert seen == events and feed.drain_events() == []
+    assert len(feed.drain()) == 3

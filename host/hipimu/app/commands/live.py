@@ -263,6 +263,9 @@ def run(args: argparse.Namespace) -> int:
         pipeline.set_calibration(saved)
     elif args.replay and (recorded := _recorded_calibration(source)) is not None:
         pipeline.set_calibration(recorded)
+    contents = getattr(source, "contents", None)
+    for event in getattr(contents, "events", []):  # a replay's time-sync round trips
+        pipeline.add_event(event)
     publisher = _lsl(args, pipeline, live_clock=not recorded_kind)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     feed = SourceThread(source, overflow="wait" if may_wait else "drop_oldest")

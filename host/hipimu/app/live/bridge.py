@@ -71,6 +71,18 @@ class SourceThread:
         self.error: BaseException | None = None
         self.finished = threading.Event()
         self._buf: deque[tuple[float, Notification]] = deque()
+        # session events the source reports as they happen (BLE: time-sync round trips,
+        # link events), for the pipeline's clocks and the recording
+        self._events: deque[dict] = deque()
+        if hasattr(source, "on_event"):
+            earlier = source.on_event
+
+            def put_event(event: dict) -> None:
+                self._events.append(event)  # deque.append is thread-safe
+                if earlier is not None:
+                    earlier(event)
+
+            source.on_event = put_event
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -121,6 +133,13 @@ class SourceThread:
             else:
                 items = [self._buf.popleft() for _ in range(limit)]
         return items
+
+    def drain_events(self) -> list[dict]:
+        """Take the events the source reported since the last call, oldest first."""
+        events = []
+        while self._events:
+            events.append(self._events.popleft())
+        return events
 
     @property
     def started(self) -> bool:

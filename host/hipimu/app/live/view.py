@@ -338,6 +338,10 @@ class LiveWindow(QtWidgets.QMainWindow):
     def step(self) -> None:
         """One frame: drain the source, extend the grid, redraw."""
         if self.feed is not None:
+            for event in self.feed.drain_events():  # before the packets they pin
+                self.pipeline.add_event(event)
+                if self.recording is not None:
+                    self.recording.event(event)
             self.ingest(self.feed.drain())
             if self.feed.error is not None and self.source_error is None:
                 self.source_error = f"source stopped: {self.feed.error}"
