@@ -5,6 +5,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "quat.h"
+
 #define HQF_PI 3.14159265358979323846
 #define HQF_EPS 2.220446049250313e-16
 #define DEG (HQF_PI / 180.0) /* rad per degree */
@@ -16,12 +18,7 @@ static inline double sq(double x)
 
 static inline void mat_vec(const double *r, const double *v, double *out)
 {
-    const double a = r[0] * v[0] + r[1] * v[1] + r[2] * v[2];
-    const double b = r[3] * v[0] + r[4] * v[1] + r[5] * v[2];
-    const double c = r[6] * v[0] + r[7] * v[1] + r[8] * v[2];
-    out[0] = a;
-    out[1] = b;
-    out[2] = c;
+    hq_mat_vec(r, v, out); /* the one kernel, in quat.h */
 }
 
 static inline double norm3(const double *v)

@@ -37,16 +37,22 @@ static inline void hq_matrix(const double *q, double *r)
 }
 
 /* out = R(q) v (out may alias v). */
-static inline void hq_rotate(const double *q, const double *v, double *out)
+/* out = R v for a row-major 3x3 R (out may alias v). */
+static inline void hq_mat_vec(const double *r, const double *v, double *out)
 {
-    double r[9];
-    hq_matrix(q, r);
     const double a = r[0] * v[0] + r[1] * v[1] + r[2] * v[2];
     const double b = r[3] * v[0] + r[4] * v[1] + r[5] * v[2];
     const double c = r[6] * v[0] + r[7] * v[1] + r[8] * v[2];
     out[0] = a;
     out[1] = b;
     out[2] = c;
+}
+
+static inline void hq_rotate(const double *q, const double *v, double *out)
+{
+    double r[9];
+    hq_matrix(q, r);
+    hq_mat_vec(r, v, out);
 }
 
 /* Normalise q in place (left unchanged when its norm is below machine epsilon). */

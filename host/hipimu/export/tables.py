@@ -118,6 +118,21 @@ def _factor(path: Path, quantity: str, unit: str) -> float:
     return factor
 
 
+def read_csv_header(path: Path) -> tuple[list[tuple[int, str]], str, list[str]]:
+    """The data lines of a CSV file (with their line numbers; blank lines and ``//`` or
+    ``#`` comments skipped, the header first), its delimiter and the header's names."""
+    lines = [(i, line) for i, line in enumerate(path.read_text().splitlines(), start=1)
+             if line.strip() and not line.lstrip().startswith(("//", "#"))]  # fmt: skip
+    if not lines:
+        raise ImuCsvError(f"{path}: no header row")
+    head = lines[0][1]
+    try:
+        delimiter = csv.Sniffer().sniff(head, delimiters=",;\t").delimiter
+    except csv.Error:
+        delimiter = ","
+    return lines, delimiter, next(csv.reader(io.StringIO(head), delimiter=delimiter))
+
+
 def read_imu_csv(path: str | Path, units: dict[str, str] | None = None) -> RawImu:
     """Read raw IMU CSV from another system into SI.
 
@@ -128,17 +143,8 @@ def read_imu_csv(path: str | Path, units: dict[str, str] | None = None) -> RawIm
     Comma, semicolon or tab separated; lines starting with ``//`` or ``#`` are skipped.
     """
     path = Path(path)
-    raw = path.read_text()
-    lines = [(i, line) for i, line in enumerate(raw.splitlines(), start=1)
-             if line.strip() and not line.lstrip().startswith(("//", "#"))]  # fmt: skip
-    if not lines:
-        raise ImuCsvError(f"{path}: no header row")
-    head_no, head = lines[0]
-    try:
-        delimiter = csv.Sniffer().sniff(head, delimiters=",;\t").delimiter
-    except csv.Error:
-        delimiter = ","
-    names = next(csv.reader(io.StringIO(head), delimiter=delimiter))
+    lines, delimiter, names = read_csv_header(path)
+    head_no = lines[0][0]
     where: dict[str, list[int | None]] = {q: [None, None, None] for q in ("gyr", "acc", "mag")}
     where["time"] = [None]
     file_units: dict[str, str] = {}

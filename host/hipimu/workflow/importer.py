@@ -16,15 +16,13 @@ session reads an imported one the same way. Rows that are not finite become gaps
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import numpy as np
 
 from hipimu.core.names import ROLES
 from hipimu.core.types import Notification
-from hipimu.export.tables import ImuCsvError, _classify, _factor, _split_unit
+from hipimu.export.tables import ImuCsvError, _classify, _factor, _split_unit, read_csv_header
 from hipimu.store.opensim import read_sto_quaternions
 from hipimu.store.recorder import check_target, session_metadata, write_session
 from hipimu_fw import packet
@@ -145,19 +143,8 @@ def _slerp(time: np.ndarray, q: np.ndarray, grid: np.ndarray) -> np.ndarray:
 
 def read_multi_imu_csv(path: Path) -> tuple[np.ndarray, dict[str, dict[str, np.ndarray]]]:
     """Time (s) and, per role, ``gyr`` (rad/s), ``acc`` (m/s^2), ``mag`` (uT) arrays."""
-    lines = [
-        (i, line)
-        for i, line in enumerate(path.read_text().splitlines(), start=1)
-        if line.strip() and not line.lstrip().startswith(("//", "#"))
-    ]
-    if not lines:
-        raise ImuCsvError(f"{path}: no header row")
-    head_no, head = lines[0]
-    try:
-        delimiter = csv.Sniffer().sniff(head, delimiters=",;\t").delimiter
-    except csv.Error:
-        delimiter = ","
-    names = next(csv.reader(io.StringIO(head), delimiter=delimiter))
+    lines, delimiter, names = read_csv_header(path)
+    head_no = lines[0][0]
     where: dict[tuple[str, str], list[int | None]] = {}
     units: dict[tuple[str, str], str] = {}
     time_col, time_unit = None, "s"
