@@ -298,3 +298,34 @@ def test_source_thread_hands_over_the_events_a_source_reports():
     assert [e["send"] for e in events] == [0, 1, 2]
     assert seen == events and feed.drain_events() == []
     assert len(feed.drain()) == 3
+
+
+def test_view_shows_the_rules_band_and_why_and_records_the_trainers_override(app, tmp_path):
+    """A client whose left side did 70 % of the right: choosing the left side shows the
+    rule's reduced band (10-15 % of that side's range) and why; when the trainer edits the
+    band it wins, the reason says so, and the override is in the recorded log."""
+    from hipimu.scoring.live import LiveTargets
+    from hipimu.scoring.rule import ExerciseRule, SetSummary
+
+    deg = np.pi / 180
+    rule = ExerciseRule("side_lying_leg_lift")
+    for side, lift in (("right", 35.0), ("left", 24.5)):
+        ranges = np.full(10, lift * deg) * (1 + 0.02 * np.sin(np.arange(10)))
+        rule.observe(SetSummary(side, ranges, np.full(10, -1.6), np.full(10, 2.4), 1.2, 0.0))
+    pipe = LivePipeline()
+    pipe.rule_targets = LiveTargets({"side_lying_leg_lift": rule})
+    window = LiveWindow(pipe, None, source_name="test")
+    window.toolbar.select(window.exercise_box, "side_lying_leg_lift")
+    window._select_exercise("side_lying_leg_lift")
+    window.side_box.setCurrentIndex(window.side_box.findData("left"))
+    lo, hi = window.target_lo.value(), window.target_hi.value()
+    assert (lo, hi) == (round(0.10 * 24.5), round(0.15 * 24.5))  # spin boxes show whole deg
+    assert window.toolbar.target_why.toolTip().startswith("reduced (10-15% of 25°), asymmetry")
+    window.start_recording(tmp_path / "s")
+    window.target_hi.setValue(9.0)  # the trainer widens the band
+    assert window.toolbar.target_why.toolTip() == "set by the trainer"
+    path = window.recording.path
+    window.stop_recording()
+    window.close()
+    overrides = [e for e in read_log(path).events if e.get("type") == "target_override"]
+    assert overrides and overrides[-1]["side"] == "left" and overrides[-1]["high_deg"] == 9.0

@@ -266,6 +266,11 @@ def run(args: argparse.Namespace) -> int:
     contents = getattr(source, "contents", None)
     for event in getattr(contents, "events", []):  # a replay's time-sync round trips
         pipeline.add_event(event)
+    session_dir = args.record or args.replay
+    if session_dir:  # the trainer's rule: bands from the client's earlier sessions beside it
+        from hipimu.scoring.live import LiveTargets
+
+        pipeline.rule_targets = LiveTargets.from_history(Path(session_dir))
     publisher = _lsl(args, pipeline, live_clock=not recorded_kind)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     feed = SourceThread(source, overflow="wait" if may_wait else "drop_oldest")

@@ -3,7 +3,7 @@ recording, marks and notes. Widgets only: the window connects them to its action
 
 from __future__ import annotations
 
-from pyqtgraph.Qt import QtWidgets
+from pyqtgraph.Qt import QtCore, QtWidgets
 
 from hipimu.analysis.live.reps import ExerciseSpec
 from hipimu.app.live.style import MUTED
@@ -42,6 +42,9 @@ class Toolbar(QtWidgets.QWidget):
             box.setRange(-90.0, 150.0)
             box.setDecimals(0)
             box.setSuffix("°")
+        self.target_why = QtWidgets.QLabel("")  # why the band is what it is (the rule)
+        self.target_why.setStyleSheet(f"color: {MUTED}; font-size: 9pt;")
+        self.target_why.setMaximumWidth(260)
         self.set_button = QtWidgets.QPushButton("Start set")
         self.plane_box = QtWidgets.QComboBox()
         for text, value in PLANE_CHOICES:
@@ -70,6 +73,7 @@ class Toolbar(QtWidgets.QWidget):
             self.target_lo,
             label("–"),
             self.target_hi,
+            self.target_why,
             self.set_button,
             self.plane_box,
             self.layout_box,
@@ -89,8 +93,12 @@ class Toolbar(QtWidgets.QWidget):
         box.setCurrentIndex(index)
         box.blockSignals(False)
 
-    def show_target(self, lo: float, hi: float) -> None:
-        """The target band's spin boxes, set without emitting their change signals."""
+    def show_target(self, lo: float, hi: float, why: str = "") -> None:
+        """The target band's spin boxes, set without emitting their change signals, and
+        the one-line reason for the band (elided here; whole in the tooltip)."""
+        metrics = self.target_why.fontMetrics()
+        self.target_why.setText(metrics.elidedText(why, QtCore.Qt.TextElideMode.ElideRight, 260))
+        self.target_why.setToolTip(why)
         for box, value in ((self.target_lo, lo), (self.target_hi, hi)):
             box.blockSignals(True)
             box.setValue(value)

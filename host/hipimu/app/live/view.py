@@ -142,7 +142,10 @@ class LiveWindow(QtWidgets.QMainWindow):
             lambda _i: self._select_exercise(bar.exercise_box.currentData())
         )
         for box in (bar.target_lo, bar.target_hi):
-            box.valueChanged.connect(lambda _v: self._update_band())
+            box.valueChanged.connect(lambda _v: self._trainer_band())
+        bar.side_box.currentIndexChanged.connect(
+            lambda _i: self._show_target(self.set_spec or self.catalog[0])
+        )
         bar.set_button.clicked.connect(lambda: self._toggle_set())
         bar.plane_box.currentIndexChanged.connect(self._on_plot_choice)
         bar.layout_box.currentIndexChanged.connect(self._on_plot_choice)
@@ -175,8 +178,17 @@ class LiveWindow(QtWidgets.QMainWindow):
         if self.traces.plots:
             self._build_plots()
 
+    def _band_side(self) -> str | None:
+        side = self.side_box.currentData()
+        return side if side in ("right", "left") else None
+
     def _show_target(self, spec: ExerciseSpec) -> None:
-        self.toolbar.show_target(*self.pipeline.target(spec))
+        """The band for the chosen exercise and side (the trainer's, the rule's from the
+        client's history, or the catalog's) and why."""
+        side = self._band_side()
+        why = self.pipeline.target_reason(spec, side) if side else "both sides: default band"
+        self.toolbar.show_target(*self.pipeline.target(spec, side), why)
+        self._update_band()
 
     def _on_plot_choice(self, _index: int = 0) -> None:
         self.plane_choice = self.plane_box.currentData()
@@ -184,10 +196,27 @@ class LiveWindow(QtWidgets.QMainWindow):
         self._build_plots()
 
     def _update_band(self) -> None:
+        """Draw the band the spin boxes hold."""
         lo, hi = self.target_lo.value(), self.target_hi.value()
         self.traces.set_band(lo, hi)
         self.range_band.setRegion((lo, hi))
-        self.pipeline.set_target(self.exercise_box.currentData(), (lo, hi))
+
+    def _trainer_band(self) -> None:
+        """The trainer changed the band: it overrides the rule for this exercise (and
+        side), is recorded as a ``target_override`` event, and the reason says so."""
+        exercise, side = self.exercise_box.currentData(), self._band_side()
+        lo, hi = self.target_lo.value(), self.target_hi.value()
+        self.pipeline.set_target(exercise, (lo, hi))
+        rules = self.pipeline.rule_targets
+        if rules is not None and side is not None:
+            now = self.pipeline.latest_time()
+            event = rules.override(exercise, side, lo, hi, now if np.isfinite(now) else 0.0)
+            self.add_event(
+                event["type"], **{k: v for k, v in event.items() if k not in ("type", "time")}
+            )
+        spec = next(s for s in self.catalog if s.name == exercise)
+        self.toolbar.show_target(lo, hi, self.pipeline.target_reason(spec, side or "right"))
+        self._update_band()
 
     # ================================================================ actions
     def start_set(self, exercise: str, side: str) -> None:
