@@ -81,7 +81,7 @@ def test_each_part_goes_in_from_above(tmp_path, part):
 
 
 def test_the_strap_runs_around_the_limb(tmp_path):
-    """placement.md: sensor x points superior and the straps go around the limb, so the
+    """hardware/placement.md: sensor x points superior and the straps go around the limb, so the
     webbing's width lies along x and it runs along y, under the case and through both
     loops (its passage is part of the collision check)."""
     webbing, _ = render(tmp_path, "webbing")
@@ -90,7 +90,7 @@ def test_the_strap_runs_around_the_limb(tmp_path):
     assert wx[1] - wx[0] == pytest.approx(38.0)  # 38 mm webbing, width along x ...
     assert bx[0] < wx[0] and wx[1] < bx[1]  # ... within the case's length
     assert wy[0] < by[0] and wy[1] > by[1]  # it runs past both sides in y
-    assert "38 mm" in (REPO / "hardware" / "placement.md").read_text()
+    assert "38 mm" in (REPO / "hardware/placement.md").read_text()
 
 
 def test_the_quoted_sizes_are_the_models(tmp_path):
@@ -101,5 +101,5 @@ def test_the_quoted_sizes_are_the_models(tmp_path):
     assert size, log
     x, y, z, _, y_loops = (round(float(v)) for v in size.groups())
     quoted = f"{x} x {y} x {z} mm ({x} x {y_loops} mm with the strap loops)"
-    for doc in ("placement.md", "README.md"):
-        assert quoted in (REPO / "hardware" / doc).read_text(), f"hardware/{doc}: {quoted}"
+    for doc in ("hardware/placement.md", "hardware/README.md"):
+        assert quoted in (REPO / doc).read_text(), f"{doc}: {quoted}"

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-HW = Path(__file__).resolve().parents[2] / "hardware"
+REPO = Path(__file__).resolve().parents[2]
+HW = REPO / "hardware"
+POWER_MD = REPO / "hardware/power.md"
 FIRMWARE_STATUS = HW.parent / "firmware" / "hipimu_fw" / "status.py"
 CAPACITY_MAH = 400.0
 USABLE = 0.9
@@ -33,7 +35,7 @@ def test_every_row_is_complete_and_physical():
 def test_the_cell_is_the_one_on_the_bom():
     bom = (HW / "bom.csv").read_text()
     assert f"{CAPACITY_MAH:.0f} mAh" in bom
-    text = (HW / "power.md").read_text()
+    text = POWER_MD.read_text()
     assert f"{CAPACITY_MAH:.0f} mAh cell of bom.csv, {USABLE * 100:.0f} % of it usable" in text
 
 
@@ -49,7 +51,7 @@ def test_power_md_states_what_the_table_gives(mode, label):
     life = f"{hours:.1f} h" if hours < 1000 else f"{hours / 24 / 365.25:.1f} years"
     current = f"{avg:.1f} mA" if avg >= 0.1 else f"{avg:.3f} mA"
     row = f"| {label} | {current} | {life} |"
-    assert row in (HW / "power.md").read_text(), f"power.md should say: {row}"
+    assert row in POWER_MD.read_text(), f"hardware/power.md should say: {row}"
 
 
 def test_streaming_life_is_in_the_plausible_range():

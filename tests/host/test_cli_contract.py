@@ -13,6 +13,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from _paths import import_path
 
 from hipimu.app import cli, cli_docs
 from hipimu.sources.ble.errors import unavailable_reason
@@ -24,7 +25,7 @@ RESEARCH_EXTRAS = ("h5py", "ezc3d", "pylsl", "dask", "distributed", "vqf", "open
 
 def _env(**extra: str) -> dict:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "host"), str(REPO / "firmware")])
+    env["PYTHONPATH"] = import_path()
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     env.update(extra)
     return env
@@ -116,7 +117,7 @@ def test_main_job_runs_without_any_research_extra(tmp_path):
     (block / "sitecustomize.py").write_text(
         "import sys\n" + "".join(f"sys.modules[{m!r}] = None\n" for m in RESEARCH_EXTRAS)
     )
-    env = _env(PYTHONPATH=os.pathsep.join([str(block), str(REPO / "host"), str(REPO / "firmware")]))
+    env = _env(PYTHONPATH=import_path(block))
     env["HIPIMU_CONFIG"] = str(tmp_path / "config.toml")
     session = tmp_path / "s"
     steps = [

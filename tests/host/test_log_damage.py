@@ -13,9 +13,9 @@ import random
 import struct
 import zlib
 from collections import Counter
-from pathlib import Path
 
 import pytest
+from _paths import import_path
 
 from hipimu.core.types import Notification
 from hipimu.simulate import simulate_session
@@ -303,8 +303,7 @@ def _env() -> dict:
     import os
 
     env = dict(os.environ)
-    root = Path(__file__).resolve().parents[2]
-    env["PYTHONPATH"] = os.pathsep.join(str(root / p) for p in ("host", "firmware"))
+    env["PYTHONPATH"] = import_path()
     return env
 
 

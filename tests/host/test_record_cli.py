@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _paths import import_path
 
 pytest.importorskip("bleak")
 
@@ -118,7 +119,7 @@ def test_ctrl_c_closes_the_log_with_every_notification(tmp_path, host_config):
     out = tmp_path / "s"
     env = dict(
         os.environ,
-        PYTHONPATH=f"{REPO / 'host'}:{REPO / 'firmware'}",
+        PYTHONPATH=import_path(),
         HIPIMU_CONFIG=str(host_config),
     )
     proc = subprocess.Popen(

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from _paths import import_path
 
 from hipimu.simulate import Protocol, simulate_session
 from hipimu.store.log import read_log
@@ -22,9 +23,7 @@ REPS = 2
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    root = Path(__file__).resolve().parents[2]
-    extra = os.pathsep.join(str(root / p) for p in ("host", "firmware"))
-    env["PYTHONPATH"] = extra + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = import_path()
     return env
 
 
