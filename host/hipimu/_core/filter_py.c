@@ -45,6 +45,16 @@ static hqf_obj *get_obj(PyObject *cap)
     return (hqf_obj *)PyCapsule_GetPointer(cap, CAPSULE_NAME);
 }
 
+/* The filter state of a call whose only argument is the state capsule. */
+static hqf_obj *obj_of_args(PyObject *args)
+{
+    PyObject *cap;
+    if (!PyArg_ParseTuple(args, "O", &cap)) {
+        return NULL;
+    }
+    return get_obj(cap);
+}
+
 static PyObject *wrap(hqf_obj *o)
 {
     PyObject *cap = PyCapsule_New(o, CAPSULE_NAME, capsule_free);
@@ -103,11 +113,7 @@ PyObject *hqf_py_filter_new(PyObject *self, PyObject *args)
 PyObject *hqf_py_filter_copy(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *cap;
-    if (!PyArg_ParseTuple(args, "O", &cap)) {
-        return NULL;
-    }
-    hqf_obj *src = get_obj(cap);
+    hqf_obj *src = obj_of_args(args);
     if (src == NULL) {
         return NULL;
     }
@@ -125,11 +131,7 @@ PyObject *hqf_py_filter_copy(PyObject *self, PyObject *args)
 PyObject *hqf_py_filter_reset(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *cap;
-    if (!PyArg_ParseTuple(args, "O", &cap)) {
-        return NULL;
-    }
-    hqf_obj *o = get_obj(cap);
+    hqf_obj *o = obj_of_args(args);
     if (o == NULL) {
         return NULL;
     }
@@ -357,11 +359,7 @@ static PyObject *vec(const double *v, int n)
 PyObject *hqf_py_filter_info(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *cap;
-    if (!PyArg_ParseTuple(args, "O", &cap)) {
-        return NULL;
-    }
-    hqf_obj *o = get_obj(cap);
+    hqf_obj *o = obj_of_args(args);
     if (o == NULL) {
         return NULL;
     }
@@ -616,11 +614,7 @@ PyObject *hqf_py_filter_bind(PyObject *self, PyObject *args)
 PyObject *hqf_py_filter_flags(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *cap;
-    if (!PyArg_ParseTuple(args, "O", &cap)) {
-        return NULL;
-    }
-    hqf_obj *o = get_obj(cap);
+    hqf_obj *o = obj_of_args(args);
     if (o == NULL) {
         return NULL;
     }
