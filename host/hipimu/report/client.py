@@ -375,6 +375,35 @@ def trend_chart(
 # --- words ------------------------------------------------------------------------------
 
 
+def _trend_charts(history: list[SessionRecord], today: str, ex: ExerciseScore) -> list[str]:
+    """Range, smoothness and (where the exercise watches it) hip hitching, session by
+    session: each a stored field of earlier sessions and today's value per side."""
+
+    def per_side(value) -> dict[str, float]:
+        return {s: value(ex.reps(s)) for s in SIDES if ex.reps(s)}
+
+    trends = [
+        ("range_mean_deg", "range (°)", "Your range, session by session",
+         per_side(lambda reps: float(np.rad2deg(np.mean([r.primary_range for r in reps])))),
+         None),
+        ("sparc_mean", "smoothness (0-10)", "Your smoothness, session by session",
+         per_side(lambda reps: smoothness_score(float(np.nanmean([r.sparc for r in reps])))),
+         smoothness_score),
+    ]  # fmt: skip
+    if any(c.key == "pelvis_hike" for c in ex.exercise.watch):
+        trends.append(
+            ("compensations_mean_deg.pelvis_hike", "hip hitching (°)",
+             "Hip hitching, session by session",
+             per_side(lambda reps: float(np.rad2deg(np.mean(
+                 [r.compensations["pelvis_hike"] for r in reps])))),
+             None)
+        )  # fmt: skip
+    return [
+        trend_chart(history, today, ex, field, ylabel, title, current, transform)
+        for field, ylabel, title, current, transform in trends
+    ]
+
+
 def _deg(x: float) -> str:
     d = np.rad2deg(x)
     return f"{d:.0f}°" if abs(d) >= 10 else f"{d:.1f}°"
@@ -735,58 +764,7 @@ def render(inp: ReportInput) -> str:
             charts.append(traces_chart(ex, inp.kinematics))
         charts += [range_chart(ex, tres), smoothness_chart(ex), compensation_chart(ex)]
         if inp.history:
-            today = inp.session or "today"
-            cur = {
-                s: np.rad2deg(np.mean([r.primary_range for r in ex.reps(s)]))
-                for s in SIDES
-                if ex.reps(s)
-            }
-            charts.append(
-                trend_chart(
-                    inp.history,
-                    today,
-                    ex,
-                    "range_mean_deg",
-                    "range (°)",
-                    "Your range, session by session",
-                    cur,
-                )
-            )
-            cur = {
-                s: smoothness_score(float(np.nanmean([r.sparc for r in ex.reps(s)])))
-                for s in SIDES
-                if ex.reps(s)
-            }
-            charts.append(
-                trend_chart(
-                    inp.history,
-                    today,
-                    ex,
-                    "sparc_mean",
-                    "smoothness (0-10)",
-                    "Your smoothness, session by session",
-                    cur,
-                    smoothness_score,
-                )
-            )
-            hike = next((c for c in e.watch if c.key == "pelvis_hike"), None)
-            if hike is not None:
-                cur = {
-                    s: float(np.rad2deg(np.mean([r.compensations[hike.key] for r in ex.reps(s)])))
-                    for s in SIDES
-                    if ex.reps(s)
-                }
-                charts.append(
-                    trend_chart(
-                        inp.history,
-                        today,
-                        ex,
-                        "compensations_mean_deg.pelvis_hike",
-                        "hip hitching (°)",
-                        "Hip hitching, session by session",
-                        cur,
-                    )
-                )
+            charts += _trend_charts(inp.history, inp.session or "today", ex)
         body.append('<div class="charts">' + "".join(c for c in charts if c) + "</div>")
         body.append(details_table(ex, inp.next_targets.get(e.key, {})))
         body.append("</section>")
