@@ -1,5 +1,5 @@
 """The wire constants, defined once: GATT UUIDs, the GATT table, control opcodes and
-status codes, the advertisement's company id (docs/protocol.md).
+status codes (docs/protocol.md).
 
 The firmware builds its GATT server from ``SERVICES`` (``link.Link``); the host reads the
 same names (``hipimu.wire.protocol`` and ``hipimu.wire.control`` re-export them) and its
@@ -26,11 +26,9 @@ BATTERY_LEVEL_UUID = 0x2A19
 MANUFACTURER_NAME = "hipimu (open hardware)"
 MODEL_NUMBER = "hipimu-xiao-esp32s3"
 
-# Manufacturer data in the advertisement. 0xFFFF is the value the Bluetooth SIG sets
-# aside for tests and internal use, not for products: hipimu is a self-built research
-# instrument without an assigned company identifier (docs/protocol.md "Advertisement").
-# A product built from it must replace it with its own assigned identifier.
-COMPANY_ID = 0xFFFF
+# The advertisement carries no manufacturer data (hipimu has no Bluetooth SIG company
+# identifier): its payload is service data under SERVICE_UUID (status.advert_payloads,
+# docs/protocol.md "Advertisement").
 
 # (uuid, properties) per characteristic, in handle order; properties as bleak names them
 SERVICES = (
@@ -125,7 +123,6 @@ def table():
         "data_uuid": DATA_UUID,
         "control_uuid": CONTROL_UUID,
         "status_uuid": STATUS_UUID,
-        "company_id": COMPANY_ID,
         "services": [
             [uuid_str(svc), [[uuid_str(c), list(p)] for c, p in chars]] for svc, chars in SERVICES
         ],

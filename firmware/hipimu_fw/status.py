@@ -2,13 +2,12 @@
 
 Pure (tested under CPython and in the MicroPython VM).
 
-Advertising payloads (31 bytes each, docs/protocol.md "Advertisement"): the
-advertisement holds the flags, the local name ``hipimu-<role>`` and the manufacturer
-data (company 0xFFFF, ``gatt.COMPANY_ID``: version, role, kit id, battery percent) --
-30 bytes for the longest role name; the 128-bit service UUID goes into the scan response (flags 3 +
-UUID 18 + manufacturer 11 would be 32). Active scanning (BlueZ's default) sees both.
-For role 255 the name would be 33 bytes, so the advertisement carries the shortened
-name ``hipimu-unassign`` (AD type 0x08); the GAP device name stays complete.
+Advertising payloads (31 bytes each, docs/protocol.md "Advertisement"). hipimu has no
+Bluetooth SIG company identifier, so it sends no manufacturer data: its 7 bytes
+(version, role, kit id, battery percent) are service data under its own 128-bit service
+UUID (AD type 0x21). The advertisement holds the flags and that service data, 3 + 25 =
+28 bytes; the local name ``hipimu-<role>`` (at most 19 bytes, complete for every role)
+is in the scan response. A scanner identifies a sensor from the advertisement alone.
 """
 
 import binascii
@@ -16,7 +15,6 @@ import struct
 
 from hipimu_fw import packet
 from hipimu_fw.gatt import (  # re-exported: status.SERVICE_UUID etc. predate gatt.py
-    COMPANY_ID,
     CONTROL_UUID,  # noqa: F401
     DATA_UUID,  # noqa: F401
     SERVICE_UUID,
@@ -25,10 +23,9 @@ from hipimu_fw.gatt import (  # re-exported: status.SERVICE_UUID etc. predate ga
 
 ADV_MAX = 31
 _AD_FLAGS = 0x01
-_AD_UUID128_COMPLETE = 0x07
 _AD_NAME_SHORT = 0x08
 _AD_NAME_COMPLETE = 0x09
-_AD_MANUFACTURER = 0xFF
+_AD_SERVICE_DATA_128 = 0x21
 
 STATE_STREAMING = 0x01
 STATE_CONFIG_DEFAULTS = 0x02
@@ -58,22 +55,29 @@ def _ad(t, payload):
     return bytes((len(payload) + 1, t)) + payload
 
 
-def manufacturer_data(role, kit, battery_pct):
-    return struct.pack("<HBBIB", COMPANY_ID, packet.VERSION, role, kit & 0xFFFFFFFF, battery_pct)
+def service_data(role, kit, battery_pct):
+    """The 7 advertised bytes: protocol version, role, kit id (u32), battery percent."""
+    return struct.pack("<BBIB", packet.VERSION, role, kit & 0xFFFFFFFF, battery_pct)
 
 
 def advert_payloads(role, kit, battery_pct=255):
-    """(adv_data, resp_data) for a role, kit id and battery percent (255: unknown)."""
+    """(adv_data, resp_data) for a role, kit id and battery percent (255: unknown).
+
+    adv_data: flags, then the service data under the 128-bit service UUID (28 bytes).
+    resp_data: the local name, complete (shortened, AD type 0x08, only if a future role
+    name were longer than the 29 bytes the scan response holds).
+    """
     flags = _ad(_AD_FLAGS, b"\x06")  # LE general discoverable, BR/EDR not supported
-    manu = _ad(_AD_MANUFACTURER, manufacturer_data(role, kit, battery_pct))
+    sd = _ad(
+        _AD_SERVICE_DATA_128, uuid_bytes_le(SERVICE_UUID) + service_data(role, kit, battery_pct)
+    )
+    adv = flags + sd
     name = device_name(role).encode()
-    room = ADV_MAX - len(flags) - len(manu) - 2
+    room = ADV_MAX - 2
     if len(name) <= room:
-        nm = _ad(_AD_NAME_COMPLETE, name)
+        resp = _ad(_AD_NAME_COMPLETE, name)
     else:
-        nm = _ad(_AD_NAME_SHORT, name[:room])
-    adv = flags + nm + manu
-    resp = _ad(_AD_UUID128_COMPLETE, uuid_bytes_le(SERVICE_UUID))
+        resp = _ad(_AD_NAME_SHORT, name[:room])
     return adv, resp
 
 

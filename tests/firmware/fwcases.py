@@ -313,13 +313,32 @@ def case_clock_epoch():
     return {}
 
 
+def _ad_structures(data):
+    """[(AD type, body)] of advertising data; fails on a malformed structure."""
+    out, i = [], 0
+    while i < len(data):
+        n = data[i]
+        assert n > 0 and i + 1 + n <= len(data), (i, n, _hex(data))
+        out.append((data[i + 1], bytes(data[i + 2 : i + 1 + n])))
+        i += 1 + n
+    return out
+
+
 def case_status_and_advert():
-    for role in (0, 1, 2, 7, 255):
-        adv, resp = status.advert_payloads(role, 0x01020304, 77)
-        assert len(adv) <= 31 and len(resp) <= 31, (role, len(adv))
-        i = adv.find(b"\xff\xff\xff")  # AD type 0xFF then company 0xFFFF
-        assert adv[i + 3] == 1 and adv[i + 4] == role
-        assert struct.unpack_from("<I", adv, i + 5)[0] == 0x01020304 and adv[i + 9] == 77
+    """Advertisement byte-exact to the vectors; no manufacturer data (AD type 0xFF), so no
+    company id at all (hipimu has none: 0xFFFF is the SIG's test value)."""
+    for case in _load("advert.json"):
+        adv, resp = status.advert_payloads(case["role"], case["kit"], case["battery_percent"])
+        assert _hex(adv) == case["adv"], (case["role"], _hex(adv), case["adv"])
+        assert _hex(resp) == case["resp"], (case["role"], _hex(resp), case["resp"])
+    roles = list(range(16))
+    roles.append(255)  # (no PEP 448 unpacking in MicroPython)
+    for role in roles:
+        adv, resp = status.advert_payloads(role, 0xFFFFFFFF, 100)
+        assert len(adv) <= 31 and len(resp) <= 31, (role, len(adv), len(resp))
+        types = [t for t, _ in _ad_structures(adv)] + [t for t, _ in _ad_structures(resp)]
+        assert 0xFF not in types, (role, types)
+        assert types == [0x01, 0x21, 0x09], (role, types)  # complete name for every role
     buf = bytearray(status.STATUS_SIZE)
     status.pack_status(buf, (0, 1), 1, 3900, 62, 0x05, 2, 0xAABBCCDD, 70000, 3, 4)
     assert len(buf) == 19 and buf[0] == 1 and buf[3] == 1

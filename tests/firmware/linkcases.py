@@ -75,6 +75,17 @@ def _replies(central, link):
     return central.notifications(_handle(link, gatt.CONTROL_UUID))
 
 
+def _ad(data):
+    """{AD type: body} of what went on air (fails on a malformed structure)."""
+    out, i = {}, 0
+    while i < len(data):
+        n = data[i]
+        assert n > 0 and i + 1 + n <= len(data), data
+        out[data[i + 1]] = bytes(data[i + 2 : i + 1 + n])
+        i += 1 + n
+    return out
+
+
 def _seq(p):
     return struct.unpack_from("<H", p, 2)[0]
 
@@ -177,6 +188,12 @@ def case_link_end_to_end():
         assert not app.streaming and not link.connected()
         assert hub.features[0x08] == 100_000, hub.features
         assert R.advertising is not None, "advertising did not resume"
+        # the new role is in the advertisement (service data: version, role, kit, battery)
+        _, adv, resp, _ = R.advertising
+        assert _ad(adv)[0x21][16:18] == b"\x01\x01" and _ad(resp)[0x09] == b"hipimu-femur_r"
+        # no advertisement ever carried manufacturer data (there is no company id)
+        assert all(0xFF not in _ad(a) and 0xFF not in _ad(r) for _, a, r, _ in R.adverts)
+        out["adverts"] = len(R.adverts)
         c2 = bluetooth.Central(mtu=247, seed=2)
         c2.connect()
         await _ms(200)

@@ -35,3 +35,5 @@ def test_vectors_match_their_generator():
     assert control == mv.control_cases()
     wire = json.loads((ROOT / "tests" / "vectors" / "wire.json").read_text())
     assert wire == mv.wire_table()
+    advert = json.loads((ROOT / "tests" / "vectors" / "advert.json").read_text())
+    assert advert == mv.advert_cases()

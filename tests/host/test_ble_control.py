@@ -1,5 +1,6 @@
 """Host encoding of control writes, replies, status and advertisement, against the spec
-(docs/protocol.md) and the golden vectors both sides check (tests/vectors/control.json)."""
+(docs/protocol.md) and the golden vectors both sides check (tests/vectors/control.json,
+advert.json)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from hipimu.wire import control
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "control.json").read_text())
 BY_NAME = {v["name"]: v for v in VECTORS}
+ADVERTS = json.loads((Path(__file__).parents[1] / "vectors" / "advert.json").read_text())
+SERVICE = "8e3b0001-6869-7069-6d75-000000000000"
 
 
 @pytest.mark.parametrize(
@@ -86,19 +89,77 @@ def test_status_record_layout():
         control.parse_status(raw[:18])
 
 
-def test_advertisement_of_the_firmware_parses():
+@pytest.mark.parametrize("case", ADVERTS, ids=lambda c: c["name"])
+def test_advertisement_vectors_parse(case):
+    """The golden advertisements (written from protocol.md) read back to their values,
+    from the advertising data alone (a passive scan) and with the scan response."""
+    adv, resp = bytes.fromhex(case["adv"]), bytes.fromhex(case["resp"])
+    battery = None if case["battery_percent"] == 255 else case["battery_percent"]
+    for raw, name in ((adv, None), (adv + resp, case["name"])):
+        ad = parse_ad(raw)
+        assert ad.manufacturer == {} and ad.uuids == []  # service data only
+        assert list(ad.service_data) == [SERVICE]
+        assert control.is_sensor_advert(ad.name, ad.manufacturer, ad.service_data, ad.uuids)
+        got = control.parse_advert(
+            "AA", ad.name, ad.manufacturer, -60, service_data=ad.service_data
+        )
+        assert (got.name or None, got.version, got.role, got.kit, got.battery_percent) == (
+            name,
+            1,
+            case["role"],
+            case["kit"],
+            battery,
+        )
+
+
+def test_firmware_advertises_no_manufacturer_data():
+    """hipimu has no SIG company id: no role's advertisement or scan response carries
+    manufacturer data (AD type 0xFF), 0xFFFF (the SIG's test value) least of all."""
     from hipimu_fw import status
 
-    adv, resp = status.advert_payloads(1, 0x01020304, 87)
-    name, manufacturer, uuids = parse_ad(adv + resp)
-    assert uuids == ["8e3b0001-6869-7069-6d75-000000000000"]
-    ad = control.parse_advert("AA", name, manufacturer, -60)
-    assert (ad.name, ad.role_name, ad.kit, ad.battery_percent) == (
-        "hipimu-femur_r",
-        "femur_r",
-        0x01020304,
-        87,
+    for role in [*range(16), 255]:
+        adv, resp = status.advert_payloads(role, 0x01020304, 87)
+        assert len(adv) <= 31 and len(resp) <= 31
+        for raw in (adv, resp):
+            ad = parse_ad(raw)
+            assert ad.manufacturer == {}, (role, raw.hex())
+        both = parse_ad(adv + resp)
+        got = control.parse_advert("AA", both.name, {}, None, service_data=both.service_data)
+        assert (got.role, got.kit, got.battery_percent) == (role, 0x01020304, 87)
+        assert both.name is not None and both.name.startswith("hipimu-")  # complete name
+
+
+def _legacy(role: int, kit: int, battery: int) -> tuple[bytes, bytes]:
+    """What firmware before the service-data advertisement sent (protocol.md history):
+    flags, name and manufacturer data 0xFFFF; the UUID list in the scan response."""
+    name = ("hipimu-" + control.role_name(role)).encode()
+    manu = struct.pack("<HBBIB", 0xFFFF, 1, role, kit, battery)
+    adv = (
+        b"\x02\x01\x06" + bytes([len(name) + 1, 0x09]) + name + bytes([len(manu) + 1, 0xFF]) + manu
     )
-    # without manufacturer data the role still comes from the name; the kit is unknown
+    resp = b"\x11\x07" + bytes.fromhex(SERVICE.replace("-", ""))[::-1]
+    return adv, resp
+
+
+def test_old_firmware_adverts_still_identify():
+    adv, resp = _legacy(1, 0x01020304, 87)
+    ad = parse_ad(adv + resp)
+    assert control.is_sensor_advert(ad.name, ad.manufacturer, ad.service_data, ad.uuids)
+    got = control.parse_advert("AA", ad.name, ad.manufacturer, -60, service_data=ad.service_data)
+    assert (got.role, got.kit, got.battery_percent) == (1, 0x01020304, 87)
+    # without the scan response (passive scan) the legacy bytes still identify it
+    ad = parse_ad(adv)
+    assert control.is_sensor_advert(ad.name, ad.manufacturer, ad.service_data, ad.uuids)
+
+
+def test_other_devices_are_not_sensors():
+    # a heart-rate strap, and a device using 0xFFFF manufacturer data under its own name
+    hr = parse_ad(b"\x02\x01\x06\x03\x03\x0d\x18\x06\x09Polar")
+    other = parse_ad(b"\x02\x01\x06\x05\xff\xff\xff\x01\x02\x05\x09probe")
+    for ad in (hr, other):
+        assert not control.is_sensor_advert(ad.name, ad.manufacturer, ad.service_data, ad.uuids)
+    # service data under another UUID is not ours either
+    assert not control.is_sensor_advert("x", {}, {"0000180f-0000-1000-8000-00805f9b34fb": b"\x50"})
+    # without the advertised bytes the role still comes from the name; the kit is unknown
     bare = control.parse_advert("BB", "hipimu-pelvis", {}, None)
     assert bare.role == 0 and bare.kit is None

@@ -29,7 +29,7 @@ from hipimu.sources.ble.fake import Faults, simulated_world, stream_for
 from hipimu.sources.ble.vtime import run_virtual
 from hipimu.stream.assembler import U32, SessionAssembler
 from hipimu.wire import control
-from hipimu.wire.protocol import decode
+from hipimu.wire.protocol import SERVICE_UUID, decode
 
 KIT = 0x1234ABCD
 PELVIS, FEMUR_R, FEMUR_L, FOREIGN = (f"SIM:00:00:00:00:0{i}" for i in range(1, 5))
@@ -242,6 +242,92 @@ def test_scan_reports_role_kit_battery_and_rssi():
         "femur_l",
     ]
     assert all(a.battery_percent is not None and a.rssi is not None for a in by_addr.values())
+
+
+def _bystanders():
+    """Other advertisers in the room: a heart-rate strap (UUID list 0x180D), a device
+    using manufacturer data 0xFFFF under its own name, and a sensor still on the old
+    firmware (name + manufacturer data 0xFFFF, the service UUID in its scan response)."""
+    svc = bytes.fromhex(SERVICE_UUID.replace("-", ""))[::-1]
+    old_name = b"hipimu-femur_l"
+    old_manu = b"\xff\xff" + bytes([1, 2]) + (0x77).to_bytes(4, "little") + bytes([55])
+    old_adv = b"\x02\x01\x06" + bytes([len(old_name) + 1, 9]) + old_name
+    old_adv += bytes([len(old_manu) + 1, 0xFF]) + old_manu
+    return {
+        "HR": (b"\x02\x01\x06\x03\x03\x0d\x18", b"\x06\x09Polar"),
+        "PROBE": (b"\x02\x01\x06\x05\xff\xff\xff\x01\x02", b"\x06\x09probe"),
+        "OLDFW": (old_adv, b"\x11\x07" + svc),
+    }
+
+
+@pytest.mark.parametrize("mode", ["active", "passive"])
+def test_scan_identifies_sensors_by_service_data_among_other_devices(mode):
+    """The sensors advertise service data under the hipimu UUID and no manufacturer
+    data; the scan (unfiltered, through bleak) keeps exactly the sensors, reads role, kit
+    and battery from the advertisement itself (a passive scan has no scan response,
+    hence no name), and still reads a sensor on the old 0xFFFF firmware."""
+    from bleak import BleakScanner
+
+    w = world()
+    w.bystanders.update(_bystanders())
+    scanner = w.backends()[0]
+    seen: dict = {}
+
+    async def go():
+        async with BleakScanner(
+            lambda d, ad: seen.__setitem__(d.address, ad), scanning_mode=mode, backend=scanner
+        ):
+            await asyncio.sleep(0.5)
+
+    run_virtual(go())
+    sensors = (PELVIS, FEMUR_R, FEMUR_L, FOREIGN)
+    for a in sensors:  # what went on air: service data, never manufacturer data
+        assert seen[a].manufacturer_data == {} and SERVICE_UUID in seen[a].service_data
+    found = run_virtual(_scan_with(mode, scanner))
+    by_addr = {f.device.address: f.advert for f in found}
+    assert set(by_addr) == {*sensors, "OLDFW"}
+    for a in sensors:
+        p = w.peripherals[a]
+        want = (p.cfg.role, p.cfg.kit, p.app.battery_pct)
+        assert (by_addr[a].role, by_addr[a].kit, by_addr[a].battery_percent) == want
+        assert by_addr[a].name == ("hipimu-" + by_addr[a].role_name if mode == "active" else "")
+    assert (by_addr["OLDFW"].role, by_addr["OLDFW"].kit, by_addr["OLDFW"].battery_percent) == (
+        2,
+        0x77,
+        55,
+    )
+
+
+async def _scan_with(mode, scanner):
+    """``scan`` with the backend forced to ``mode`` (the host scans actively)."""
+    backend = type("ModeScanner", (scanner,), {})
+    init = scanner.__init__
+
+    def __init__(self, detection_callback, service_uuids, scanning_mode="active", **kw):
+        init(self, detection_callback, service_uuids, mode, **kw)
+
+    backend.__init__ = __init__
+    return await scan(0.5, backend=backend)
+
+
+def test_a_uuid_list_filter_would_miss_the_sensors():
+    """Why the host scans unfiltered: like BlueZ, a service UUID filter matches UUID
+    lists, and the sensors carry their UUID in service data only."""
+    from bleak import BleakScanner
+
+    w = world()
+    seen: dict = {}
+
+    async def go():
+        async with BleakScanner(
+            lambda d, ad: seen.__setitem__(d.address, ad),
+            [SERVICE_UUID],
+            backend=w.backends()[0],
+        ):
+            await asyncio.sleep(0.5)
+
+    run_virtual(go())
+    assert seen == {}
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,11 @@ Files:
 - ``control.json``: list of control writes with the state before, the reply, the
   state after.
 - ``wire.json``: the GATT table (UUIDs and properties), the control opcodes with their
-  write lengths, the reply status codes and the advertisement's company id, copied from
-  docs/protocol.md (the firmware's ``hipimu_fw.gatt`` and the host's ``hipimu.wire`` must
-  both equal it).
+  write lengths and the reply status codes, copied from docs/protocol.md (the firmware's
+  ``hipimu_fw.gatt`` and the host's ``hipimu.wire`` must both equal it).
+- ``advert.json``: advertising data and scan responses (docs/protocol.md
+  "Advertisement") for a few roles, kits and battery levels, with the values a host
+  must read back.
 
 Hand check (see docs/protocol.md), case ``quat_pelvis_4x100hz``, header
 ``01 00 0700 40420f00 04 03 31 0c``: version 1, role 0, seq 7, t0 1000000 us
@@ -416,7 +418,6 @@ def wire_table():
         "data_uuid": data,
         "control_uuid": ctl,
         "status_uuid": st,
-        "company_id": 0xFFFF,
         "services": [
             [svc, [[data, ["notify"]], [ctl, ["write", "notify"]], [st, ["read", "notify"]]]],
             ["180a", [["2a29", ["read"]], ["2a24", ["read"]], ["2a26", ["read"]]]],
@@ -426,6 +427,35 @@ def wire_table():
         "write_length": dict(zip(ops, lengths, strict=True)),
         "status_codes": {name: i for i, name in enumerate(codes)},
     }
+
+
+def advert_cases():
+    """docs/protocol.md "Advertisement": flags; service data (AD type 0x21) = the service
+    UUID, little-endian, then version, role, u32 kit, battery; the name in the response."""
+    svc = bytes.fromhex("8e3b0001686970696d75000000000000")[::-1]
+    cases = []
+    for role, kit, battery in ((0, 1, 80), (1, 0x01020304, 87), (2, 0xFFFFFFFF, 255), (7, 42, 0)):
+        cases.append((role, kit, battery))
+    cases.append((255, 0, 255))
+    out = []
+    for role, kit, battery in cases:
+        payload = bytes([1, role]) + kit.to_bytes(4, "little") + bytes([battery])
+        sd = bytes([1 + 16 + 7, 0x21]) + svc + payload
+        adv = bytes([2, 0x01, 0x06]) + sd
+        name = ("hipimu-" + ROLE_NAMES.get(role, f"seg{role}")).encode()
+        resp = bytes([1 + len(name), 0x09]) + name
+        assert len(adv) == 28 and len(resp) <= 31
+        out.append(
+            {
+                "role": role,
+                "kit": kit,
+                "battery_percent": battery,
+                "adv": adv.hex(),
+                "resp": resp.hex(),
+                "name": name.decode(),
+            }
+        )
+    return out
 
 
 def main(force=False):
@@ -453,6 +483,7 @@ def main(force=False):
         "rejects.json": rejects,
         "control.json": control_cases(),
         "wire.json": wire_table(),
+        "advert.json": advert_cases(),
     }
     for name, data in files.items():
         path = HERE / name

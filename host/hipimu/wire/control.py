@@ -1,6 +1,6 @@
 """Host side of the control and status characteristics and of the advertisement
 (docs/protocol.md): build control writes, parse replies, status records and the
-manufacturer data. The opcodes, status codes and company id come from the firmware's
+advertised service data. The opcodes, status codes and UUIDs come from the firmware's
 table (``hipimu_fw.gatt``, one source of truth); the encoders and parsers here are the
 host's own, and both sides are checked against the golden vectors in ``tests/vectors/``.
 """
@@ -8,12 +8,17 @@ host's own, and both sides are checked against the golden vectors in ``tests/vec
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from hipimu.wire.protocol import ROLE_NAMES, VALID_ROLES, VERSION, role_name
 from hipimu_fw import gatt
 
-COMPANY_ID = gatt.COMPANY_ID
+# Firmware before protocol.md's service-data advertisement sent its 7 bytes as
+# manufacturer data under 0xFFFF (the SIG's test value): still read from sensors in the
+# field that were not updated, never sent.
+LEGACY_COMPANY_ID = 0xFFFF
+ADVERT_SIZE = 7  # u8 version, u8 role, u32 kit, u8 battery
 
 ADVERT_NAME_PREFIX = "hipimu-"
 
@@ -203,17 +208,52 @@ class Advert:
         return "?" if self.role is None else role_name(self.role)
 
 
-def parse_advert(
-    address: str, local_name: str | None, manufacturer_data: dict[int, bytes], rssi: int | None
-) -> Advert:
-    """Read the manufacturer data (company 0xFFFF: version, role, kit id, battery).
+def _service_data_for(service_data: Mapping[str, bytes] | None) -> bytes | None:
+    """Our service data, whatever case or form the backend spells the UUID in."""
+    if not service_data:
+        return None
+    for uuid, data in service_data.items():
+        if str(uuid).lower() == gatt.SERVICE_UUID:
+            return bytes(data)
+    return None
 
-    Without it (another device, or a scan that missed the data), the role comes from the
-    name ``hipimu-<role>`` and the kit is unknown (None).
+
+def is_sensor_advert(
+    local_name: str | None,
+    manufacturer_data: Mapping[int, bytes] | None = None,
+    service_data: Mapping[str, bytes] | None = None,
+    service_uuids: Iterable[str] = (),
+) -> bool:
+    """Whether an advertisement is a hipimu sensor's: service data under the hipimu
+    service UUID; or, from older firmware, the service UUID in the scan response, or
+    manufacturer data 0xFFFF with a ``hipimu-`` name."""
+    if _service_data_for(service_data) is not None:
+        return True
+    if any(str(u).lower() == gatt.SERVICE_UUID for u in service_uuids):
+        return True
+    legacy = (manufacturer_data or {}).get(LEGACY_COMPANY_ID)
+    return legacy is not None and (local_name or "").startswith(ADVERT_NAME_PREFIX)
+
+
+def parse_advert(
+    address: str,
+    local_name: str | None,
+    manufacturer_data: Mapping[int, bytes] | None = None,
+    rssi: int | None = None,
+    *,
+    service_data: Mapping[str, bytes] | None = None,
+) -> Advert:
+    """Read the advertised 7 bytes (version, role, kit id, battery): service data under
+    the hipimu service UUID, or on older firmware manufacturer data under 0xFFFF.
+
+    Without either (a scan that missed them), the role comes from the name
+    ``hipimu-<role>`` and the kit is unknown (None).
     """
     name = local_name or ""
-    data = manufacturer_data.get(COMPANY_ID)
-    if data is not None and len(data) >= 7:
+    data = _service_data_for(service_data)
+    if data is None:
+        data = (manufacturer_data or {}).get(LEGACY_COMPANY_ID)
+    if data is not None and len(data) >= ADVERT_SIZE:
         version, role, kit, battery = struct.unpack_from("<BBIB", data)
         return Advert(address, name, rssi, version, role, kit, None if battery == 255 else battery)
     role = None

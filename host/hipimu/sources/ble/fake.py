@@ -80,9 +80,26 @@ class LinkStats:
     down: list[tuple[float, float]] = field(default_factory=list)  # true-time intervals
 
 
-def parse_ad(data: bytes) -> tuple[str | None, dict[int, bytes], list[str]]:
-    """Local name, manufacturer data and 128-bit service UUIDs of raw AD structures."""
-    name, manufacturer, uuids = None, {}, []
+def _uuid128(le: bytes) -> str:
+    h = le[::-1].hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+@dataclass
+class AdFields:
+    """What a scanner reports of raw AD structures (as BlueZ parses them): the local
+    name, manufacturer data by company id, service data by 128-bit UUID, and the UUIDs
+    of the service UUID lists (only those: service data UUIDs are not in it)."""
+
+    name: str | None = None
+    manufacturer: dict[int, bytes] = field(default_factory=dict)
+    service_data: dict[str, bytes] = field(default_factory=dict)
+    uuids: list[str] = field(default_factory=list)
+
+
+def parse_ad(data: bytes) -> AdFields:
+    """The fields of raw AD structures (advertising data, scan response, or both)."""
+    out = AdFields()
     i = 0
     while i < len(data):
         n = data[i]
@@ -90,15 +107,20 @@ def parse_ad(data: bytes) -> tuple[str | None, dict[int, bytes], list[str]]:
             break
         kind, body = data[i + 1], data[i + 2 : i + 1 + n]
         if kind in (0x08, 0x09):
-            name = body.decode("utf-8", "replace")
+            out.name = body.decode("utf-8", "replace")
         elif kind == 0xFF and len(body) >= 2:
-            manufacturer[int.from_bytes(body[:2], "little")] = bytes(body[2:])
+            out.manufacturer[int.from_bytes(body[:2], "little")] = bytes(body[2:])
+        elif kind == 0x21 and len(body) >= 16:
+            out.service_data[_uuid128(body[:16])] = bytes(body[16:])
+        elif kind == 0x16 and len(body) >= 2:
+            out.service_data[normalize_uuid_16(int.from_bytes(body[:2], "little"))] = bytes(
+                body[2:]
+            )
         elif kind in (0x06, 0x07):
             for k in range(0, len(body) - 15, 16):
-                h = body[k : k + 16][::-1].hex()
-                uuids.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+                out.uuids.append(_uuid128(body[k : k + 16]))
         i += 1 + n
-    return name, manufacturer, uuids
+    return out
 
 
 class FakeWorld:
@@ -113,8 +135,12 @@ class FakeWorld:
         interval_s: float = 0.030,
         rssi: dict[str, int] | None = None,
         unavailable: BaseException | None = None,
+        bystanders: dict[str, tuple[bytes, bytes]] | None = None,
     ) -> None:
         self.peripherals = {p.address: p for p in peripherals}
+        # other advertisers in the room (address -> raw advertising data, scan response):
+        # phones, heart-rate straps, sensors with older firmware; never connectable here
+        self.bystanders = dict(bystanders or {})
         self.faults = faults or Faults()
         self.rng = random.Random(seed)
         self.interval_s = interval_s
@@ -153,11 +179,18 @@ class FakeWorld:
         client = type("FakeBleakClient", (FakeBleakClient,), {"world": self})
         return scanner, client
 
-    def advertisement(self, p: VirtualPeripheral) -> AdvertisementData:
-        adv, resp = p.advert()
-        name, manufacturer, uuids = parse_ad(adv + resp)
-        rssi = self.rssi.get(p.address, -60)
-        return AdvertisementData(name, manufacturer, {}, uuids, None, rssi, ())
+    def advertisement(self, p: VirtualPeripheral | str, active: bool = True) -> AdvertisementData:
+        """What a scan reports of a sensor (or a bystander's address): advertising data
+        plus, when scanning actively, the scan response (a passive scan never asks)."""
+        if isinstance(p, str):
+            address, (adv, resp) = p, self.bystanders[p]
+        else:
+            address, (adv, resp) = p.address, p.advert()
+        ad = parse_ad(adv + resp if active else adv)
+        rssi = self.rssi.get(address, -60)
+        return AdvertisementData(
+            ad.name, ad.manufacturer, ad.service_data, ad.uuids, None, rssi, ()
+        )
 
 
 class FakeBleakScanner(BaseBleakScanner):
@@ -168,6 +201,7 @@ class FakeBleakScanner(BaseBleakScanner):
     def __init__(self, detection_callback, service_uuids, scanning_mode="active", **kwargs):
         super().__init__(detection_callback, service_uuids)
         self._task: asyncio.Task | None = None
+        self._active = scanning_mode != "passive"
 
     async def start(self) -> None:
         self.world.check()
@@ -188,10 +222,15 @@ class FakeBleakScanner(BaseBleakScanner):
         while True:
             await asyncio.sleep(ADV_INTERVAL_S)
             t = world.now()
-            for addr, p in world.peripherals.items():
-                if p.link.connected() or not world.reachable(addr, t):
-                    continue
-                adv = world.advertisement(p)
+            on_air: list[tuple[str, Any]] = [
+                (addr, p)
+                for addr, p in world.peripherals.items()
+                if not p.link.connected() and world.reachable(addr, t)
+            ]
+            on_air += [(addr, None) for addr in world.bystanders]
+            for addr, p in on_air:
+                adv = world.advertisement(p if p is not None else addr, self._active)
+                # like BlueZ: a service UUID filter matches the UUID lists only
                 if not self.is_allowed_uuid(adv.service_uuids):
                     continue
                 device = self.create_or_update_device(addr, addr, adv.local_name, p, adv)

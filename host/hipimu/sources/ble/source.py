@@ -45,7 +45,6 @@ from hipimu.wire.protocol import (
     CONTENT_QUAT,
     CONTROL_UUID,
     DATA_UUID,
-    SERVICE_UUID,
     STATUS_UUID,
     Rejected,
     decode,
@@ -77,8 +76,13 @@ async def scan(
     backend: type[BaseBleakScanner] | None = None,
     enough: Callable[[list[Found]], bool] | None = None,
 ) -> list[Found]:
-    """Scan for the hipimu service for ``timeout`` s, or until ``enough(found)`` holds
+    """Scan for hipimu sensors for ``timeout`` s, or until ``enough(found)`` holds
     (then :data:`SCAN_GRACE_S` more); sensors sorted by role, RSSI.
+
+    Sensors advertise their service UUID as service data, not in a UUID list, and the
+    operating systems' scan filters match UUID lists only (BlueZ, and bleak's own check
+    of BlueZ's ``UUIDs``): so the scan is unfiltered and each advertisement is checked
+    here (:func:`hipimu.wire.control.is_sensor_advert`).
 
     Raises :class:`BluetoothUnavailable` when there is no usable Bluetooth.
     """
@@ -86,12 +90,16 @@ async def scan(
     seen: dict = {}
 
     def detected(dev, ad) -> None:
+        if not control.is_sensor_advert(
+            ad.local_name, ad.manufacturer_data, ad.service_data, ad.service_uuids
+        ):
+            return
         seen[dev.address] = (dev, ad)
         if enough is not None and not met.is_set() and enough(_found(seen)):
             met.set()
 
     try:
-        async with BleakScanner(detected, service_uuids=[SERVICE_UUID], backend=backend):
+        async with BleakScanner(detected, backend=backend):
             with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
                 await asyncio.wait_for(met.wait(), timeout)
             if met.is_set():
@@ -110,7 +118,16 @@ async def scan(
 
 def _found(seen: dict) -> list[Found]:
     return [
-        Found(dev, control.parse_advert(dev.address, ad.local_name, ad.manufacturer_data, ad.rssi))
+        Found(
+            dev,
+            control.parse_advert(
+                dev.address,
+                ad.local_name,
+                ad.manufacturer_data,
+                ad.rssi,
+                service_data=ad.service_data,
+            ),
+        )
         for dev, ad in seen.values()
     ]
 
