@@ -436,7 +436,7 @@ def detect_imu(hal, cfg):
     if kind in ("auto", "lsm6dsox"):
         from hipimu_fw.imu.lsm6dsox import RawImu
 
-        raw = RawImu(hal.i2c())
+        raw = RawImu(hal.i2c(), int1=hal.imu_int1_pin())
         if raw.begin(cfg.rate, packet.CONTENT_QUAT):
             return raw, True
     return SimImu(cfg.rate, packet.CONTENT_QUAT), False

@@ -6,7 +6,7 @@ Pin map for a Seeed XIAO ESP32S3 (hardware/wiring.md is the same table):
 | --- | --- | --- | --- |
 | battery sense | D0/A0 | 1 | mid-point of a 2 x 220 kOhm divider from BAT+ (ADC1) |
 | BNO085 NRST | D1 | 2 | BNO085 RST (active low) |
-| BNO085 H_INTN | D2 | 3 | BNO085 INT (active low, pull-up) |
+| BNO085 H_INTN | D2 | 3 | BNO085 INT (active low, pull-up); raw-IMU variant: LSM6DSOX INT1 |
 | BNO085 CS | D3 | 4 | BNO085 CS (H_CSN) |
 | I2C SDA | D4 | 5 | LSM6DSOX / LIS3MDL SDA (raw-IMU variant) |
 | I2C SCL | D5 | 6 | LSM6DSOX / LIS3MDL SCL |
@@ -35,6 +35,7 @@ PIN_SCL = 6
 PIN_SCK = 7
 PIN_MISO = 8
 PIN_MOSI = 9
+PIN_IMU_INT1 = 3  # the raw-IMU variant has no BNO085: its D2 pad takes the LSM6DSOX INT1
 PIN_BNO_WAKE = 43
 PIN_LED = 21
 
@@ -68,6 +69,11 @@ def spi():
 
 def i2c():
     return machine.I2C(I2C_ID, scl=machine.Pin(PIN_SCL), sda=machine.Pin(PIN_SDA), freq=I2C_FREQ)
+
+
+def imu_int1_pin():
+    """The LSM6DSOX INT1 line (push-pull, active high: 75 us data-ready pulses)."""
+    return machine.Pin(PIN_IMU_INT1, machine.Pin.IN, machine.Pin.PULL_DOWN)
 
 
 def bno_pins():

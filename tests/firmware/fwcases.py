@@ -836,6 +836,16 @@ def _irq_path(k, ticks, isr, parse, n, pump):
         pump()
 
 
+def _lsm_path(k, ticks, lsm, isr, drain, pump):
+    """``k`` LSM6DSOX samples (104 Hz) through INT1, the FIFO drain and the notifier."""
+    for _ in range(k):
+        ticks.advance(9600)
+        lsm.ts_now += 384
+        isr(None)
+        drain()
+        pump()
+
+
 def case_memory_zero_alloc():
     if not MICROPYTHON:
         return {"skipped": "gc.mem_free exists only on MicroPython"}
@@ -909,6 +919,44 @@ def case_memory_zero_alloc():
         micropython.heap_unlock()
     out["bno085_irq_9d"] = {"mem_free_delta_10000": delta, "heap_lock_ok": locked}
     assert delta == 0 and locked, out["bno085_irq_9d"]
+    # the LSM6DSOX FIFO path: INT1's hard IRQ, FIFO words with timestamps, the filter,
+    # interpolation onto the grid, the per-sample callback and the notifier
+    for name, content in (("lsm6dsox_fifo_9d", 15), ("lsm6dsox_fifo_raw", 6)):
+        machine.reset_fakes()
+        lsm = sensors.FakeLSM6DSOX(
+            samples=[sensors.LSM_VECTORS["rest_flat"], sensors.LSM_VECTORS["gyro_x_100dps"]]
+        )
+        sensors.FakeLIS3MDL()
+        raw = RawImu(machine.I2C(0), int1=machine.Pin(3, machine.Pin.IN))
+        assert raw.begin(100, content)
+        cfg = config.Config(_dirs["tmp"] + "/hipimu_app_absent.json")
+        cfg.content, cfg.rate = content, 100
+        lt = sensors.Ticks(1000)
+        app = App(cfg, raw, clock.SensorClock(lt), CaptureLink(), capacity=64)
+        app.start()
+        lsm.script_fifo(384 * 10)
+        raw.attach(Flag(), lt, app.on_sample)
+        isr, drain, pump = raw._isr, raw.drain, app.pump
+        _lsm_path(400, lt, lsm, isr, drain, pump)  # warm-up
+        gc.collect()
+        gc.disable()
+        try:
+            f0 = gc.mem_free()
+            _lsm_path(10_000, lt, lsm, isr, drain, pump)
+            delta = f0 - gc.mem_free()
+        finally:
+            gc.enable()
+        micropython.heap_lock()
+        try:
+            _lsm_path(1000, lt, lsm, isr, drain, pump)
+            locked = True
+        except MemoryError:
+            locked = False
+        finally:
+            micropython.heap_unlock()
+        out[name] = {"mem_free_delta_10000": delta, "heap_lock_ok": locked}
+        out[name]["grid_samples"] = raw.outputs
+        assert delta == 0 and locked and raw.gaps == 0 and raw.stale == 0, out[name]
     # for comparison: the float Mahony filter (fusion.py) leaves garbage on every update
     from hipimu_fw.fusion import Mahony
 

@@ -374,7 +374,79 @@ class FakeLSM6DSOX:
         self.k = 0
         self.fail = False
         self.writes = []
+        self.clock = None
+        self.scripted = False  # FIFO without a clock: one sample per drain (``script_fifo``)
+        self.ts_now = 0
+        self._ts_next = 0
+        self._word = 0
+        self.fifo = []  # 7-byte words: tag, 6 data bytes
+        self.overruns = 0
         machine.i2c_devices[addr] = self
+
+    def clocked(self, clock):
+        """Sample on ``clock`` (an ``LsmClock``): FIFO, timestamps, INT1 pulses."""
+        self.clock = clock
+        clock.lsm = self
+        self.regs[0x63] = clock.freq_fine & 0xFF
+        return self
+
+    def script_fifo(self, ts_now, every=384):
+        """Without a clock (allocation tests): each FIFO_STATUS read reports one sample
+        (3 words), the words follow ``self.samples`` with timestamps ``every`` counts
+        apart ending at ``ts_now``; the test moves ``ts_now`` on. Allocates nothing."""
+        self.scripted = True
+        self.ts_now = ts_now
+        self._ts_next = ts_now
+        self.every = every
+        self._word = 0
+
+    def _scripted(self, reg):
+        r = self.regs
+        if reg == 0x3A:
+            r[0x3A] = 3
+            r[0x3B] = 0
+        elif reg == 0x40:
+            struct.pack_into("<I", r, 0x40, self.ts_now & 0x3FFFFFFF)
+        elif reg == 0x78:
+            i = self._word
+            cnt = (self._ts_next // self.every & 3) << 1
+            if i == 0:
+                r[0x78] = 4 << 3 | cnt
+                struct.pack_into("<IH", r, 0x79, self._ts_next & 0x3FFFFFFF, 0)
+            else:
+                v = self.samples[self.k]
+                r[0x78] = (1 if i == 1 else 2) << 3 | cnt
+                o = 0 if i == 1 else 3
+                struct.pack_into("<hhh", r, 0x79, v[o], v[o + 1], v[o + 2])
+            if i == 2:
+                self.k = self.k + 1 if self.k + 1 < len(self.samples) else 0
+                self._ts_next += self.every
+            self._word = 0 if i == 2 else i + 1
+
+    def sample_at(self, count, step):
+        """A new sample (timestamp counter ``count``): output registers and FIFO."""
+        v = step_values(step)
+        r = self.regs
+        for i in range(6):
+            x = v[i] & 0xFFFF
+            r[0x22 + 2 * i] = x & 0xFF
+            r[0x23 + 2 * i] = x >> 8
+        r[0x1E] = 0x03
+        mode = r[0x0A] & 0x07
+        if mode != 0x06:  # only continuous mode batches
+            return
+        cnt = (step & 3) << 1
+        words = []
+        if r[0x0A] >> 6 == 1 and r[0x19] & 0x20:  # DEC_TS_BATCH 1, TIMESTAMP_EN
+            words.append(bytes((4 << 3 | cnt,)) + struct.pack("<IH", count & 0xFFFFFFFF, 0))
+        if r[0x09] >> 4:
+            words.append(bytes((1 << 3 | cnt,)) + struct.pack("<hhh", v[0], v[1], v[2]))
+        if r[0x09] & 0x0F:
+            words.append(bytes((2 << 3 | cnt,)) + struct.pack("<hhh", v[3], v[4], v[5]))
+        self.fifo.extend(words)
+        if len(self.fifo) > 3 * 512:  # continuous mode: the oldest are overwritten
+            del self.fifo[: len(self.fifo) - 3 * 512]
+            self.overruns += 1
 
     def _load(self):
         s = self.samples[self.k]
@@ -389,16 +461,125 @@ class FakeLSM6DSOX:
     def read(self, reg, buf):
         if self.fail:
             raise OSError(19)
+        clk = self.clock
+        if clk is not None:
+            self._clocked_read(clk, reg, buf)
+            return
+        if self.scripted:
+            self._scripted(reg)
         if reg == 0x22:
             self._load()
         inc = self.regs[0x12] & 0x04
         for i in range(len(buf)):
             buf[i] = self.regs[(reg + i) & 0x7F if inc else reg]
 
+    def _clocked_read(self, clk, reg, buf):
+        """Bus time passes (address, register, restart: 4 bytes) before the data."""
+        clk.vclock.advance(4 * clk.us_per_byte)
+        r = self.regs
+        if reg == 0x3A:  # FIFO_STATUS1/2: unread words, FIFO_OVR_IA
+            n = len(self.fifo)
+            r[0x3A] = n & 0xFF
+            r[0x3B] = (n >> 8) & 0x03 | (0x40 if self.overruns else 0)
+            self.overruns = 0  # reported once
+        elif reg == 0x40:  # TIMESTAMP0-3 latched now
+            struct.pack_into("<I", r, 0x40, clk.counter(clk.vclock.now[0]) & 0xFFFFFFFF)
+        elif reg == 0x78:  # FIFO_DATA_OUT_TAG .. Z_H: the oldest word
+            if self.fifo:
+                w = self.fifo.pop(0)
+                r[0x78 : 0x78 + 7] = w
+            else:
+                r[0x78 : 0x78 + 7] = bytes(7)
+        for i in range(len(buf)):
+            buf[i] = r[(reg + i) & 0x7F]
+        clk.vclock.advance(len(buf) * clk.us_per_byte)
+
     def write(self, reg, buf):
         self.writes.append((reg, bytes(buf)))
         for i in range(len(buf)):
             self.regs[(reg + i) & 0x7F] = buf[i]
+        if reg == 0x0A and buf[0] & 0x07 == 0:  # bypass mode empties the FIFO
+            self.fifo = []
+            self.overruns = 0
+        if self.clock is not None and reg == 0x11:
+            self.clock.configure()
+
+
+class LsmClock:
+    """The LSM6DSOX's own oscillator, FIFO and INT1 line on the VM's virtual time.
+
+    The chip's oscillator runs ``0.15 % * freq_fine + ppm`` off nominal (the datasheet's
+    INTERNAL_FREQ_FINE step is 0.15 %; ``ppm`` is what that register does not tell):
+    the timestamp counter (TIMESTAMP0-3, nominally 25 us) counts 40 kHz of it, and a
+    sample at ODR code ``c`` comes every ``6 * (512 >> (c - 1))`` counts (6667 Hz / ODR
+    coefficient: 104.17 Hz nominal at code 4). Each sample puts a timestamp, a gyro and
+    an accelerometer word (same TAG_CNT) into the FIFO (continuous mode, 3 * 512 words)
+    and, with INT1_DRDY_G in pulsed mode, pulses INT1 high ``latency_us`` later. Reading
+    TIMESTAMP0 latches the counter at that moment; every I2C transfer takes bus time
+    (``us_per_byte``), during which samples keep coming. ``truth`` holds each sample's
+    true device time and step; the data count the step (``values``), so the tests can
+    tell a repeated, missed or misplaced sample from the data.
+    """
+
+    def __init__(self, vclock, int1=3, ppm=-350, freq_fine=-7, latency_us=(2, 6), seed=11):
+        self.vclock = vclock
+        self.int1 = int1
+        self.freq_fine = freq_fine
+        self.rate = 1.0 + 0.0015 * freq_fine + ppm * 1e-6  # oscillator / nominal
+        self.latency = latency_us
+        self.us_per_byte = 23  # 400 kHz I2C: 9 bits per byte
+        self.rng = seed
+        self.lsm = None
+        self.gen = 0
+        self.step = 0
+        self.t_origin = 0  # device time at counter 0
+        self.truth = []  # (device time of the sample, step)
+
+    def _rand(self):
+        self.rng = (self.rng * 1103515245 + 12345) & 0x7FFFFFFF
+        return self.rng
+
+    def counter(self, t_us):
+        """Timestamp counter at device time ``t_us`` (40 kHz of the chip's oscillator)."""
+        return int((t_us - self.t_origin) * 0.04 * self.rate)
+
+    def time_of(self, count):
+        return self.t_origin + count / (0.04 * self.rate)
+
+    def configure(self):
+        """ODR written: restart the sample chain on the oscillator's grid."""
+        self.gen += 1
+        code = self.lsm.regs[0x11] >> 4
+        if not 1 <= code <= 10:
+            return
+        every = 6 * (512 >> (code - 1))
+        gen = self.gen
+        now = self.vclock.now[0]
+        k0 = self.counter(now) // every + 1
+
+        def sample(k):
+            if gen != self.gen:
+                return
+            t = self.time_of(k * every)
+            self.lsm.sample_at(k * every, self.step)
+            self.truth.append((t, self.step))
+            self.step += 1
+            if self.lsm.regs[0x0D] & 0x02 and self.lsm.regs[0x0B] & 0x80:
+                lo, hi = self.latency
+                lat = lo + self._rand() % (hi - lo + 1)
+                self.vclock.at(int(t) + lat, self._pulse, wakes=True)
+            self.vclock.at(int(self.time_of((k + 1) * every)) + 1, lambda: sample(k + 1))
+
+        self.vclock.at(int(self.time_of(k0 * every)) + 1, lambda: sample(k0))
+
+    def _pulse(self):
+        machine.edge(self.int1, False)  # rising edge of the 75 us DRDY pulse
+
+
+def step_values(step):
+    """(gyro, acc) counts of sample ``step``: acc x counts the step (x 128, mod 2**15);
+    the rest is a still sensor lying flat."""
+    return (0, 0, 0, (step * 128) & 0x7FFF, 0, 8197)
 
 
 class FakeLIS3MDL:
