@@ -4,17 +4,21 @@
 MicroPython VM) can drive it tick by tick; ``App.run`` wraps them in asyncio tasks on
 the device:
 
-- sampler: every ``period_us`` on a fixed schedule, ``tick(t)``: the IMU driver packs
-  one sample into a preallocated buffer, the Streamer copies it into its ring. The
-  timestamp is the scheduled tick; a tick missed by more than one period is skipped
+- sampler: IMUs with a data-ready interrupt (BNO085 H_INTN, LSM6DSOX INT1: ``attach``)
+  wake it through a ``ThreadSafeFlag``; the driver reads what the chip queued and calls
+  ``on_sample(t)`` per sample at the sensor's own time. Others (the simulated IMU, a
+  LSM6DSOX without INT1) are polled every ``period_us`` on a fixed schedule, ``tick(t)``,
+  stamped with the scheduled tick; a tick missed by more than one period is skipped
   (counted in ``missed_ticks``), which ends the current notification (docs/protocol.md).
+  Either way the driver packs each sample into a preallocated buffer and the Streamer
+  copies it into its ring.
 - notifier: ``pump()`` sends whole batches (``next_packet``/``notify``/``commit``); an
   OSError from ``notify`` keeps the samples (``failed``) and the pump backs off.
 - status every 5 s (battery ADC, counters), LED pattern every 20 ms, a watchdog fed only
   while the sampler's heartbeat advances, one ``gc.collect()`` right after a tick.
 
-``tick`` and ``pump`` allocate nothing on the BNO085 path (tests/firmware measures
-``gc.mem_free`` over 10,000 samples in the real VM).
+``tick``, ``on_sample`` and ``pump`` allocate nothing on the BNO085 and LSM6DSOX paths
+(tests/firmware measures ``gc.mem_free`` over 10,000 samples in the real VM).
 """
 
 import asyncio
@@ -30,6 +34,7 @@ RING_CAPACITY = 256  # 2.56 s at 100 Hz
 STATUS_PERIOD_MS = 5000
 WATCHDOG_MS = 8000
 IDLE_RATE_HZ = 10  # interrupt-driven IMUs report this slowly while not streaming (power)
+IRQ_BACKSTOP_MS = 250  # read the IMU anyway after this long without a sample
 
 
 class NullLink:
@@ -85,6 +90,7 @@ class App:
         self.identify_active = False
         self.bus_errors = 0
         self.missed_ticks = 0
+        self.irq_backstops = 0  # sampler wakes without an interrupt (see sampler_irq)
         self.reply_failures = 0
         self.mtu_errors = 0
         self.heartbeat = 0
@@ -334,15 +340,29 @@ class App:
 
     async def sampler_irq(self):
         """Woken by the IMU's interrupt (``ThreadSafeFlag``, set in the hard IRQ): the
-        samples carry the sensor's time, so the 10 ms FreeRTOS wake grid does not matter."""
+        samples carry the sensor's time, so the 10 ms FreeRTOS wake grid does not matter.
+        A backstop wakes it when no sample came for ``IRQ_BACKSTOP_MS`` (a lost edge, an
+        interrupt line not wired): the IMU's queue is read anyway."""
         flag = asyncio.ThreadSafeFlag()
         self.imu.attach(flag, self.clock.ticks_us, self.on_sample)
+        await asyncio.gather(self._irq_drain(flag), self._irq_backstop(flag))
+
+    async def _irq_drain(self, flag):
         clk = self.clock
         while True:
             await flag.wait()
             clk.now_lo()  # keeps the epoch (bits 30-31) current
             if self.imu.drain() < 0:
                 self.bus_errors += 1
+
+    async def _irq_backstop(self, flag):
+        last = -1
+        while True:
+            await _sleep_ms(IRQ_BACKSTOP_MS)
+            if self.heartbeat == last:
+                self.irq_backstops += 1
+                flag.set()
+            last = self.heartbeat
 
     async def sampler_timed(self):
         """Polling on a fixed schedule (drivers without a data-ready interrupt).

@@ -357,8 +357,10 @@ class RawImu:
             m[0] = MAG_SIGNS[0] * s16(mb, 2 * MAG_AXES[0])
             m[1] = MAG_SIGNS[1] * s16(mb, 2 * MAG_AXES[1])
             m[2] = MAG_SIGNS[2] * s16(mb, 2 * MAG_AXES[2])
-        if n > MAX_WORDS:
+        if n > MAX_WORDS:  # the rest right after the other tasks had their turn
             n = MAX_WORDS
+            if self._flag is not None:
+                self._flag.set()
         w = self.wbuf
         have = self.s_have
         limit = self.age_limit
