@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from shared_dirs import DATA as SHARED_DATA  # HIPIMU_SHARED (docs/testing.md)
 
 REPO = Path(__file__).resolve().parents[1]
-# HIPIMU_SHARED_DATA points elsewhere (a worktree whose parent holds no shared/)
-SHARED_DATA = Path(os.environ.get("HIPIMU_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"real recordings not found at {SHARED_DATA} (a checkout without shared/)")
+        pytest.skip(
+            f"real recordings not found at {SHARED_DATA} (a checkout without shared/; "
+            "HIPIMU_SHARED: docs/testing.md)"
+        )
     return SHARED_DATA
 
 

@@ -1,6 +1,5 @@
 """Paths and the VM runner for the firmware tests (a plain module: test files import it)."""
 
-import os
 import shutil
 import subprocess
 import sys
@@ -10,14 +9,15 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 FIRMWARE = ROOT / "firmware"
 NODE_MODULES = HERE / "node_modules" / "@micropython" / "micropython-webassembly-pyscript"
-# the real aioble (micropython-lib), read-only in ../shared beside the clone (CI has it
-# there too); HIPIMU_SHARED points elsewhere (e.g. from a git worktree)
-SHARED = Path(os.environ.get("HIPIMU_SHARED", ROOT.parent / "shared"))
-AIOBLE = SHARED / "vendor" / "micropython-lib" / "aioble"
-
-for p in (str(FIRMWARE), str(HERE / "fakes"), str(HERE)):
+for p in (str(ROOT / "tests"), str(FIRMWARE), str(HERE / "fakes"), str(HERE)):
     if p not in sys.path:
         sys.path.insert(0, p)
+
+# the real aioble (micropython-lib), read-only in ../shared beside the clone (CI has it
+# there too); HIPIMU_SHARED points elsewhere (e.g. from a git worktree; docs/testing.md)
+from shared_dirs import SHARED  # noqa: E402
+
+AIOBLE = SHARED / "vendor" / "micropython-lib" / "aioble"
 
 
 def vm_skip_reason():

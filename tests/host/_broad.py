@@ -10,18 +10,19 @@ Orientation Estimation", Data 6(7), 2021 (CC BY 4.0). Error quaternion
 
 from __future__ import annotations
 
-import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-#: ``../shared/data/broad`` next to the checkout, or ``$HIPIMU_BROAD_DIR`` (a git worktree
-#: elsewhere)
-BROAD_DIR = Path(
-    os.environ.get("HIPIMU_BROAD_DIR")
-    or Path(__file__).resolve().parents[2].parent / "shared" / "data" / "broad"
-)
+if str(Path(__file__).resolve().parents[1]) not in sys.path:  # tests/ (benchmarks too)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from shared_dirs import BROAD
+
+#: ``<shared>/data/broad``: ``$HIPIMU_SHARED`` (default ``../shared`` next to the
+#: checkout), or ``$HIPIMU_BROAD_DIR`` (docs/testing.md)
+BROAD_DIR = BROAD
 
 
 @dataclass

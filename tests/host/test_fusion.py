@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import itertools
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_dirs import BROAD  # HIPIMU_SHARED or HIPIMU_BROAD_DIR (docs/testing.md)
 
 from hipimu.core import quaternion
 from hipimu.orientation import filter as fusion
@@ -22,7 +22,6 @@ from hipimu.orientation.filter import (
 from hipimu.reference.filter import ReferenceFilter, estimate_orientation_reference
 
 ROOT = Path(__file__).resolve().parents[2]
-BROAD = Path(os.environ.get("HIPIMU_BROAD_DIR") or ROOT.parent / "shared" / "data" / "broad")
 G = 9.81
 FIELD = np.array([0.0, 20.0, -40.0])  # ENU earth field (north, pointing down)
 
@@ -619,7 +618,7 @@ def test_core_rejects_bad_buffers():
 # ---- BROAD ----------------------------------------------------------------------------------
 
 needs_broad = pytest.mark.skipif(
-    not BROAD.is_dir(), reason=f"BROAD data not found at {BROAD} (../shared/data/broad)"
+    not BROAD.is_dir(), reason=f"BROAD data not found at {BROAD} (HIPIMU_SHARED: docs/testing.md)"
 )
 
 
