@@ -311,8 +311,9 @@ async def _scan_with(mode, scanner):
 
 
 def test_a_uuid_list_filter_would_miss_the_sensors():
-    """Why the host scans unfiltered: like BlueZ, a service UUID filter matches UUID
-    lists, and the sensors carry their UUID in service data only."""
+    """Why the host scans unfiltered: on stacks whose service UUID filter matches UUID
+    lists only (older BlueZ; the fake behaves so), a filtered scan would miss the
+    sensors, which carry their UUID in service data only."""
     from bleak import BleakScanner
 
     w = world()

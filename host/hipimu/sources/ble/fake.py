@@ -230,7 +230,7 @@ class FakeBleakScanner(BaseBleakScanner):
             on_air += [(addr, None) for addr in world.bystanders]
             for addr, p in on_air:
                 adv = world.advertisement(p if p is not None else addr, self._active)
-                # like BlueZ: a service UUID filter matches the UUID lists only
+                # like older BlueZ: a service UUID filter matches the UUID lists only
                 if not self.is_allowed_uuid(adv.service_uuids):
                     continue
                 device = self.create_or_update_device(addr, addr, adv.local_name, p, adv)

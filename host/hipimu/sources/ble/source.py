@@ -79,10 +79,11 @@ async def scan(
     """Scan for hipimu sensors for ``timeout`` s, or until ``enough(found)`` holds
     (then :data:`SCAN_GRACE_S` more); sensors sorted by role, RSSI.
 
-    Sensors advertise their service UUID as service data, not in a UUID list, and the
-    operating systems' scan filters match UUID lists only (BlueZ, and bleak's own check
-    of BlueZ's ``UUIDs``): so the scan is unfiltered and each advertisement is checked
-    here (:func:`hipimu.wire.control.is_sensor_advert`).
+    Sensors advertise their service UUID as service data, not in a UUID list, and
+    whether a scan's UUID filter matches service data depends on the stack and its
+    version (bleak checks BlueZ's ``UUIDs``, which older BlueZ fills from the UUID lists
+    only): so the scan is unfiltered and each advertisement is checked here
+    (:func:`hipimu.wire.control.is_sensor_advert`; docs/protocol.md "Advertisement").
 
     Raises :class:`BluetoothUnavailable` when there is no usable Bluetooth.
     """
