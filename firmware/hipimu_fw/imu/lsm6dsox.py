@@ -79,6 +79,7 @@ DRDY_PULSED = 0x80
 INT1_DRDY_G = 0x02
 TIMESTAMP_EN = 0x20
 MAX_WORDS = 96  # FIFO words read per wake (32 samples; the rest at the next one)
+MAX_BURST = 12  # FIFO words per I2C read (4 samples, 84 bytes)
 _LO30 = 0x3FFFFFFF
 _WRAP30 = 0x40000000
 
@@ -154,7 +155,9 @@ class RawImu:
         self.m = [0, 0, 0]
         # FIFO path: per time slot (TAG_CNT) the words seen, then the previous sample
         # and the interpolated output (ints), the output grid and counters
-        self.wbuf = bytearray(7)
+        self.fbuf = bytearray(7 * MAX_BURST)
+        fv = memoryview(self.fbuf)
+        self._fviews = [fv[: 7 * k] for k in range(MAX_BURST + 1)]  # slicing allocates
         self.st = bytearray(2)
         self.tsb = bytearray(4)
         self.s_have = [0, 0, 0, 0]
@@ -361,41 +364,52 @@ class RawImu:
             n = MAX_WORDS
             if self._flag is not None:
                 self._flag.set()
-        w = self.wbuf
+        buf = self.fbuf
+        views = self._fviews
+        left = n
+        while left > 0:  # bursts of whole words: the address rolls back to 0x78
+            k = left if left < MAX_BURST else MAX_BURST
+            i2c.readfrom_mem_into(addr, FIFO_DATA_OUT_TAG, views[k])
+            left -= k
+            o = 0
+            for _ in range(k):
+                self._word(buf, o, ts_now, t_mid)
+                o += 7
+
+    def _word(self, w, o, ts_now, t_mid):
+        """One FIFO word at ``w[o:o + 7]``; a time slot complete with its timestamp, gyro
+        and acc words becomes a sample at its device time."""
+        tag = w[o] >> 3
+        c = (w[o] >> 1) & 3
         have = self.s_have
-        limit = self.age_limit
-        for _ in range(n):
-            i2c.readfrom_mem_into(addr, FIFO_DATA_OUT_TAG, w)
-            tag = w[0] >> 3
-            c = (w[0] >> 1) & 3
-            if tag == TAG_TIMESTAMP:
-                self.s_ts[c] = w[1] | w[2] << 8 | w[3] << 16 | (w[4] & 0x3F) << 24
-                have[c] |= 4
-            elif tag == TAG_GYRO:
-                v = self.s_g[c]
-                v[0] = s16(w, 1)
-                v[1] = s16(w, 3)
-                v[2] = s16(w, 5)
-                have[c] |= 1
-            elif tag == TAG_XL:
-                v = self.s_a[c]
-                v[0] = s16(w, 1)
-                v[1] = s16(w, 3)
-                v[2] = s16(w, 5)
-                have[c] |= 2
-            else:
-                continue
-            if have[c] != 7:
-                continue
-            have[c] = 0
-            age = (ts_now - self.s_ts[c]) & _LO30
-            if age >= limit:
-                self.stale += 1
-                continue
-            t = t_mid - ((age * self.scale8) >> 8)
-            if t < 0:
-                t += _WRAP30
-            self._sample(t, self.s_g[c], self.s_a[c])
+        if tag == TAG_TIMESTAMP:
+            self.s_ts[c] = w[o + 1] | w[o + 2] << 8 | w[o + 3] << 16 | (w[o + 4] & 0x3F) << 24
+            have[c] |= 4
+        elif tag == TAG_GYRO:
+            v = self.s_g[c]
+            v[0] = s16(w, o + 1)
+            v[1] = s16(w, o + 3)
+            v[2] = s16(w, o + 5)
+            have[c] |= 1
+        elif tag == TAG_XL:
+            v = self.s_a[c]
+            v[0] = s16(w, o + 1)
+            v[1] = s16(w, o + 3)
+            v[2] = s16(w, o + 5)
+            have[c] |= 2
+        else:
+            return
+        if have[c] != 7:
+            return
+        have[c] = 0
+        age = (ts_now - self.s_ts[c]) & _LO30
+        if age >= self.age_limit:
+            self.stale += 1
+            return
+        t = t_mid - ((age * self.scale8) >> 8)
+        if t < 0:
+            t += _WRAP30
+        self._sample(t, self.s_g[c], self.s_a[c])
 
     def _sample(self, t, g, a):
         """One FIFO sample at device time ``t``: filter, then the grid samples up to it."""

@@ -465,6 +465,12 @@ class FakeLSM6DSOX:
         if clk is not None:
             self._clocked_read(clk, reg, buf)
             return
+        if self.scripted and reg == 0x78:  # whole words, 0x7E rolls back to 0x78
+            for j in range(0, len(buf), 7):
+                self._scripted(reg)
+                for i in range(7):
+                    buf[j + i] = self.regs[0x78 + i]
+            return
         if self.scripted:
             self._scripted(reg)
         if reg == 0x22:
@@ -484,12 +490,13 @@ class FakeLSM6DSOX:
             self.overruns = 0  # reported once
         elif reg == 0x40:  # TIMESTAMP0-3 latched now
             struct.pack_into("<I", r, 0x40, clk.counter(clk.vclock.now[0]) & 0xFFFFFFFF)
-        elif reg == 0x78:  # FIFO_DATA_OUT_TAG .. Z_H: the oldest word
-            if self.fifo:
-                w = self.fifo.pop(0)
-                r[0x78 : 0x78 + 7] = w
-            else:
-                r[0x78 : 0x78 + 7] = bytes(7)
+        elif reg == 0x78:  # FIFO_DATA_OUT_TAG .. Z_H, word after word: 0x7E rolls to 0x78
+            for j in range(0, len(buf), 7):
+                w = self.fifo.pop(0) if self.fifo else bytes(7)
+                for i in range(min(7, len(buf) - j)):
+                    buf[j + i] = w[i]
+            clk.vclock.advance(len(buf) * clk.us_per_byte)
+            return
         for i in range(len(buf)):
             buf[i] = r[(reg + i) & 0x7F]
         clk.vclock.advance(len(buf) * clk.us_per_byte)
