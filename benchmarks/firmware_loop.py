@@ -11,7 +11,9 @@ microseconds per sample and the VM/CPython ratio for each part:
 - ``bno_parse``: BNO085 driver: parse one report packet and pack the sample;
 - ``mahony_int``: one 9D update of the integer Mahony filter (the LSM6DSOX path);
 - ``full_fake``: App.tick + App.pump on the fake SPI bus (dominated by the fake's
-  byte-by-byte bus emulation in Python: an upper bound, not the device cost).
+  byte-by-byte bus emulation in Python: an upper bound, not the device cost);
+- ``lsm_fifo``: the LSM6DSOX FIFO path per sample without the bus (three FIFO words,
+  their device time, the 9D integer filter, interpolation onto the grid, pack).
 
 The expected ESP32-S3 figure scales the VM numbers by ``DEVICE_LOOP_US / loop``: the
 assumed time of the calibration loop on an ESP32-S3 at 240 MHz running from flash over
@@ -62,7 +64,7 @@ def main():
     print(f"firmware per-sample loop cost, n={n} (us per sample; loop: us per iteration)")
     print(f"ESP32-S3 estimate: VM x {factor:.2f} (assumed device loop {DEVICE_LOOP_US} us)")
     print(f"{'part':<12}{'MicroPython VM':>16}{'CPython':>10}{'ratio':>8}{'ESP32-S3 est.':>15}")
-    for k in ("loop", "stream", "bno_parse", "mahony_int", "full_fake"):
+    for k in ("loop", "stream", "bno_parse", "mahony_int", "full_fake", "lsm_fifo"):
         print(f"{k:<12}{vm[k]:>16.3f}{cp[k]:>10.3f}{vm[k] / cp[k]:>8.1f}{vm[k] * factor:>15.1f}")
     device = (vm["stream"] + vm["bno_parse"]) * factor
     print(
@@ -71,8 +73,14 @@ def main():
     )
     raw = (vm["stream"] + vm["mahony_int"]) * factor
     print(
-        f"LSM6DSOX path with on-sensor fusion (stream + Mahony, est.): {raw:.0f} us, plus "
-        f"two I2C reads at 400 kHz (~0.6 ms)"
+        f"LSM6DSOX polled path with on-sensor fusion (stream + Mahony, est.): {raw:.0f} us, "
+        f"plus two I2C reads at 400 kHz (~0.6 ms)"
+    )
+    fifo = (vm["stream"] + vm["lsm_fifo"]) * factor
+    print(
+        f"LSM6DSOX FIFO path, 9D (stream + driver, est.): {fifo:.0f} us per sample, plus "
+        f"~0.5 ms of 400 kHz I2C (FIFO bursts): {(fifo + 500) * 416 / 1e4:.0f} % of the "
+        f"CPU at 416 Hz"
     )
 
 

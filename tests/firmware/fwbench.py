@@ -6,7 +6,10 @@ Three numbers, in microseconds per sample:
   (what the driver costs on top of the SPI transfer itself);
 - ``mahony_int``: one 9D update of the integer Mahony filter (LSM6DSOX path);
 - ``full_fake``: App.tick + App.pump with the BNO085 on the fake SPI bus (includes the
-  fake's byte-by-byte bus emulation in Python: an upper bound, not device cost).
+  fake's byte-by-byte bus emulation in Python: an upper bound, not device cost);
+- ``lsm_fifo``: LSM6DSOX FIFO path per sample without the bus: three FIFO words already
+  read (timestamp, gyro, acc), their device time, the 9D integer filter, interpolation
+  onto the grid and ``pack`` (what the driver costs on top of the I2C transfers).
 """
 
 import sys
@@ -97,6 +100,47 @@ def bench_full_fake(n):
     return elapsed(t0) / n
 
 
+def bench_lsm_fifo(n):
+    import struct
+
+    import machine
+    import sensors
+
+    from hipimu_fw.imu.lsm6dsox import RawImu
+
+    machine.reset_fakes()
+    sensors.FakeLSM6DSOX()
+    sensors.FakeLIS3MDL()
+    raw = RawImu(machine.I2C(0), int1=machine.Pin(3, machine.Pin.IN))
+    assert raw.begin(100, 15)
+    sample = bytearray(26)
+    pack = raw.pack
+
+    def sink(t):
+        pack(sample)
+
+    raw.sink = sink
+    w = bytearray(21)
+    w[0], w[7], w[14] = 4 << 3, 1 << 3, 2 << 3
+    struct.pack_into("<hhh", w, 8, 20, -30, 40)  # gyro word
+    struct.pack_into("<hhh", w, 15, 0, 100, 8197)  # acc word
+    m = raw.m
+    m[1], m[2] = 3421, -2053  # the magnetometer (read once per wake, not per sample)
+    word = raw._word
+    ts = 0
+    t = 1_000_000
+    t0 = now_us()
+    for _ in range(n):
+        ts += 384
+        t += 9600  # 104 Hz samples onto the 100 Hz grid
+        struct.pack_into("<I", w, 1, ts)
+        word(w, 0, ts, t)
+        word(w, 7, ts, t)
+        word(w, 14, ts, t)
+    assert raw.samples == n and raw.gaps == 0, (raw.samples, raw.gaps)
+    return elapsed(t0) / n
+
+
 def main(n=5000):
     import fwcases
 
@@ -107,5 +151,6 @@ def main(n=5000):
         "bno_parse": bench_bno_parse(n),
         "mahony_int": bench_mahony_int(n // 5),
         "full_fake": bench_full_fake(n // 5),
+        "lsm_fifo": bench_lsm_fifo(n // 5),
     }
     return out
