@@ -75,6 +75,8 @@ void hqf_reset(hqf_state *st)
     st->bias_count = 0;
     st->mag_new = 0;
     memset(st->last_mag, 0, sizeof st->last_mag);
+    memset(st->mag_sum, 0, sizeof st->mag_sum);
+    st->mag_n = 0.0;
     /* the first valid sample triggers a correction (fast initial convergence) */
     st->corr_count = st->c.corr_decim - 1;
     st->corr_t = 0.0;
@@ -211,6 +213,25 @@ static void sample_acc(hqf_state *st, const double *acc, double dt)
     st->acc_new = 1;
 }
 
+/* Per-sample magnetometer step: the sample, with the hard-iron offset in use removed, is
+ * rotated into the gyro-integrated frame and summed over the correction block, so that the
+ * heading correction uses every sample (one sample per block would multiply the
+ * magnetometer noise's variance in the heading by the block length). */
+static void sample_mag(hqf_state *st, const double *mag)
+{
+    double m[3] = {mag[0], mag[1], mag[2]}, v[3];
+    if (st->hi_active) {
+        m[0] -= st->hi_b[0];
+        m[1] -= st->hi_b[1];
+        m[2] -= st->hi_b[2];
+    }
+    hq_rotate(st->gyr_quat, m, v);
+    st->mag_sum[0] += v[0];
+    st->mag_sum[1] += v[1];
+    st->mag_sum[2] += v[2];
+    st->mag_n += 1.0;
+}
+
 /* Inclination correction (at the correction rate) from the low-passed accelerometer. */
 static void correct_acc(hqf_state *st, double block_t, double nblk)
 {
@@ -303,6 +324,7 @@ unsigned hqf_step(hqf_state *st, const double *gyr, const double *acc, const dou
                 st->last_mag[2] = mag[2];
                 memcpy(st->mag_gyr_quat, st->gyr_quat, sizeof st->mag_gyr_quat);
                 st->mag_new = 1;
+                sample_mag(st, mag);
             } else {
                 flags |= HQF_FLAG_MAG_SKIP;
             }
@@ -324,7 +346,12 @@ unsigned hqf_step(hqf_state *st, const double *gyr, const double *acc, const dou
             }
             if (st->mag_new) {
                 st->mag_new = 0;
-                hqf_correct_mag(st, st->last_mag, block_t);
+                const double k = 1.0 / st->mag_n;
+                const double mean[3] = {st->mag_sum[0] * k, st->mag_sum[1] * k,
+                                        st->mag_sum[2] * k};
+                st->mag_sum[0] = st->mag_sum[1] = st->mag_sum[2] = 0.0;
+                st->mag_n = 0.0;
+                hqf_correct_mag(st, st->last_mag, mean, block_t);
             }
             update_acc_delta(st);
         }

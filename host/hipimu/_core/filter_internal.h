@@ -30,6 +30,7 @@ void hqf_update_hard_iron(hqf_state *st, const double *q6, const double *mag, do
 
 /* filter_mag.c: heading correction from the latest magnetometer sample over a block of
  * block_t seconds. */
-void hqf_correct_mag(hqf_state *st, const double *mag_raw, double block_t);
+void hqf_correct_mag(hqf_state *st, const double *mag_raw, const double *mag_mean,
+                     double block_t);
 
 #endif

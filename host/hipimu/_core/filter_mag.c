@@ -9,24 +9,22 @@ static void set_delta(hqf_state *st, double d)
     st->delta_s = sin(0.5 * d);
 }
 
-/* Heading correction (at the correction rate) from the latest valid magnetometer sample. */
-void hqf_correct_mag(hqf_state *st, const double *mag_raw, double block_t)
+/* Heading correction (at the correction rate) from the block's magnetometer samples:
+ * mag_mean is their mean in the gyro-integrated frame (hard-iron offset removed, as it was
+ * during the block); the hard-iron estimator takes the latest valid sample mag_raw with the
+ * orientation at its time. */
+void hqf_correct_mag(hqf_state *st, const double *mag_raw, const double *mag_mean,
+                     double block_t)
 {
     const hqf_params *p = &st->p;
     const double cts = st->c.corr_ts;
-    double q6[4], me[3];
-    double mag[3] = {mag_raw[0], mag_raw[1], mag_raw[2]};
-    /* the orientation at the time of the magnetometer sample (the latest valid one) */
-    hq_mul(st->acc_quat, st->mag_gyr_quat, q6);
+    double me[3];
     if (p->hard_iron != 0.0) {
+        double q6[4];
+        hq_mul(st->acc_quat, st->mag_gyr_quat, q6);
         hqf_update_hard_iron(st, q6, mag_raw, block_t);
     }
-    if (st->hi_active) {
-        mag[0] -= st->hi_b[0];
-        mag[1] -= st->hi_b[1];
-        mag[2] -= st->hi_b[2];
-    }
-    hq_rotate(q6, mag, me);
+    hq_rotate(st->acc_quat, mag_mean, me);
 
     if (p->mag_rejection != 0.0) {
         const double dip_th = p->mag_dip_th * DEG;

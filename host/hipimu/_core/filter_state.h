@@ -74,6 +74,9 @@ typedef struct {
     int bias_count;           /* correction blocks in the bias block */
     double last_mag[3];       /* mag, latest valid magnetometer sample */
     double mag_gyr_quat[4];   /* 1, gyr_quat at that sample */
+    double mag_sum[3];        /* mag, sum over the correction block of the valid samples,
+                               * hard-iron offset removed, in the gyro-integrated frame */
+    double mag_n;             /* samples in mag_sum */
     double delta_c, delta_s;  /* 1, cos(delta/2), sin(delta/2) */
     double acc_delta_quat[4]; /* 1, [cos(delta/2), 0, 0, sin(delta/2)] * acc_quat */
     double rest_t;            /* s, time the rest conditions have held */

@@ -228,6 +228,8 @@ class ReferenceFilter:
         self.mag_new = False
         self.last_mag = np.zeros(3)
         self.mag_gyr_quat = np.array([1.0, 0, 0, 0])
+        self.mag_sum = np.zeros(3)
+        self.mag_n = 0.0
         self.corr_count = self.corr_decim - 1
         self.corr_t = 0.0
         self.pending_dt = 0.0
@@ -542,14 +544,19 @@ class ReferenceFilter:
         self.hi_ma = np.array(mag, dtype=float)
         self.hi_age = 0.0
 
-    def correct_mag(self, mag_raw: np.ndarray, block_t: float) -> None:
+    def sample_mag(self, mag: np.ndarray) -> None:
+        """Sum the sample (offset in use removed) in the gyro-integrated frame."""
+        m = mag - self.hi_b if self.hi_active else mag
+        self.mag_sum = self.mag_sum + qmat(self.gyr_quat) @ m
+        self.mag_n += 1.0
+
+    def correct_mag(self, mag_raw: np.ndarray, mag_mean: np.ndarray, block_t: float) -> None:
         p = self.p
         cts = self.corr_ts
-        q6 = qmul(self.acc_quat, self.mag_gyr_quat)
         if p["hard_iron"] != 0:
+            q6 = qmul(self.acc_quat, self.mag_gyr_quat)
             self.update_hard_iron(q6, mag_raw, block_t)
-        mag = mag_raw - self.hi_b if self.hi_active else mag_raw
-        me = qmat(q6) @ mag
+        me = qmat(self.acc_quat) @ mag_mean
         if p["mag_rejection"] != 0:
             dip_th = p["mag_dip_th"] * DEG
             kref = self.k_mag_ref
@@ -642,6 +649,7 @@ class ReferenceFilter:
                     self.last_mag = np.array(mag, dtype=float)
                     self.mag_gyr_quat = self.gyr_quat.copy()
                     self.mag_new = True
+                    self.sample_mag(self.last_mag)
                 else:
                     flags |= FLAG_MAG_SKIPPED
             self.corr_t += step_dt
@@ -659,7 +667,10 @@ class ReferenceFilter:
                     self.correct_acc(block_t, nblk)
                 if self.mag_new:
                     self.mag_new = False
-                    self.correct_mag(self.last_mag, block_t)
+                    mean = self.mag_sum * (1.0 / self.mag_n)
+                    self.mag_sum = np.zeros(3)
+                    self.mag_n = 0.0
+                    self.correct_mag(self.last_mag, mean, block_t)
         if self.rest_detected:
             flags |= FLAG_REST
         if use_mag and self.mag_dist_detected:
