@@ -46,12 +46,13 @@ FEATURES: dict[str, tuple[float, ...]] = {
 }
 TUNED: dict[str, tuple[float, ...]] = {
     "hard_iron_min_offset": (0.1, 0.2),
+    "bias_sigma_rest": (0.01, 0.03),
 }
 #: With ``--tune``: constants VQF fixed and hipimu might re-tune (the rule then also picks
 #: these; more choices, more selection noise).
 MORE_TUNED: dict[str, tuple[float, ...]] = {
     "tau_acc": (2.0, 3.0, 4.5),
-    "bias_sigma_rest": (0.01, 0.03),
+    "correction_rate_hz": (25.0, 50.0),
 }
 NINE_D_ONLY_KEYS = ("hard_iron", "hard_iron_min_offset")
 

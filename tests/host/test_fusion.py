@@ -274,7 +274,7 @@ def test_gyro_cal_off_is_the_previous_filter():
         assert np.array_equal(res.quat, other.quat) and np.array_equal(res.bias, other.bias)
         # VQF's 3-state bias filter, as transcribed in the reference
         q_ref, b_ref, f_ref = estimate_orientation_reference(
-            gyr, acc, m, make_params(gyro_cal_sigma=0), rate
+            gyr, acc, m, make_params(with_mag=m is not None, gyro_cal_sigma=0), rate
         )
         assert np.max(np.abs(res.quat - q_ref)) < 1e-9
         assert np.max(np.abs(res.bias - b_ref)) < 1e-12
@@ -296,7 +296,7 @@ def test_gyro_cal_matches_numpy_reference(with_mag):
     f = OrientationFilter(rate, **options)
     q = f.update(gyr, acc, m)
     flags = f.flags
-    ref = ReferenceFilter(make_params(**options), rate)
+    ref = ReferenceFilter(make_params(with_mag=with_mag, **options), rate)
     q_ref = np.empty_like(q)
     f_ref = np.empty_like(flags)
     for i in range(len(gyr)):

@@ -23,7 +23,7 @@
     X(BIAS_CLIP, bias_clip, 2.0, "deg/s", "largest bias the filter believes") \
     X(BIAS_SIGMA_MOTION, bias_sigma_motion, 0.1, "deg/s", "trust in motion bias updates") \
     X(BIAS_VERTICAL_FORGETTING, bias_vertical_forgetting, 0.0001, "1", "decay of the unobservable vertical bias in motion (relative)") \
-    X(BIAS_SIGMA_REST, bias_sigma_rest, 0.01, "deg/s", "trust in rest bias updates (VQF: 0.03)") \
+    X(BIAS_SIGMA_REST, bias_sigma_rest, 0.03, "deg/s", "trust in rest bias updates (6D default: 0.01)") \
     X(REST_MIN_T, rest_min_t, 1.5, "s", "minimum rest duration") \
     X(REST_FILTER_TAU, rest_filter_tau, 0.5, "s", "low-pass of the rest detection") \
     X(REST_TH_GYR, rest_th_gyr, 2.0, "deg/s", "rest threshold for the gyroscope") \

@@ -57,8 +57,10 @@ _EMPTY = np.empty  # the streaming fast path's allocator (the C core does not li
 #: The 6D defaults where they differ from :data:`DEFAULT_PARAMS` (applied without a
 #: magnetometer). Without one, the heading part of the gyro scale/misalignment estimate is
 #: unobservable: it stays off in 6D even when the 9D default turns it on (both are off now,
-#: decided out of sample; docs/fusion.md).
-NINE_D_ONLY: dict[str, float] = {"gyro_cal_sigma": 0.0}
+#: decided out of sample; docs/fusion.md). Without a magnetometer the heading drifts with
+#: the vertical gyro bias, which only rest measures: 6D trusts rest more (0.01 deg/s; VQF's
+#: 0.03 in 9D), the choice of the cross-validation (benchmarks/filters_cv.py).
+NINE_D_ONLY: dict[str, float] = {"gyro_cal_sigma": 0.0, "bias_sigma_rest": 0.01}
 
 
 def make_params(*, with_mag: bool = True, **options: float) -> np.ndarray:
