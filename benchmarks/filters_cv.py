@@ -224,13 +224,16 @@ def run_dim(trials: list[Trial], cats: list[str], dim: str, vqf: np.ndarray | No
     if vqf is not None:
         line += f" against VQF {vqf.mean():.3f}; worst trial minus VQF {worst(final)}"
     print(line + "\n")
-    print("| held-out category | VQF | hipimu out of sample | chosen without it |")
-    print("| --- | ---: | ---: | --- |")
+    print("| held-out category | VQF | hipimu out of sample | minus VQF | chosen without it |")
+    print("| --- | ---: | ---: | ---: | --- |")
     for c, k in final_chosen.items():
         held = arr == c
-        v = f"{vqf[held].mean():.2f}" if vqf is not None else ""
-        mark = " (worse)" if vqf is not None and final[held].mean() > vqf[held].mean() else ""
-        print(f"| {c} | {v} | {final[held].mean():.2f}{mark} | {fmt_cfg(cfgs[k])} |")
+        v = d = ""
+        if vqf is not None:
+            v = f"{vqf[held].mean():.3f}"
+            diff = final[held].mean() - vqf[held].mean()
+            d = f"{diff:+.3f}" + (" (worse)" if diff > 0 else "")
+        print(f"| {c} | {v} | {final[held].mean():.3f} | {d} | {fmt_cfg(cfgs[k])} |")
     print()
 
 
