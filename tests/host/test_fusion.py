@@ -143,8 +143,8 @@ def test_static_9d_heading_converges_immediately():
 def test_heading_uses_every_magnetometer_sample():
     """The heading correction runs at 25 Hz, but on the block mean of every magnetometer
     sample: a still sensor with noisy magnetometer samples keeps the heading as steady as
-    VQF's per-sample correction. One sample per block (here: every 8th valid, the others
-    missing) leaves 8 times the noise variance (2.8 times the std)."""
+    VQF's per-sample correction (measured: 0.033 deg std both). One sample per block (here:
+    every 8th valid, the others missing; the filter before issue 17's fix) gives 0.16."""
     vqf = pytest.importorskip("vqf")
     rate, n = 200.0, 24000  # 2 minutes; the last one is scored
     yaw = np.radians(40.0)
