@@ -52,7 +52,7 @@ TUNED: dict[str, tuple[float, ...]] = {
 #: these; more choices, more selection noise).
 MORE_TUNED: dict[str, tuple[float, ...]] = {
     "tau_acc": (2.0, 3.0, 4.5),
-    "correction_rate_hz": (25.0, 50.0),
+    "correction_rate_hz": (10.0, 25.0),
 }
 NINE_D_ONLY_KEYS = ("hard_iron", "hard_iron_min_offset")
 
