@@ -201,14 +201,14 @@ static void update_gyr(hqf_state *st, const double *gyr, double dt)
 }
 
 /* Per-sample accelerometer step: rest detection and the low-pass of the accelerometer in
- * the gyro-integrated (almost inertial) frame. */
-static void sample_acc(hqf_state *st, const double *acc, double dt)
+ * the gyro-integrated (almost inertial) frame (rg: the rotation matrix of gyr_quat). */
+static void sample_acc(hqf_state *st, const double *acc, double dt, const double *rg)
 {
     const hqf_params *p = &st->p;
     const double ts = st->c.ts;
     rest_detect_acc(st, acc, dt);
     double v[3];
-    hq_rotate(st->gyr_quat, acc, v);
+    hq_mat_vec(rg, acc, v);
     lp3_step(&st->acc_lp, v, p->tau_acc, ts, st->c.acc_b, st->c.acc_a, st->last_acc_lp);
     st->acc_new = 1;
 }
@@ -216,8 +216,9 @@ static void sample_acc(hqf_state *st, const double *acc, double dt)
 /* Per-sample magnetometer step: the sample, with the hard-iron offset in use removed, is
  * rotated into the gyro-integrated frame and summed over the correction block, so that the
  * heading correction uses every sample (one sample per block would multiply the
- * magnetometer noise's variance in the heading by the block length). */
-static void sample_mag(hqf_state *st, const double *mag)
+ * magnetometer noise's variance in the heading by the block length). rg: the rotation
+ * matrix of gyr_quat. */
+static void sample_mag(hqf_state *st, const double *mag, const double *rg)
 {
     double m[3] = {mag[0], mag[1], mag[2]}, v[3];
     if (st->hi_active) {
@@ -225,7 +226,7 @@ static void sample_mag(hqf_state *st, const double *mag)
         m[1] -= st->hi_b[1];
         m[2] -= st->hi_b[2];
     }
-    hq_rotate(st->gyr_quat, m, v);
+    hq_mat_vec(rg, m, v);
     st->mag_sum[0] += v[0];
     st->mag_sum[1] += v[1];
     st->mag_sum[2] += v[2];
@@ -312,8 +313,10 @@ unsigned hqf_step(hqf_state *st, const double *gyr, const double *acc, const dou
         const double step_dt = dt + st->pending_dt;
         st->pending_dt = 0.0;
         update_gyr(st, gyr, step_dt);
+        double rg[9]; /* R(gyr_quat), shared by the acc and mag steps */
+        hq_matrix(st->gyr_quat, rg);
         if (acc != NULL && usable3(acc)) {
-            sample_acc(st, acc, dt);
+            sample_acc(st, acc, dt, rg);
         } else {
             flags |= HQF_FLAG_ACC_SKIP;
         }
@@ -324,7 +327,7 @@ unsigned hqf_step(hqf_state *st, const double *gyr, const double *acc, const dou
                 st->last_mag[2] = mag[2];
                 memcpy(st->mag_gyr_quat, st->gyr_quat, sizeof st->mag_gyr_quat);
                 st->mag_new = 1;
-                sample_mag(st, mag);
+                sample_mag(st, mag, rg);
             } else {
                 flags |= HQF_FLAG_MAG_SKIP;
             }
