@@ -186,6 +186,27 @@ def test_gyro_bias_is_estimated_at_rest():
     assert heading[0] < 0.1
 
 
+@pytest.mark.parametrize("options", [{}, {"gyro_cal_sigma": 0.3}])
+def test_long_rest_keeps_the_bias_covariance_symmetric(options):
+    """A sensor left still for 20 minutes (between clients, 6D as in the gym): the bias
+    stays at the gyroscope's true bias and its covariance symmetric. Until issue 17 the
+    3-state filter computed K R P as K (P R^T)^T, which amplified P's rounding asymmetry by
+    about 0.5 % per rest update: the bias became NaN after ten minutes."""
+    rate, n = 100.0, 20 * 60 * 100
+    rng = np.random.default_rng(3)
+    true_bias = np.radians([0.3, -0.2, 0.25])
+    gyr = true_bias + rng.normal(0.0, np.radians(0.05), (n, 3))
+    acc = np.array([0.0, 0.0, G]) + rng.normal(0.0, 0.02, (n, 3))
+    f = OrientationFilter(rate, **options)
+    for i in range(0, n, 6000):
+        f.update(gyr[i : i + 6000], acc[i : i + 6000])
+        p = np.asarray(f._info()["bias_p"]).reshape(3, 3)
+        assert np.all(np.isfinite(p))
+        assert np.max(np.abs(p - p.T)) <= 1e-12 * np.max(np.abs(p))
+    # within three times the rest noise the filter assumes (0.01 deg/s in 6D)
+    assert np.max(np.abs(np.degrees(f.bias - true_bias))) < 0.03  # deg/s
+
+
 def _still_slow_turn_still(rate: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A biased gyro at rest for 20 s, then a slow 6 deg turn about the vertical over 4 s
     (1.5 deg/s: a client settling into a stance), then at rest again for 10 s."""
