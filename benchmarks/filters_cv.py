@@ -43,6 +43,7 @@ FEATURES: dict[str, tuple[float, ...]] = {
     "hard_iron": (0.0, 1.0),
     "gyro_cal_sigma": (0.0, 0.3),
     "rest_bias_gate": (0.0, 3.0),
+    "mag_dist_sample": (0.0, 1.0),
 }
 TUNED: dict[str, tuple[float, ...]] = {
     "hard_iron_min_offset": (0.1, 0.2),
@@ -54,7 +55,7 @@ MORE_TUNED: dict[str, tuple[float, ...]] = {
     "tau_acc": (2.0, 3.0, 4.5),
     "correction_rate_hz": (10.0, 25.0),
 }
-NINE_D_ONLY_KEYS = ("hard_iron", "hard_iron_min_offset")
+NINE_D_ONLY_KEYS = ("hard_iron", "hard_iron_min_offset", "mag_dist_sample")
 
 
 def _log(msg: str) -> None:

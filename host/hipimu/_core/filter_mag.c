@@ -11,17 +11,18 @@ static void set_delta(hqf_state *st, double d)
 
 /* Heading correction (at the correction rate) from the block's magnetometer samples:
  * mag_mean is their mean in the gyro-integrated frame (hard-iron offset removed, as it was
- * during the block); the hard-iron estimator takes the latest valid sample mag_raw with the
- * orientation at its time. */
+ * during the block). The hard-iron estimator takes the latest valid sample mag_raw with the
+ * orientation at its time, and so does the disturbance test with mag_dist_sample: the
+ * block mean would smooth away the fast field fluctuations (a vibration motor, a magnet
+ * moving nearby) that mark a disturbed field. */
 void hqf_correct_mag(hqf_state *st, const double *mag_raw, const double *mag_mean,
                      double block_t)
 {
     const hqf_params *p = &st->p;
     const double cts = st->c.corr_ts;
-    double me[3];
+    double q6[4], me[3];
+    hq_mul(st->acc_quat, st->mag_gyr_quat, q6);
     if (p->hard_iron != 0.0) {
-        double q6[4];
-        hq_mul(st->acc_quat, st->mag_gyr_quat, q6);
         hqf_update_hard_iron(st, q6, mag_raw, block_t);
     }
     hq_rotate(st->acc_quat, mag_mean, me);
@@ -30,8 +31,18 @@ void hqf_correct_mag(hqf_state *st, const double *mag_raw, const double *mag_mea
         const double dip_th = p->mag_dip_th * DEG;
         const double kref = st->c.k_mag_ref;
         double *nd = st->mag_norm_dip;
-        nd[0] = norm3(me);
-        nd[1] = -asin(me[2] / nd[0]);
+        double mt[3] = {me[0], me[1], me[2]};
+        if (p->mag_dist_sample != 0.0) {
+            double m[3] = {mag_raw[0], mag_raw[1], mag_raw[2]};
+            if (st->hi_active) {
+                m[0] -= st->hi_b[0];
+                m[1] -= st->hi_b[1];
+                m[2] -= st->hi_b[2];
+            }
+            hq_rotate(q6, m, mt);
+        }
+        nd[0] = norm3(mt);
+        nd[1] = -asin(mt[2] / nd[0]);
         if (p->mag_current_tau > 0.0) {
             lp_step(&st->magnd_lp, nd, 2, p->mag_current_tau, cts, st->c.magnd_b, st->c.magnd_a,
                     nd);

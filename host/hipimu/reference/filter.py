@@ -553,15 +553,19 @@ class ReferenceFilter:
     def correct_mag(self, mag_raw: np.ndarray, mag_mean: np.ndarray, block_t: float) -> None:
         p = self.p
         cts = self.corr_ts
+        q6 = qmul(self.acc_quat, self.mag_gyr_quat)
         if p["hard_iron"] != 0:
-            q6 = qmul(self.acc_quat, self.mag_gyr_quat)
             self.update_hard_iron(q6, mag_raw, block_t)
         me = qmat(self.acc_quat) @ mag_mean
         if p["mag_rejection"] != 0:
             dip_th = p["mag_dip_th"] * DEG
             kref = self.k_mag_ref
-            n = math.sqrt(float(np.dot(me, me)))
-            nd = np.array([n, -math.asin(me[2] / n)])
+            mt = me
+            if p["mag_dist_sample"] != 0:
+                m = mag_raw - self.hi_b if self.hi_active else mag_raw
+                mt = qmat(q6) @ m
+            n = math.sqrt(float(np.dot(mt, mt)))
+            nd = np.array([n, -math.asin(mt[2] / n)])
             if p["mag_current_tau"] > 0:
                 nd = self.magnd_lp.step(nd, p["mag_current_tau"], cts, self.magnd_b, self.magnd_a)
             if (
