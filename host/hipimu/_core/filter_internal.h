@@ -28,8 +28,9 @@ void hqf_update_bias_cal(hqf_state *st, const double *q6, const double *corr_rat
 void hqf_hard_iron_clear(hqf_state *st);
 void hqf_update_hard_iron(hqf_state *st, const double *q6, const double *mag, double dt);
 
-/* filter_mag.c: heading correction from the latest magnetometer sample over a block of
- * block_t seconds. */
+/* filter_mag.c: heading correction over a block of block_t seconds from the block's mean
+ * magnetometer sample in the gyro-integrated frame (mag_mean) and its latest raw sample
+ * (mag_raw: hard iron, disturbance test). */
 void hqf_correct_mag(hqf_state *st, const double *mag_raw, const double *mag_mean,
                      double block_t);
 

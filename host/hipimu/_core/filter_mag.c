@@ -12,9 +12,9 @@ static void set_delta(hqf_state *st, double d)
 /* Heading correction (at the correction rate) from the block's magnetometer samples:
  * mag_mean is their mean in the gyro-integrated frame (hard-iron offset removed, as it was
  * during the block). The hard-iron estimator takes the latest valid sample mag_raw with the
- * orientation at its time, and so does the disturbance test with mag_dist_sample: the
- * block mean would smooth away the fast field fluctuations (a vibration motor, a magnet
- * moving nearby) that mark a disturbed field. */
+ * orientation at its time, and so does the disturbance test with mag_dist_sample (the
+ * default): unsmoothed, that sample makes the test stricter near its thresholds, which
+ * won out of sample on BROAD (docs/fusion.md, step 8). */
 void hqf_correct_mag(hqf_state *st, const double *mag_raw, const double *mag_mean,
                      double block_t)
 {
