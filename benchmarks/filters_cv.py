@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{len(trials)} trials in {len(set(cats))} categories; grid: "
         + ", ".join(f"`{k}` in {v}" for k, v in {**FEATURES, **TUNED}.items())
-        + " (6D: without the hard-iron entries).\n"
+        + " (6D: without the magnetometer entries).\n"
     )
     try:
         import vqf  # noqa: F401
