@@ -6,17 +6,19 @@
 
 #include "filter_py.h"
 #include "quat_py.h"
+#include "sos_py.h"
 
 static PyMethodDef core_methods[] = {
     HQ_QUAT_METHODS
     HQ_FILTER_METHODS
+    HQ_SOS_METHODS
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef core_module = {
     PyModuleDef_HEAD_INIT,
     "hipimu._core",
-    "C kernels of hipimu: quaternion arrays, hip angles, orientation filter.",
+    "C kernels of hipimu: quaternion arrays, hip angles, orientation filter, biquad cascades.",
     0,
     core_methods,
     NULL,

@@ -27,10 +27,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.signal import find_peaks
 
 from hipimu.body import posture as body_posture
 from hipimu.body.kinematics import Kinematics
+from hipimu.core.dsp import find_peaks
 from hipimu.scoring.smoothness import lowpass
 from hipimu.stream.assembler import AlignedSamples
 
@@ -117,7 +117,7 @@ def _peaks(x: np.ndarray, side: str, fs: float) -> tuple[list[_Peak], float]:
     spread = float(np.percentile(valid, 99) - rest)
     threshold = max(MIN_RISE, MIN_SHARE * spread)
     e = np.nan_to_num(s - rest, nan=0.0)
-    found, _ = find_peaks(e, height=threshold, prominence=threshold, distance=int(0.5 * fs))
+    found = find_peaks(e, height=threshold, prominence=threshold, distance=int(0.5 * fs))
     out = []
     for i in found:
         h = e[i]

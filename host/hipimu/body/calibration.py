@@ -356,7 +356,7 @@ def _thigh_peaks(
 ) -> list[tuple[str, np.ndarray, float]]:
     """Peaks of thigh excursion while the pelvis is upright: (role, horizontal direction of
     the thigh's distal axis in pelvis-sensor coordinates, excursion in radians)."""
-    from scipy.signal import find_peaks  # lazily: scipy.signal is slow to import
+    from hipimu.core.dsp import find_peaks  # as scipy.signal's, which is slow to import
 
     q_p = aligned.quat["pelvis"]
     up_p = rotate(quat.conjugate(q_static["pelvis"]), UP)[0]  # pelvis Y in its sensor frame
@@ -370,7 +370,7 @@ def _thigh_peaks(
         down_p = rotate(quat.relative(q_p, aligned.quat[role]), down_f)
         dev = np.arccos(np.clip(np.nan_to_num(-(down_p @ up_p), nan=1.0), -1, 1))
         dev[~upright | exclude] = 0.0
-        peaks, _ = find_peaks(dev, height=np.deg2rad(20), distance=int(0.5 * aligned.rate_hz))
+        peaks = find_peaks(dev, height=np.deg2rad(20), distance=int(0.5 * aligned.rate_hz))
         for i in peaks:
             h = down_p[i] - np.dot(down_p[i], up_p) * up_p
             found.append((role, h / np.linalg.norm(h), float(dev[i])))

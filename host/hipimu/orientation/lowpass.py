@@ -6,7 +6,8 @@ hertz. Biomechanics has long low-passed kinematics near 6 Hz for the same reason
 *Biomechanics and Motor Control of Human Movement*, 4th ed., 2009, ch. 3). hipimu filters
 the segment orientations rather than the angles, so hip angles, pelvis angles and the
 OpenSim coordinates stay consistent: each quaternion component of a sign-continuous series
-is filtered forwards and backwards with scipy's second-order-sections Butterworth and the
+is filtered forwards and backwards with scipy's second-order-sections Butterworth
+(as reproduced in :mod:`hipimu.core.dsp`, which spares the import of scipy.signal) and the
 result renormalised, which for rotations this slow next to the cut-off is the rotation
 average over the filter's window to second order in its spread.
 """
@@ -14,7 +15,8 @@ average over the filter's window to second order in its spread.
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
+
+from hipimu.core.dsp import butter_lowpass, sosfiltfilt
 
 DEFAULT_CUTOFF_HZ = 6.0
 _ORDER = 2  # forwards and backwards: fourth order, no phase lag
@@ -31,7 +33,7 @@ def lowpass_quaternions(q: np.ndarray, rate_hz: float, cutoff_hz: float) -> np.n
             f"low-pass cut-off {cutoff_hz} Hz must lie between 0 and half the sample rate "
             f"({0.5 * rate_hz:g} Hz)"
         )
-    sos = butter(_ORDER, cutoff_hz, fs=rate_hz, output="sos")
+    sos = butter_lowpass(_ORDER, cutoff_hz, rate_hz)
     out = q.copy()
     finite = np.isfinite(q).all(axis=1)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], finite.astype(np.int8), [0]])))
@@ -43,6 +45,6 @@ def lowpass_quaternions(q: np.ndarray, rate_hz: float, cutoff_hz: float) -> np.n
         # one hemisphere: q and -q are the same rotation, the filter must not see a flip
         flips = np.cumsum(np.einsum("ij,ij->i", run[1:], run[:-1]) < 0) % 2
         run[1:][flips == 1] *= -1.0
-        smooth = sosfiltfilt(sos, run, axis=0)
+        smooth = sosfiltfilt(sos, run)
         out[start:end] = smooth / np.linalg.norm(smooth, axis=1, keepdims=True)
     return out

@@ -33,10 +33,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.signal import find_peaks
 
 from hipimu.body.kinematics import Kinematics, pelvis_angles
 from hipimu.core import quaternion as quat
+from hipimu.core.dsp import find_peaks
 from hipimu.scoring.catalog import MEASURES, Exercise
 from hipimu.scoring.smoothness import angular_speed, ldlj, lowpass, sparc
 
@@ -134,7 +134,7 @@ def find_repetitions(x: np.ndarray, fs: float, params: SegmentParams | None = No
     for i0, i1 in runs:
         s = smooth[i0:i1]
         v = np.gradient(s) * fs
-        peaks, _ = find_peaks(s, prominence=prominence)
+        peaks = find_peaks(s, prominence=prominence)
         bounds = [0, *peaks.tolist(), len(s) - 1]
         for k, pk in enumerate(peaks):
             lt = bounds[k] + int(np.argmin(s[bounds[k] : pk + 1]))

@@ -15,9 +15,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
 
 from hipimu.core import quaternion as quat
+from hipimu.core.dsp import butter_lowpass, sosfiltfilt
 
 
 def _speed_array(speed: np.ndarray, minimum: int) -> np.ndarray:
@@ -116,7 +116,7 @@ def ldlj(speed: np.ndarray, fs: float) -> float:
 @lru_cache(maxsize=32)
 def _butter_sos(order: int, cutoff_hz: float, fs: float) -> np.ndarray:
     """Filter design, cached: the live view re-segments a set many times a second."""
-    return butter(order, cutoff_hz, fs=fs, output="sos")  # not modified by the callers
+    return butter_lowpass(order, cutoff_hz, fs)  # not modified by the callers
 
 
 def lowpass(x: np.ndarray, fs: float, cutoff_hz: float, order: int = 2) -> np.ndarray:
@@ -128,7 +128,7 @@ def lowpass(x: np.ndarray, fs: float, cutoff_hz: float, order: int = 2) -> np.nd
     padlen = min(3 * (2 * len(sos) + 1), len(x) - 1)
     if len(x) < 4:
         return x.copy()
-    return sosfiltfilt(sos, x, axis=0, padlen=padlen)
+    return sosfiltfilt(sos, x, padlen=padlen)
 
 
 def angular_speed(q_pb: np.ndarray, fs: float, cutoff_hz: float | None = 10.0) -> np.ndarray:
