@@ -71,6 +71,22 @@ def test_euler_zxy_agrees_with_scipy(rng):
     np.testing.assert_allclose(Q.euler_zxy(q), expected, atol=1e-10)
 
 
+def test_euler_yxz_matches_reference_and_scipy_including_side_lying(rng):
+    """The pelvis angles (Y-X-Z): random orientations and the side-lying pelvis, whose
+    obliquity is within 1e-3 rad of +-90 deg (the decomposition's singular pose)."""
+    q = random_quats(5000, rng)
+    n = 2000
+    tilt = np.where(rng.random(n) < 0.5, 1, -1) * (np.pi / 2 - rng.uniform(1e-3, 0.05, n))
+    side = Rotation.from_euler(
+        "YXZ", np.column_stack([rng.uniform(-3, 3, n), tilt, rng.uniform(-1, 1, n)])
+    ).as_quat(scalar_first=True)
+    q = np.vstack([q, side])
+    np.testing.assert_allclose(Q.euler_yxz(q), R.euler_yxz(q), atol=TOL, rtol=0)
+    expected = Rotation.from_quat(q, scalar_first=True).as_euler("YXZ")
+    np.testing.assert_allclose(Q.euler_yxz(q), expected, atol=1e-9)
+    np.testing.assert_allclose(Q.euler_yxz(2.0 * q), expected, atol=1e-9)
+
+
 @pytest.mark.parametrize(
     ("axis", "index"),
     [("z", 0), ("x", 1), ("y", 2)],

@@ -82,6 +82,12 @@ static int euler_kernel(const double *q, double *out)
     return 0;
 }
 
+static int euler_yxz_kernel(const double *q, double *out)
+{
+    hq_euler_yxz(q, out);
+    return 0;
+}
+
 static PyObject *unary_over_rows(PyObject *args, Py_ssize_t out_cols, unary_kernel kernel)
 {
     PyObject *oq, *oout;
@@ -130,6 +136,12 @@ PyObject *hq_py_euler_zxy(PyObject *self, PyObject *args)
 {
     (void)self;
     return unary_over_rows(args, 3, euler_kernel);
+}
+
+PyObject *hq_py_euler_yxz(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return unary_over_rows(args, 3, euler_yxz_kernel);
 }
 
 PyObject *hq_py_hip_angles(PyObject *self, PyObject *args)

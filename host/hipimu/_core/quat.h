@@ -114,4 +114,19 @@ static inline void hq_euler_zxy(const double *q, double *out)
     out[2] = atan2(-r20, r22);
 }
 
+static inline void hq_euler_yxz(const double *q, double *out)
+{
+    /* R = Ry(a) Rx(b) Rz(c) (the pelvis angles of hipimu.body.kinematics). */
+    const double w = q[0], x = q[1], y = q[2], z = q[3];
+    const double s = 2.0 / (w * w + x * x + y * y + z * z);
+    const double r02 = s * (x * z + w * y);
+    const double r22 = 1.0 - s * (x * x + y * y);
+    const double r12 = s * (y * z - w * x);
+    const double r10 = s * (x * y + w * z);
+    const double r11 = 1.0 - s * (x * x + z * z);
+    out[0] = atan2(r02, r22);
+    out[1] = atan2(-r12, sqrt(r10 * r10 + r11 * r11));
+    out[2] = atan2(r10, r11);
+}
+
 #endif

@@ -9,6 +9,7 @@ PyObject *hq_py_quat_conjugate(PyObject *self, PyObject *args);
 PyObject *hq_py_quat_normalize(PyObject *self, PyObject *args);
 PyObject *hq_py_quat_relative(PyObject *self, PyObject *args);
 PyObject *hq_py_euler_zxy(PyObject *self, PyObject *args);
+PyObject *hq_py_euler_yxz(PyObject *self, PyObject *args);
 PyObject *hq_py_hip_angles(PyObject *self, PyObject *args);
 
 #define HQ_QUAT_METHODS                                                                    \
@@ -21,6 +22,8 @@ PyObject *hq_py_hip_angles(PyObject *self, PyObject *args);
      "quat_relative(a, b, out): out = conj(a) * b (rows broadcast)"},                      \
     {"euler_zxy", hq_py_euler_zxy, METH_VARARGS,                                           \
      "euler_zxy(q, out): intrinsic Z-X-Y angles in radians, out (N, 3)"},                  \
+    {"euler_yxz", hq_py_euler_yxz, METH_VARARGS,                                           \
+     "euler_yxz(q, out): intrinsic Y-X-Z angles in radians, out (N, 3)"},                  \
     {"hip_angles", hq_py_hip_angles, METH_VARARGS,                                         \
      "hip_angles(q_pelvis, q_femur, side_sign, out): flexion, adduction, rotation (rad)"},
 

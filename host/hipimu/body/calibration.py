@@ -53,9 +53,27 @@ def frame_from_axes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         raise CalibrationError("the anterior direction is parallel to the vertical")
     x = x / norm
     z = np.cross(x, y)
-    from scipy.spatial.transform import Rotation
+    return quat_from_matrix(np.column_stack([x, y, z]))
 
-    return Rotation.from_matrix(np.column_stack([x, y, z])).as_quat(scalar_first=True)
+
+def quat_from_matrix(m: np.ndarray) -> np.ndarray:
+    """Unit quaternion ``[w, x, y, z]`` of a rotation matrix, by the same branch on its
+    largest diagonal term (Shepperd 1978) as scipy's ``Rotation.from_matrix``, so the same
+    sign (scipy.spatial is not imported: it costs half a second)."""
+    m = np.asarray(m, dtype=np.float64)
+    trace = m[0, 0] + m[1, 1] + m[2, 2]
+    choice = int(np.argmax([m[0, 0], m[1, 1], m[2, 2], trace]))
+    q = np.empty(4)  # x, y, z, w as scipy computes it
+    if choice == 3:
+        q[:] = m[2, 1] - m[1, 2], m[0, 2] - m[2, 0], m[1, 0] - m[0, 1], 1.0 + trace
+    else:
+        i, j, k = choice, (choice + 1) % 3, (choice + 2) % 3
+        q[i] = 1.0 - trace + 2.0 * m[i, i]
+        q[j] = m[j, i] + m[i, j]
+        q[k] = m[k, i] + m[i, k]
+        q[3] = m[k, j] - m[j, k]
+    q /= np.linalg.norm(q)
+    return np.array([q[3], q[0], q[1], q[2]])
 
 
 def angular_speed(q: np.ndarray, rate_hz: float) -> np.ndarray:
@@ -345,10 +363,15 @@ class Calibration:
 
 
 def mean_quat(q: np.ndarray) -> np.ndarray:
-    """Average orientation of rows of ``q`` (eigenvector method, via scipy)."""
-    from scipy.spatial.transform import Rotation
-
-    return Rotation.from_quat(q, scalar_first=True).mean().as_quat(scalar_first=True)
+    """Average orientation of rows of ``q``: the eigenvector of the largest eigenvalue of
+    the mean of ``q q^T`` (Markley et al. 2007), as scipy's ``Rotation.mean`` (without
+    importing scipy.spatial), with ``w >= 0``: an eigenvector's sign is arbitrary (scipy's
+    depends on rounding inside LAPACK), and ``q`` and ``-q`` are the same rotation."""
+    q = np.asarray(q, dtype=np.float64).reshape(-1, 4)
+    q = q / np.linalg.norm(q, axis=1, keepdims=True)
+    _, v = np.linalg.eigh(q.T @ q / len(q))
+    m = v[:, -1]
+    return -m if m[0] < 0 else m
 
 
 def _thigh_peaks(

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from hipimu.body.calibration import Calibration
 from hipimu.core import quaternion as quat
@@ -76,7 +75,7 @@ def pelvis_angles(q_gb_pelvis: np.ndarray, room: np.ndarray) -> np.ndarray:
     out = np.full((len(rel), 3), np.nan)
     ok = np.isfinite(rel).all(axis=1)
     if ok.any():
-        out[ok] = Rotation.from_quat(rel[ok], scalar_first=True).as_euler("YXZ")
+        out[ok] = quat.euler_yxz(rel[ok])  # scipy's Rotation.as_euler("YXZ")
     return out
 
 

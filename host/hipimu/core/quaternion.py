@@ -78,6 +78,15 @@ def euler_zxy(q: np.ndarray) -> np.ndarray:
     return out
 
 
+def euler_yxz(q: np.ndarray) -> np.ndarray:
+    """Intrinsic Y-X-Z angles ``(N, 3)`` in radians: ``R(q) = Ry(a) Rx(b) Rz(c)``
+    (scipy's ``Rotation.as_euler("YXZ")``)."""
+    q = as_quat_array(q)
+    out = np.empty((len(q), 3))
+    _core.euler_yxz(q, out)
+    return out
+
+
 def hip_angles(q_pelvis: np.ndarray, q_femur: np.ndarray, side: Side) -> np.ndarray:
     """Hip flexion, adduction and internal rotation ``(N, 3)`` in radians.
 

@@ -67,6 +67,26 @@ def euler_zxy(q: np.ndarray) -> np.ndarray:
     )
 
 
+def euler_yxz(q: np.ndarray) -> np.ndarray:
+    """Intrinsic Y-X-Z angles (radians) with ``R(q) = Ry(a) Rx(b) Rz(c)``; q need not be unit."""
+    q = np.atleast_2d(q)
+    w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
+    s = 2.0 / (w * w + x * x + y * y + z * z)
+    r02 = s * (x * z + w * y)
+    r22 = 1.0 - s * (x * x + y * y)
+    r12 = s * (y * z - w * x)
+    r10 = s * (x * y + w * z)
+    r11 = 1.0 - s * (x * x + z * z)
+    return np.stack(
+        [
+            np.arctan2(r02, r22),
+            np.arctan2(-r12, np.sqrt(r10 * r10 + r11 * r11)),
+            np.arctan2(r10, r11),
+        ],
+        axis=1,
+    )
+
+
 def hip_angles(q_pelvis: np.ndarray, q_femur: np.ndarray, side_sign: float) -> np.ndarray:
     """Flexion, adduction, internal rotation (radians) of the femur relative to the pelvis.
 
