@@ -112,11 +112,20 @@ class Chart:
         )
 
     def line(self, xs, ys, color: str, dash: str = "", width: float = 1.5, opacity=1.0) -> None:
-        pts = " ".join(
-            f"{self.px(x):.1f},{self.py(y):.1f}"
-            for x, y in zip(xs, ys, strict=True)
-            if np.isfinite(x) and np.isfinite(y)
+        xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+        if xs.shape != ys.shape:
+            raise ValueError(f"line: {len(xs)} x values for {len(ys)} y values")
+        ok = np.isfinite(xs) & np.isfinite(ys)
+        # the arithmetic of px and py, elementwise (same operations, same digits)
+        px = self.left + (xs[ok] - self.x0) / (self.x1 - self.x0) * (
+            self.w - self.left - self.right
         )
+        py = (
+            self.h
+            - self.bottom
+            - (ys[ok] - self.y0) / (self.y1 - self.y0) * (self.h - self.top - self.bottom)
+        )
+        pts = " ".join(map("{:.1f},{:.1f}".format, px.tolist(), py.tolist()))
         if pts:
             self.parts.append(
                 f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="{width}"'
@@ -210,7 +219,11 @@ def traces_chart(ex: ExerciseScore, kin: Kinematics) -> str:
     for side in SIDES:
         hip = kin.hip(side)
         for r in ex.reps(side):
-            sel = (kin.time >= r.start - 0.2) & (kin.time <= r.end + 0.2)
+            # the grid is sorted: the samples from start - 0.2 s to end + 0.2 s
+            sel = slice(
+                np.searchsorted(kin.time, r.start - 0.2, "left"),
+                np.searchsorted(kin.time, r.end + 0.2, "right"),
+            )
             x = e.primary_sign * hip[sel, e.primary_column]
             i0 = np.searchsorted(kin.time, r.start)
             base = e.primary_sign * hip[min(i0, len(kin.time) - 1), e.primary_column]
