@@ -6,19 +6,21 @@
 
 #include "filter_py.h"
 #include "quat_py.h"
+#include "logscan_py.h"
 #include "sos_py.h"
 
 static PyMethodDef core_methods[] = {
     HQ_QUAT_METHODS
     HQ_FILTER_METHODS
     HQ_SOS_METHODS
+    HQ_LOGSCAN_METHODS
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef core_module = {
     PyModuleDef_HEAD_INIT,
     "hipimu._core",
-    "C kernels of hipimu: quaternion arrays, hip angles, orientation filter, biquad cascades.",
+    "C kernels of hipimu: quaternion arrays, hip angles, orientation filter, biquad cascades, session-log scan.",
     0,
     core_methods,
     NULL,
