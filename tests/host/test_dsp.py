@@ -110,13 +110,29 @@ def test_find_peaks_edges():
         dsp.find_peaks(np.zeros(5), distance=0.5)
 
 
-@pytest.mark.parametrize("df", [1.0, 2.5, 4.0, 9.3, 30.0, 1e6])
-def test_symmetry_t_quantiles_are_scipy_stats(df):
+@pytest.mark.parametrize("df", [1.0, 1.3, 2.5, 4.0, 9.3, 30.0, 77.7, 1000.0, 1e4, 1e6])
+def test_t_distribution_is_scipy_stats_t(df):
+    from scipy import stats
+
+    from hipimu.scoring import tdist
+
+    rtol = 1e-12 if df <= 1000 else 1e-8
+    for t in (0.0, 0.01, 0.3, 1.0, 1.96, 2.5, 4.0, 10.0, 40.0, -1.5, -30.0):
+        np.testing.assert_allclose(tdist.sf(t, df), stats.t.sf(t, df), rtol=rtol, atol=0)
+    for p in (0.025, 0.3, 0.5, 0.5001, 0.6, 0.9, 0.95, 0.975, 0.995, 0.9995, 1 - 1e-9):
+        # near p = 0.5 scipy's own inversion is good to 1e-13 absolute (cdf(ppf) - p)
+        np.testing.assert_allclose(tdist.ppf(p, df), stats.t.ppf(p, df), rtol=rtol, atol=1e-12)
+        np.testing.assert_allclose(stats.t.cdf(tdist.ppf(p, df), df), p, rtol=1e-9, atol=1e-15)
+    assert np.isnan(tdist.ppf(0.9, 0.0)) and np.isnan(tdist.sf(1.0, -1.0))
+    assert tdist.ppf(1.0, df) == np.inf and tdist.sf(np.inf, df) == 0.0
+
+
+def test_symmetry_intervals_use_scipys_t_quantiles():
     from scipy import stats
 
     from hipimu.scoring import symmetry
 
-    rng = np.random.default_rng(int(df))
+    rng = np.random.default_rng(9)
     right, left = rng.normal(10, 1, 6), rng.normal(11, 2, 7)
     (_lo, hi), p = symmetry.welch_interval(right, left)
     d = left.mean() - right.mean()
@@ -124,8 +140,22 @@ def test_symmetry_t_quantiles_are_scipy_stats(df):
     se = np.sqrt(vr + vl)
     dof = (vr + vl) ** 2 / (vr**2 / 5 + vl**2 / 6)
     np.testing.assert_allclose(hi - d, stats.t.ppf(0.975, dof) * se, rtol=1e-12)
-    np.testing.assert_allclose(p, 2 * stats.t.sf(abs(d) / se, dof), rtol=1e-10)
-    from scipy import special
+    np.testing.assert_allclose(p, 2 * stats.t.sf(abs(d) / se, dof), rtol=1e-12)
 
-    np.testing.assert_allclose(special.stdtrit(df, 0.975), stats.t.ppf(0.975, df), rtol=1e-12)
-    np.testing.assert_allclose(special.stdtr(df, -2.1), stats.t.sf(2.1, df), rtol=1e-12)
+
+@pytest.mark.parametrize("size", [1, 2, 5, 50, 51])
+def test_moving_average_is_scipys_uniform_filter(size):
+    from scipy.ndimage import uniform_filter1d
+
+    rng = np.random.default_rng(size)
+    x = np.abs(np.cumsum(rng.normal(size=(2000, 3)), axis=0)) * 30.0
+    np.testing.assert_allclose(
+        dsp.moving_average(x, size),
+        uniform_filter1d(x, size, axis=0, mode="nearest"),
+        rtol=1e-10,
+        atol=1e-9,
+    )
+    short = x[:3, 0]
+    np.testing.assert_allclose(
+        dsp.moving_average(short, size), uniform_filter1d(short, size, mode="nearest")
+    )

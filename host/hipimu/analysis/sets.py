@@ -30,7 +30,7 @@ import numpy as np
 
 from hipimu.body import posture as body_posture
 from hipimu.body.kinematics import Kinematics
-from hipimu.core.dsp import find_peaks
+from hipimu.core.dsp import find_peaks, moving_average
 from hipimu.scoring.smoothness import lowpass
 from hipimu.stream.assembler import AlignedSamples
 
@@ -69,13 +69,11 @@ class DetectedSet:
 
 def steady_postures(aligned: AlignedSamples, window_s: float = 1.0) -> np.ndarray:
     """:func:`hipimu.body.posture.classify` per sample after a ``window_s`` majority vote."""
-    from scipy.ndimage import uniform_filter1d
-
     labels = body_posture.classify(aligned.quat)
     names = np.array(body_posture.POSTURES, dtype=object)
     onehot = np.stack([labels == n for n in names], axis=1).astype(float)
     width = max(1, round(window_s * aligned.rate_hz))
-    votes = uniform_filter1d(onehot, width, axis=0, mode="nearest")
+    votes = moving_average(onehot, width)  # counts of 0/1: exact, ties as scipy's
     return names[np.argmax(votes, axis=1)]
 
 

@@ -106,7 +106,7 @@ class StandingWindow:
 def _smoothed_speed(aligned: AlignedSamples, max_gap: int) -> np.ndarray:
     """Per sample, the largest over sensors of the angular speed (deg/s) averaged over
     :data:`SMOOTH_S`; gaps up to ``max_gap`` samples are bridged, longer ones are inf."""
-    from scipy.ndimage import uniform_filter1d
+    from hipimu.core.dsp import moving_average
 
     width = max(1, round(SMOOTH_S * aligned.rate_hz))
     combined = np.zeros(len(aligned.time))
@@ -119,7 +119,7 @@ def _smoothed_speed(aligned: AlignedSamples, max_gap: int) -> np.ndarray:
         idx = np.arange(len(speed))
         filled = speed.copy()
         filled[missing] = np.interp(idx[missing], idx[~missing], speed[~missing])
-        smooth = uniform_filter1d(filled, width, mode="nearest")
+        smooth = moving_average(filled, width)
         smooth[missing & ~bridged] = np.inf
         combined = np.maximum(combined, smooth)
     return combined

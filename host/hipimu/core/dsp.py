@@ -11,7 +11,9 @@ scipy's definitions and checked against scipy in ``tests/host/test_dsp.py``:
   conditions), its recursion in the C kernel ``hipimu._core.sosfilt`` (numpy twin:
   :func:`hipimu.reference.dsp.sosfilt`);
 * :func:`find_peaks` - the indices of ``scipy.signal.find_peaks`` with ``height``,
-  ``prominence`` and ``distance`` (plateaus give their middle sample).
+  ``prominence`` and ``distance`` (plateaus give their middle sample);
+
+and :func:`moving_average`, ``scipy.ndimage.uniform_filter1d`` with ``mode="nearest"``.
 """
 
 from __future__ import annotations
@@ -123,6 +125,22 @@ def find_peaks(
     if prominence is not None and len(peaks):
         peaks = peaks[_prominences(x, peaks) >= prominence]
     return peaks
+
+
+def moving_average(x: np.ndarray, size: int) -> np.ndarray:
+    """Mean over ``size`` samples along axis 0, edges extended with the first and last
+    value: ``scipy.ndimage.uniform_filter1d(x, size, axis=0, mode="nearest")`` (the
+    window of sample ``i`` starts at ``i - size // 2``), up to rounding."""
+    x = np.asarray(x, dtype=np.float64)
+    if size < 1:
+        raise ValueError(f"moving average over {size} samples")
+    lead = size // 2
+    ext = np.concatenate(
+        [np.repeat(x[:1], lead, axis=0), x, np.repeat(x[-1:], size - 1 - lead, axis=0)]
+    )
+    c = np.cumsum(ext, axis=0)
+    c = np.concatenate([np.zeros_like(c[:1]), c])
+    return (c[size:] - c[:-size]) / size
 
 
 def _local_maxima(x: np.ndarray) -> np.ndarray:

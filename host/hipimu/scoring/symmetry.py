@@ -29,8 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special  # the t distribution, as scipy.stats.t (which is slow to import)
 
+from hipimu.scoring import tdist
 from hipimu.scoring.catalog import FlagRule
 
 
@@ -108,8 +108,8 @@ def welch_interval(right: np.ndarray, left: np.ndarray, level: float = 0.95):
     if se == 0:
         return (d, d), (0.0 if d else 1.0)
     df = (vr + vl) ** 2 / (vr**2 / (len(right) - 1) + vl**2 / (len(left) - 1))
-    q = special.stdtrit(df, 0.5 + level / 2)  # stats.t.ppf
-    p = 2 * special.stdtr(df, -abs(d) / se)  # stats.t.sf
+    q = tdist.ppf(0.5 + level / 2, df)
+    p = 2 * tdist.sf(abs(d) / se, df)
     return (d - q * se, d + q * se), float(p)
 
 
@@ -152,7 +152,7 @@ def ratio_interval(right: np.ndarray, left: np.ndarray, level: float = 0.95) -> 
     if se == 0:
         return (float(np.exp(centre)),) * 2
     df = (a + b) ** 2 / (a**2 / dr + b**2 / dl)
-    q = float(special.stdtrit(df, 0.5 + level / 2))  # stats.t.ppf
+    q = tdist.ppf(0.5 + level / 2, df)
     return (float(np.exp(centre - q * se)), float(np.exp(centre + q * se)))
 
 
