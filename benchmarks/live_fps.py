@@ -11,7 +11,9 @@ measurement starts). Two views are measured on the same stream:
   pyqtgraph live plot can do with these notifications (no clocks, no angles, no panel).
 
 Frames/s counts paints of the plot canvas; latency runs from a notification's arrival
-in the bridge (``perf_counter``) to the end of the first canvas paint that shows it.
+in the bridge (``perf_counter``) to the end of the first canvas paint that shows it;
+cpu is the process's CPU time (all threads: source, bridge, pipeline, repetition worker,
+Qt) over the wall time measured, as a share of one core (issue 18: at most 20 %).
 
     QT_QPA_PLATFORM=offscreen PYTHONPATH=host:firmware python benchmarks/live_fps.py
 """
@@ -143,6 +145,7 @@ def measure(kind: str, plane: str, notes, start: float, seconds: float, frame_ms
         peer.timer.start(frame_ms)
         stop = peer.widget
     t0 = time.perf_counter()
+    cpu0 = time.process_time()  # every thread of the process: source, bridge, workers
     loop = QtCore.QEventLoop()
     poll = QtCore.QTimer()
     poll.timeout.connect(
@@ -152,6 +155,7 @@ def measure(kind: str, plane: str, notes, start: float, seconds: float, frame_ms
     loop.exec()
     poll.stop()
     elapsed = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
     if kind == "hipimu":
         window.timer.stop()
         lat = np.array(window.latencies)
@@ -167,6 +171,7 @@ def measure(kind: str, plane: str, notes, start: float, seconds: float, frame_ms
     paints = [p for p in paints if p >= t0]
     return {
         "fps": len(paints) / elapsed,
+        "cpu": cpu / elapsed,
         "lat_median_ms": float(np.median(lat) * 1e3) if len(lat) else float("nan"),
         "lat_p95_ms": float(np.percentile(lat, 95) * 1e3) if len(lat) else float("nan"),
         "lat_max_ms": float(np.max(lat) * 1e3) if len(lat) else float("nan"),
@@ -189,7 +194,10 @@ def main() -> None:
         f"notifications/s), 10 s window, {args.seconds:.0f} s measured, frame timer "
         f"{args.frame_ms} ms"
     )
-    header = f"{'view':<26}{'fps':>7}{'lat median':>12}{'p95':>8}{'max':>8}{'notes':>7}{'drop':>6}"
+    header = (
+        f"{'view':<26}{'fps':>7}{'lat median':>12}{'p95':>8}{'max':>8}{'notes':>7}{'drop':>6}"
+        f"{'cpu':>7}"
+    )
     print(header)
     results = {}
     for plane in args.plane:
@@ -200,13 +208,16 @@ def main() -> None:
             name = f"{kind} ({curves} curves)"
             print(
                 f"{name:<26}{r['fps']:7.1f}{r['lat_median_ms']:10.1f}ms{r['lat_p95_ms']:6.1f}ms"
-                f"{r['lat_max_ms']:6.1f}ms{r['notes']:7d}{r['dropped']:6d}"
+                f"{r['lat_max_ms']:6.1f}ms{r['notes']:7d}{r['dropped']:6d}{r['cpu']:6.1%}"
             )
         ours, peer = results[("hipimu", plane)], results[("peer", plane)]
         print(
             f"  ratio hipimu/peer ({curves} curves): fps {ours['fps'] / peer['fps']:.2f}, "
-            f"median latency {ours['lat_median_ms'] / peer['lat_median_ms']:.2f}"
+            f"median latency {ours['lat_median_ms'] / peer['lat_median_ms']:.2f}, "
+            f"CPU {ours['cpu'] / peer['cpu']:.2f} (hipimu {ours['cpu']:.1%} of a core; "
+            f"target <= 20 %: {'met' if ours['cpu'] <= 0.20 else 'NOT met'})"
         )
+    print(f"load average {os.getloadavg()[0]:.1f} after the runs, {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":
