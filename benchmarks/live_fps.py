@@ -34,7 +34,7 @@ from pyqtgraph.Qt import QtCore, QtWidgets
 from hipimu.analysis.live.pipeline import LivePipeline
 from hipimu.analysis.live.ring import Ring
 from hipimu.app.live.bridge import SourceThread
-from hipimu.app.live.view import LiveWindow
+from hipimu.app.live.view import FRAME_MS, LiveWindow
 from hipimu.core.types import Notification
 from hipimu.simulate import Protocol, simulate_session
 from hipimu.sources.simulated import SimulatedSource
@@ -183,7 +183,7 @@ def measure(kind: str, plane: str, notes, start: float, seconds: float, frame_ms
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0, help="measured seconds per run")
-    ap.add_argument("--frame-ms", type=int, default=15, help="frame timer interval")
+    ap.add_argument("--frame-ms", type=int, default=FRAME_MS, help="frame timer interval")
     ap.add_argument("--plane", choices=("primary", "all"), nargs="+", default=["primary", "all"])
     args = ap.parse_args()
     sim = simulate_session(Protocol(reps=4), seed=0)

@@ -19,6 +19,7 @@ from hipimu.analysis.live.pipeline import HIP_L, LivePipeline
 from hipimu.analysis.pipeline import analyse
 from hipimu.app.cli import main
 from hipimu.app.live.bridge import SourceThread
+from hipimu.app.live.traces import DISPLAY_STEP
 from hipimu.app.live.view import LEFT_COLOR, RIGHT_COLOR, LiveWindow
 from hipimu.core.types import Notification
 from hipimu.scoring.catalog import exercise as catalog_exercise
@@ -134,9 +135,10 @@ def test_plane_choice_and_mirrored_layout(app, session):
     assert sign == -1.0  # drawn as abduction, the vocabulary of every user text
     x, y = left.getData()
     rows = window.pipeline.window(window.window_s)
-    assert (
-        len(x) == len(rows) and x[-1] == 0.0 and x[0] == pytest.approx(-window.window_s, abs=0.02)
-    )
+    # every DISPLAY_STEP-th row is drawn, ending at the newest
+    rows = rows[(len(rows) - 1) % DISPLAY_STEP :: DISPLAY_STEP]
+    assert DISPLAY_STEP == 2 and len(x) == len(rows) > 400
+    assert x[-1] == 0.0 and x[0] == pytest.approx(-window.window_s, abs=0.02)
     # mirrored: the left hip is drawn negated, in degrees
     np.testing.assert_allclose(y, -sign * np.rad2deg(rows[:, HIP_L][:, 1]), equal_nan=True)
     assert np.isfinite(right.getData()[1]).all()

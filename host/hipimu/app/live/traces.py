@@ -32,6 +32,12 @@ class Canvas(pg.GraphicsLayoutWidget):
         self.painted.emit()
 
 
+#: rows drawn: every DISPLAY_STEP-th grid row, ending at the newest (50 points a second at
+#: 100 Hz, 2 pixels apart on a 10 s trace; hip movements stay below a few hertz). Qt's
+#: raster painter spends most of a frame stroking the wide pens, per segment.
+DISPLAY_STEP = 2
+
+
 class Traces:
     """The plots on a :class:`Canvas`: :meth:`build` lays them out, :meth:`draw` shows
     the newest grid rows, :meth:`set_band` the target band."""
@@ -118,7 +124,9 @@ class Traces:
             band.setRegion((-hi, -lo) if i == 1 else (lo, hi))
 
     def draw(self, rows: np.ndarray) -> None:
-        """Show grid ``rows`` (the live pipeline's columns), time 0 at the newest."""
+        """Show grid ``rows`` (the live pipeline's columns), time 0 at the newest; every
+        :data:`DISPLAY_STEP`-th row, the newest always."""
+        rows = rows[(len(rows) - 1) % DISPLAY_STEP :: DISPLAY_STEP]
         x = rows[:, T] - rows[-1, T]
         for _plot, plane, sign, right, left in self.plots:
             j = PLANES.index(plane)

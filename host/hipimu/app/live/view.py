@@ -34,6 +34,12 @@ from hipimu.core.types import Notification
 __all__ = ["LEFT_COLOR", "RIGHT_COLOR", "LiveWindow"]
 
 
+#: the frame timer: 30 frames a second. Each sensor's notifications arrive 25 times a
+#: second (4 samples at 100 Hz), so every packet is on screen within a frame, and the view
+#: stays under a fifth of a core (benchmarks/live_fps.py; docs/live.md).
+FRAME_MS = 33
+
+
 class LiveWindow(QtWidgets.QMainWindow):
     """The trainer's live view over a :class:`LivePipeline` fed by a :class:`SourceThread`."""
 
@@ -50,7 +56,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         layout: str = "overlay",
         record_dir: str | Path | None = None,
         sensor_status: Callable[[], dict] | None = None,
-        frame_ms: int = 15,
+        frame_ms: int = FRAME_MS,
         session_info: dict | None = None,
     ) -> None:
         super().__init__()
