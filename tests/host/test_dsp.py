@@ -41,6 +41,16 @@ def test_sosfilt_kernel_matches_twin_and_scipy():
     np.testing.assert_allclose(zf, zf_ref, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(y, y_sp, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(zf, zf_sp, rtol=1e-12, atol=1e-12)
+    # backwards, and in place
+    y, zf = dsp.sosfilt(sos, x, zi, reverse=True)
+    y_ref, zf_ref = ref.sosfilt(sos, x, zi, reverse=True)
+    y_sp, zf_sp = signal.sosfilt(sos, x[::-1], axis=0, zi=zi)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y, y_sp[::-1], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(zf, zf_sp, rtol=1e-12, atol=1e-12)
+    inplace = x.copy()
+    dsp.sosfilt(sos, inplace, zi, reverse=True, out=inplace)
+    np.testing.assert_array_equal(inplace, y)
 
 
 def test_sosfilt_kernel_rejects_bad_buffers():
@@ -154,6 +164,11 @@ def test_moving_average_is_scipys_uniform_filter(size):
         uniform_filter1d(x, size, axis=0, mode="nearest"),
         rtol=1e-10,
         atol=1e-9,
+    )
+    counts = (x > 50).astype(np.int32)
+    np.testing.assert_array_equal(
+        dsp.moving_sum(counts, size),
+        np.round(uniform_filter1d(counts.astype(float), size, axis=0, mode="nearest") * size),
     )
     short = x[:3, 0]
     np.testing.assert_allclose(

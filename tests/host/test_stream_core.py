@@ -10,6 +10,7 @@ from scipy.spatial.transform import Rotation, Slerp
 from test_session import stream_notes
 
 from hipimu.core.types import Notification
+from hipimu.reference.quaternion import slerp as reference_slerp
 from hipimu.stream.assembler import SessionAssembler
 from hipimu.stream.resample import in_gaps, slerp
 from hipimu.stream.unwrap import U16, U32, unwrap_chain, unwrap_near
@@ -184,6 +185,9 @@ def test_slerp_matches_scipy():
     want = Slerp(times, Rotation.from_quat(q, scalar_first=True))(t).as_quat(scalar_first=True)
     got = slerp(times, q, t)
     assert np.max(np.abs(np.abs(np.sum(want * got, axis=1)) - 1.0)) < 1e-12
+    # the C kernel against its numpy twin, sign included
+    np.testing.assert_allclose(got, reference_slerp(times, q, t), atol=1e-13)
+    np.testing.assert_allclose(slerp(times, 3.0 * q, t), got, atol=1e-13)  # not unit
     with pytest.raises(ValueError, match="strictly increasing"):
         slerp(times[::-1], q, t)
 

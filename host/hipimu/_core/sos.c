@@ -2,17 +2,20 @@
  * sosfilt: the recursive core of hipimu.core.dsp.sosfiltfilt (zero-phase low-pass of
  * orientations, speeds and set-detection signals). numpy twin: hipimu.reference.dsp.
  *
- * sosfilt(sos, x, zi, out, channels): sos (S, 6) with a0 == 1; x and out (N, channels);
- * zi (2 S, channels), the initial state, overwritten with the final state. */
+ * sosfilt(sos, x, zi, out, channels, reverse): sos (S, 6) with a0 == 1; x and out
+ * (N, channels), out may be x itself (each row is read before it is written); zi
+ * (2 S, channels), the initial state, overwritten with the final state; reverse: run
+ * from the last row to the first (the backward pass of a zero-phase filter). */
 #include <Python.h>
 
 #include "buffers.h"
 #include "sos_py.h"
 
 static void sos_run(const double *sos, Py_ssize_t sections, const double *x, double *out,
-                    double *zi, Py_ssize_t rows, Py_ssize_t channels)
+                    double *zi, Py_ssize_t rows, Py_ssize_t channels, int reverse)
 {
-    for (Py_ssize_t n = 0; n < rows; n++) {
+    for (Py_ssize_t i = 0; i < rows; i++) {
+        const Py_ssize_t n = reverse ? rows - 1 - i : i;
         const double *xr = x + n * channels;
         double *yr = out + n * channels;
         for (Py_ssize_t c = 0; c < channels; c++) {
@@ -35,9 +38,10 @@ PyObject *hq_py_sosfilt(PyObject *self, PyObject *args)
 {
     PyObject *osos, *ox, *ozi, *oout;
     Py_ssize_t channels;
+    int reverse = 0;
     hq_dbuf sos, x, zi, out;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOOOn", &osos, &ox, &ozi, &oout, &channels)) {
+    if (!PyArg_ParseTuple(args, "OOOOn|p", &osos, &ox, &ozi, &oout, &channels, &reverse)) {
         return NULL;
     }
     if (channels < 1) {
@@ -81,7 +85,7 @@ PyObject *hq_py_sosfilt(PyObject *self, PyObject *args)
     }
     if (!bad) {
         Py_BEGIN_ALLOW_THREADS
-        sos_run(sos.data, sos.rows, x.data, out.data, zi.data, x.rows, channels);
+        sos_run(sos.data, sos.rows, x.data, out.data, zi.data, x.rows, channels, reverse);
         Py_END_ALLOW_THREADS
     }
     hq_dbuf_release(&sos);

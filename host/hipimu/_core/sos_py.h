@@ -8,7 +8,8 @@ PyObject *hq_py_sosfilt(PyObject *self, PyObject *args);
 
 #define HQ_SOS_METHODS                                                                     \
     {"sosfilt", hq_py_sosfilt, METH_VARARGS,                                               \
-     "sosfilt(sos, x, zi, out, channels): biquad cascade (DF-II transposed) along rows; "  \
-     "zi (2 S, channels) in: initial state, out: final state"},
+     "sosfilt(sos, x, zi, out, channels, reverse=False): biquad cascade (DF-II "           \
+     "transposed) along rows (out may be x); zi (2 S, channels) in: initial state, out: "   \
+     "final state"},
 
 #endif

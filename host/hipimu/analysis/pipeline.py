@@ -79,7 +79,7 @@ def analyse(
     assembler.extend(notifications)
     markers = markers or []
     say("aligning sensor clocks")
-    timelines = assembler.timelines()
+    timelines = assembler.timelines(drop_samples=True)  # the result keeps the timelines
     fused = fuse_raw(timelines)
     aligned = resample(timelines, rate_hz)
     # 6D fusion leaves each sensor's heading its own: align them while in their case

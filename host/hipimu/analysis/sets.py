@@ -30,7 +30,7 @@ import numpy as np
 
 from hipimu.body import posture as body_posture
 from hipimu.body.kinematics import Kinematics
-from hipimu.core.dsp import find_peaks, moving_average
+from hipimu.core.dsp import find_peaks, moving_sum
 from hipimu.scoring.smoothness import lowpass
 from hipimu.stream.assembler import AlignedSamples
 
@@ -71,9 +71,10 @@ def steady_postures(aligned: AlignedSamples, window_s: float = 1.0) -> np.ndarra
     """:func:`hipimu.body.posture.classify` per sample after a ``window_s`` majority vote."""
     labels = body_posture.classify(aligned.quat)
     names = np.array(body_posture.POSTURES, dtype=object)
-    onehot = np.stack([labels == n for n in names], axis=1).astype(float)
+    onehot = np.stack([labels == n for n in names], axis=1).astype(np.int32)
     width = max(1, round(window_s * aligned.rate_hz))
-    votes = moving_average(onehot, width)  # counts of 0/1: exact, ties as scipy's
+    # votes as exact counts: the argmax (ties: the first) of the window means, as before
+    votes = moving_sum(onehot, width)
     return names[np.argmax(votes, axis=1)]
 
 

@@ -59,16 +59,24 @@ def sosfilt_zi(sos: np.ndarray) -> np.ndarray:
     return zi
 
 
-def sosfilt(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Filter the rows of ``x`` ``(N, C)`` from the state ``zi`` ``(S, 2, C)``; returns
+def sosfilt(
+    sos: np.ndarray,
+    x: np.ndarray,
+    zi: np.ndarray,
+    *,
+    reverse: bool = False,
+    out: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Filter the rows of ``x`` ``(N, C)`` from the state ``zi`` ``(S, 2, C)`` (from the
+    last row to the first with ``reverse``; into ``out``, which may be ``x``); returns
     the output and the final state."""
     sos = np.ascontiguousarray(sos, dtype=np.float64)
     sos = sos / sos[:, 3:4]
     x = np.ascontiguousarray(x, dtype=np.float64)
     channels = x.shape[1]
     state = np.ascontiguousarray(zi, dtype=np.float64).reshape(2 * len(sos), channels).copy()
-    out = np.empty_like(x)
-    _core.sosfilt(sos, x, state, out, channels)
+    out = np.empty_like(x) if out is None else out
+    _core.sosfilt(sos, x, state, out, channels, reverse)
     return out, state.reshape(len(sos), 2, channels)
 
 
@@ -84,23 +92,18 @@ def sosfiltfilt(sos: np.ndarray, x: np.ndarray, padlen: int | None = None) -> np
         raise ValueError(
             f"The length of the input vector x must be greater than padlen, which is {edge}."
         )
+    # one working array: the odd extension, filtered forwards, then backwards, in place
+    n = len(x2)
+    ext = np.empty((n + 2 * edge, x2.shape[1]))
+    ext[edge : edge + n] = x2
     if edge > 0:
-        ext = np.concatenate(
-            [
-                2.0 * x2[0] - x2[edge:0:-1],
-                x2,
-                2.0 * x2[-1] - x2[-2 : -(edge + 2) : -1],
-            ]
-        )
-    else:
-        ext = x2
+        ext[:edge] = 2.0 * x2[0] - x2[edge:0:-1]
+        ext[edge + n :] = 2.0 * x2[-1] - x2[-2 : -(edge + 2) : -1]
     zi = sosfilt_zi(sos)[:, :, None]
-    y, _ = sosfilt(sos, ext, zi * ext[0])
-    y, _ = sosfilt(sos, y[::-1], zi * y[-1])
-    y = y[::-1]
-    if edge > 0:
-        y = y[edge:-edge]
-    return np.ascontiguousarray(y).reshape(x.shape)
+    sosfilt(sos, ext, zi * ext[0], out=ext)
+    sosfilt(sos, ext, zi * ext[-1], reverse=True, out=ext)
+    y = ext[edge : edge + n] if edge > 0 else ext
+    return (y.copy() if edge > 0 else y).reshape(x.shape)
 
 
 def find_peaks(
@@ -131,16 +134,26 @@ def moving_average(x: np.ndarray, size: int) -> np.ndarray:
     """Mean over ``size`` samples along axis 0, edges extended with the first and last
     value: ``scipy.ndimage.uniform_filter1d(x, size, axis=0, mode="nearest")`` (the
     window of sample ``i`` starts at ``i - size // 2``), up to rounding."""
-    x = np.asarray(x, dtype=np.float64)
+    out = moving_sum(np.asarray(x, dtype=np.float64), size)
+    out /= size
+    return out
+
+
+def moving_sum(x: np.ndarray, size: int) -> np.ndarray:
+    """Sum over the same windows as :func:`moving_average`, in ``x``'s dtype (integer
+    counts stay exact and small: ``int32`` votes of a majority filter)."""
+    x = np.asarray(x)
     if size < 1:
-        raise ValueError(f"moving average over {size} samples")
-    lead = size // 2
-    ext = np.concatenate(
-        [np.repeat(x[:1], lead, axis=0), x, np.repeat(x[-1:], size - 1 - lead, axis=0)]
-    )
-    c = np.cumsum(ext, axis=0)
-    c = np.concatenate([np.zeros_like(c[:1]), c])
-    return (c[size:] - c[:-size]) / size
+        raise ValueError(f"moving window of {size} samples")
+    lead, n = size // 2, len(x)
+    # running sums in one working array: a zero row, the extended signal, summed in place
+    c = np.empty((n + size, *x.shape[1:]), dtype=x.dtype)
+    c[0] = 0
+    c[1 : lead + 1] = x[:1]
+    c[lead + 1 : lead + 1 + n] = x
+    c[lead + 1 + n :] = x[-1:]
+    np.cumsum(c, axis=0, out=c)
+    return c[size:] - c[:-size]
 
 
 def _local_maxima(x: np.ndarray) -> np.ndarray:

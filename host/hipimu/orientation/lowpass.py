@@ -41,10 +41,10 @@ def lowpass_quaternions(q: np.ndarray, rate_hz: float, cutoff_hz: float) -> np.n
     for start, end in zip(edges[::2], edges[1::2], strict=True):
         if end - start < min_len:
             continue
-        run = q[start:end].copy()
+        run = out[start:end]  # filtered in place of its copy in out
         # one hemisphere: q and -q are the same rotation, the filter must not see a flip
         flips = np.cumsum(np.einsum("ij,ij->i", run[1:], run[:-1]) < 0) % 2
         run[1:][flips == 1] *= -1.0
-        smooth = sosfiltfilt(sos, run)
-        out[start:end] = smooth / np.linalg.norm(smooth, axis=1, keepdims=True)
+        run[:] = sosfiltfilt(sos, run)
+        run /= np.linalg.norm(run, axis=1, keepdims=True)
     return out

@@ -8,9 +8,15 @@ from __future__ import annotations
 import numpy as np
 
 
-def sosfilt(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def sosfilt(
+    sos: np.ndarray, x: np.ndarray, zi: np.ndarray, reverse: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Biquad cascade along axis 0 of ``x`` ``(N, C)``, direct form II transposed, from
-    the state ``zi`` ``(S, 2, C)``; returns the output and the final state."""
+    the state ``zi`` ``(S, 2, C)`` (from the last row to the first with ``reverse``);
+    returns the output and the final state."""
+    if reverse:
+        y, z = sosfilt(sos, np.asarray(x)[::-1], zi)
+        return y[::-1], z
     sos = np.asarray(sos, dtype=np.float64)
     sos = sos / sos[:, 3:4]
     y = np.array(x, dtype=np.float64)

@@ -95,3 +95,32 @@ def hip_angles(q_pelvis: np.ndarray, q_femur: np.ndarray, side_sign: float) -> n
     angles = euler_zxy(relative(q_pelvis, q_femur))
     angles[:, 1:] *= side_sign
     return angles
+
+
+def slerp(times: np.ndarray, q: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Spherical linear interpolation of unit quaternions ``q`` (N, 4) at times ``times``
+    (strictly increasing) to ``t`` (inside ``[times[0], times[-1]]``), along the shorter
+    arc: what ``scipy.spatial.transform.Slerp`` gives, in a few numpy operations (the
+    twin of ``hipimu._core.slerp``, :func:`hipimu.stream.resample.slerp`)."""
+    times = np.asarray(times, dtype=np.float64)
+    if len(times) < 2 or np.any(np.diff(times) <= 0):
+        raise ValueError("Times must be in strictly increasing order.")
+    if len(t) and (t[0] < times[0] or t[-1] > times[-1]):
+        raise ValueError("Interpolation times must be within the range of the samples.")
+    q = np.asarray(q, dtype=np.float64)
+    q = q / np.sqrt(np.einsum("ij,ij->i", q, q))[:, None]
+    j = np.clip(np.searchsorted(times, t, side="right"), 1, len(times) - 1)
+    w = (t - times[j - 1]) / (times[j] - times[j - 1])
+    q0, q1 = q[j - 1], q[j]
+    dot = np.einsum("ij,ij->i", q0, q1)
+    sign = np.where(dot < 0, -1.0, 1.0)
+    theta = np.arccos(np.minimum(np.abs(dot), 1.0))
+    s = np.sin(theta)
+    near = s < 1e-9
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(near, 1.0 - w, np.sin((1.0 - w) * theta) / s)
+        b = np.where(near, w, np.sin(w * theta) / s) * sign
+    out = q0 * a[:, None]
+    out += q1 * b[:, None]
+    out /= np.sqrt(np.einsum("ij,ij->i", out, out))[:, None]
+    return out

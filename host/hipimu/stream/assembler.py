@@ -148,13 +148,17 @@ class SessionAssembler:
             addr: role_name(st.role) for addr, st in self.streams.items() if st.role is not None
         }
 
-    def timelines(self) -> dict[str, SensorTimeline]:
-        """One timeline per role. Raises ``ValueError`` if two sensors share a role."""
+    def timelines(self, drop_samples: bool = False) -> dict[str, SensorTimeline]:
+        """One timeline per role. Raises ``ValueError`` if two sensors share a role.
+        ``drop_samples``: the streams forget their samples once the timelines hold them
+        (offline analysis: a second copy of a session's samples, until the end)."""
         by_role: dict[str, SensorTimeline] = {}
         for addr, st in self.streams.items():
             if not st.packets:
                 continue
             timeline = st.timeline()
+            if drop_samples:
+                st.drop_samples()
             if timeline.role in by_role:
                 other = by_role[timeline.role].sensor
                 raise ValueError(f"sensors {other} and {addr} both report role {timeline.role}")

@@ -69,6 +69,7 @@ class SensorStream:
         self.rate_hz: float | None = None
         self._pending: list[Released] = []
         self._released: dict[int, tuple[int, int]] = {}  # segment -> (seq, t0) released
+        self._samples_dropped = False  # offline: the filed samples went into a timeline
 
     # ------------------------------------------------------------------ packets
     @property
@@ -252,9 +253,20 @@ class SensorStream:
         """Every sample so far (``keep=True``), each segment through its own clock."""
         if not self.keep:
             raise RuntimeError("a live stream keeps no packets: use pull()")
+        if self._samples_dropped:
+            raise RuntimeError(
+                f"{self.sensor}: the samples were dropped after its timeline was built"
+            )
         return build_timeline(
             self.sensor, role_name(self.role or 0), self.segments, self.syncs, self.duplicates
         )
+
+    def drop_samples(self) -> None:
+        """Offline, once the timeline is built: forget the filed samples (the timeline
+        holds them), keeping the counts; :meth:`timeline` then raises."""
+        for seg in self.segments:
+            seg.chunks = []
+        self._samples_dropped = True
 
     @property
     def waiting(self) -> int:

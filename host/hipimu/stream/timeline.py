@@ -122,18 +122,23 @@ def build_timeline(
 
     def cat(name: str) -> np.ndarray | None:
         blocks = [part.blocks[name] for part in parts]
-        return None if any(b is None for b in blocks) else np.concatenate(blocks)
+        if any(b is None for b in blocks):
+            return None
+        return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)  # one: no copy
+
+    def joined(arrays: list[np.ndarray]) -> np.ndarray:
+        return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
     return SensorTimeline(
         sensor=sensor,
         role=role,
-        device_us=np.concatenate([part.device_us for part in parts]),
-        host_time=np.concatenate([part.host_time for part in parts]),
+        device_us=joined([part.device_us for part in parts]),
+        host_time=joined([part.host_time for part in parts]),
         quat=cat("quat"),
         gyr=cat("gyr"),
         acc=cat("acc"),
         mag=cat("mag"),
-        flags=np.concatenate([part.flags for part in parts]),
+        flags=joined([part.flags for part in parts]),
         clock=parts[-1].clock,
         rate_hz=segments[0].chunks[0].rate_hz,
         packets=sum(seg.packets for seg in segments),
