@@ -53,6 +53,11 @@ def test_sosfilt_kernel_matches_twin_and_scipy():
     np.testing.assert_array_equal(inplace, y)
 
 
+def test_sosfilt_zi_is_scipys():
+    for sos in (dsp.butter_lowpass(2, 6.0, 100.0), signal.butter(4, 8.0, fs=100.0, output="sos")):
+        np.testing.assert_allclose(dsp.sosfilt_zi(sos), signal.sosfilt_zi(sos), rtol=1e-12)
+
+
 def test_sosfilt_kernel_rejects_bad_buffers():
     sos = np.array([[1.0, 0.0, 0.0, 1.0, 0.0, 0.0]])
     x = np.zeros((5, 2))

@@ -51,11 +51,13 @@ def sosfilt_zi(sos: np.ndarray) -> np.ndarray:
     zi = np.empty((len(sos), 2))
     scale = 1.0
     for s, (b0, b1, b2, a0, a1, a2) in enumerate(np.asarray(sos, dtype=np.float64)):
-        b = np.array([b0, b1, b2]) / a0
-        a = np.array([1.0, a1 / a0, a2 / a0])
-        i_minus_a = np.array([[1.0 + a[1], -1.0], [a[2], 1.0]])
-        zi[s] = scale * np.linalg.solve(i_minus_a, b[1:] - a[1:] * b[0])
-        scale *= b.sum() / a.sum()
+        b0, b1, b2, a1, a2 = b0 / a0, b1 / a0, b2 / a0, a1 / a0, a2 / a0
+        # scipy's lfilter_zi: (I - A) z = B with A the companion matrix's transpose,
+        # here [[1 + a1, -1], [a2, 1]] z = (b1 - a1 b0, b2 - a2 b0), solved by hand
+        r1, r2 = b1 - a1 * b0, b2 - a2 * b0
+        z0 = (r1 + r2) / (1.0 + a1 + a2)
+        zi[s] = scale * z0, scale * (r2 - a2 * z0)
+        scale *= (b0 + b1 + b2) / (1.0 + a1 + a2)
     return zi
 
 
