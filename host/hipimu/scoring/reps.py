@@ -30,6 +30,7 @@ All values are SI (radians, seconds).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -441,11 +442,18 @@ def _measure(exercise, side, n, ph, t, hip, x, speed, q_p, base, fs, p) -> Repet
     rel_hip = angles - rest
     top_rows = slice(ph.top_start - s, ph.top_end - s + 1)
     start_rows = slice(0, max(1, int(0.1 * fs)))
+    # the means over the top and the start of every column at once (all-NaN: NaN)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        means = {
+            source: (np.nanmean(rel[top_rows], axis=0), np.nanmean(rel[start_rows], axis=0))
+            for source, rel in (("pelvis", rel_pelvis), ("hip", rel_hip))
+        }
     for c in exercise.watch:
         source, column = MEASURES[c.measure]
-        series = rel_pelvis[:, column] if source == "pelvis" else rel_hip[:, column]
-        comps[c.key] = float(c.sign(side) * np.nanmean(series[top_rows]))
-        held[c.key] = float(c.sign(side) * np.nanmean(series[start_rows]))
+        top, first = means[source]
+        comps[c.key] = float(c.sign(side) * top[column])
+        held[c.key] = float(c.sign(side) * first[column])
     kind = "hold" if (ph.top_end - ph.top_start) / fs >= p.hold_min else "rep"
     top = x[ph.top_start : ph.top_end + 1]
     hold_sd = float(np.nanstd(top)) if kind == "hold" else float("nan")
