@@ -106,3 +106,49 @@ def test_fast_read_equals_the_record_loop_on_intact_and_damaged_logs(
                 data[rng.randrange(0, len(data))] ^= rng.randrange(1, 256)
         path.write_bytes(bytes(data))
         _same(_read(path, True, monkeypatch), _read(path, False, monkeypatch))
+
+
+def test_an_intact_log_keeps_its_notifications_as_arrays(log_bytes, tmp_path, monkeypatch):
+    from hipimu.core.batch import NotificationBatch
+
+    path = tmp_path / "s.hiplog"
+    path.write_bytes(log_bytes)
+    fast = _read(path, True, monkeypatch)
+    loop = _read(path, False, monkeypatch).notifications
+    notes = fast.notifications
+    assert isinstance(notes, NotificationBatch) and isinstance(loop, list)
+    # a read-only sequence equal to the loop's list, element by element and sliced
+    assert len(notes) == len(loop) > 1000
+    assert notes == loop and loop == notes and list(notes) == loop
+    assert notes[0] == loop[0] and notes[-1] == loop[-1] and notes[123] == loop[123]
+    for sl in (slice(5, 50), slice(-64, None), slice(None, None, -7), slice(10, 2, -3)):
+        assert notes[sl] == loop[sl]
+    with pytest.raises(IndexError):
+        notes[len(loop)]
+    assert notes != loop[:-1] and bool(notes)
+    # damaged: the list of the record loop
+    damaged = bytearray(log_bytes)
+    damaged[len(damaged) // 2] ^= 0xFF
+    path.write_bytes(bytes(damaged))
+    assert isinstance(_read(path, True, monkeypatch).notifications, list)
+
+
+def test_the_stream_core_files_a_batch_as_it_files_the_list(log_bytes, tmp_path, monkeypatch):
+    from hipimu.stream.assembler import SessionAssembler, resample
+
+    path = tmp_path / "s.hiplog"
+    path.write_bytes(log_bytes)
+    contents = _read(path, True, monkeypatch)
+    out = []
+    for notes in (contents.notifications, list(contents.notifications)):
+        asm = SessionAssembler()
+        for event in contents.events:
+            asm.add_event(event)
+        asm.extend(notes)
+        out.append((asm, resample(asm.timelines())))
+    (a, al_a), (b, al_b) = out
+    assert list(a.streams) == list(b.streams)  # the same order of sensors
+    assert dict(a.decoder.rejected) == dict(b.decoder.rejected)
+    np.testing.assert_array_equal(al_a.time, al_b.time)
+    for role in al_b.quat:
+        np.testing.assert_array_equal(al_a.quat[role], al_b.quat[role])

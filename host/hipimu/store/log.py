@@ -517,13 +517,16 @@ def _read_intact(
     checks the records); returns where the loop goes on: at the first record that is
     not intact or not usable, or at the end. The notifications are named after the other
     records: a declaration only adds a name, so each gets the name the loop would have
-    given it (at once, or when the declaration came); undeclared ones wait."""
+    given it (at once, or when the declaration came); undeclared ones wait. A log read
+    whole this way, every sensor declared, keeps its notifications as a
+    :class:`~hipimu.core.batch.NotificationBatch` (no object per notification)."""
     import numpy as np
 
     from hipimu import _core
 
     rows = np.empty((_SCAN_ROWS, 3), dtype=np.int64)
-    raw = np.frombuffer(data, dtype=np.uint8)
+    notes: list[np.ndarray] = []  # notification records (offset, kind, length), in order
+    start = pos
     while True:
         count, stop = _core.log_scan(data, pos, rows)
         found = rows[:count]
@@ -539,29 +542,53 @@ def _read_intact(
             if _apply(out, names, waiting, kind, body) is not None:
                 cut = i  # the record loop says why
                 break
-        _add_notifications(data, raw, found[:cut][notify[:cut]], out, names, waiting)
+        notes.append(found[:cut][notify[:cut]].copy())
         out.recovery.records += cut
         if cut < count:
-            return int(found[cut, 0])
-        if count < len(rows) or stop >= len(data):
-            return stop
+            pos = int(found[cut, 0])
+            break
         pos = stop
+        if count < len(rows) or stop >= len(data):
+            break
+    found = np.concatenate(notes)
+    fields = _notify_fields(data, found)
+    whole = pos == len(data) and start == min(len(MAGIC), len(data)) and not out.notifications
+    if whole and len(found) and set(np.unique(fields[1]).tolist()) <= names.keys():
+        from hipimu.core.batch import NotificationBatch
+
+        index = sorted(names)
+        lookup = np.full(max(index) + 1, -1, dtype=np.int64)
+        lookup[index] = np.arange(len(index))
+        first = found[:, 0] + _HEAD.size + _NOTIFY.size
+        out.notifications = NotificationBatch(
+            fields[0], lookup[fields[1]], [names[i] for i in index], data, first,
+            found[:, 0] + _HEAD.size + found[:, 2],
+        )  # fmt: skip
+    else:
+        _add_notifications(data, found, fields, out, names, waiting)
+    return pos
+
+
+def _notify_fields(data: bytes, found):
+    """Host times (float64) and sensor indices of notification records (rows of
+    offset, kind, length)."""
+    import numpy as np
+
+    raw = np.frombuffer(data, dtype=np.uint8)
+    at = raw[(found[:, 0] + _HEAD.size)[:, None] + np.arange(_NOTIFY.size)]
+    return at[:, :8].copy().view("<f8")[:, 0], at[:, 8:].copy().view("<u2")[:, 0].astype(np.int64)
 
 
 def _add_notifications(
-    data: bytes, raw, found, out: LogContents, names: dict[int, str],
+    data: bytes, found, fields, out: LogContents, names: dict[int, str],
     waiting: dict[int, list[int]],
 ) -> None:  # fmt: skip
     """Notification records (rows of offset, kind, length) appended to ``out``, named by
     the declarations so far; undeclared ones wait, as in :func:`_apply`."""
-    import numpy as np
-
     if not len(found):
         return
+    host, index = fields[0].tolist(), fields[1].tolist()
     start = found[:, 0] + _HEAD.size
-    fields = raw[start[:, None] + np.arange(_NOTIFY.size)]
-    host = fields[:, :8].copy().view("<f8")[:, 0].tolist()
-    index = fields[:, 8:].copy().view("<u2")[:, 0].tolist()
     lo = (start + _NOTIFY.size).tolist()
     hi = (start + found[:, 2]).tolist()
     first = len(out.notifications)

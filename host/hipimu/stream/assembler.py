@@ -26,6 +26,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from hipimu.core.batch import NotificationBatch
 from hipimu.core.types import Notification
 from hipimu.stream.clock import MIN_SYNC_SPAN_S, ClockModel, SyncPoint
 from hipimu.stream.resample import AlignedSamples, resample
@@ -86,25 +87,44 @@ class SessionAssembler:
     def extend(self, notes: Iterable[Notification]) -> None:
         """File many notifications: decoded together (:func:`hipimu.wire.protocol.decode_batch`)
         and filed per sensor at once, with the same result as :meth:`add` one by one."""
-        notes = list(notes)
-        if len(notes) < BATCH_MIN:
-            for note in notes:
-                self.add(note)
-            return
-        sensors = [n.sensor for n in notes]
-        payloads = [n.payload for n in notes]
-        hosts = np.fromiter((n.host_time for n in notes), dtype=np.float64, count=len(notes))
-        names = list(dict.fromkeys(sensors))
-        codes = None
-        if len(names) > 1:
-            code = {name: k for k, name in enumerate(names)}
-            codes = np.fromiter(map(code.__getitem__, sensors), dtype=np.int64, count=len(notes))
+        if isinstance(notes, NotificationBatch) and len(notes) >= BATCH_MIN:
+            # a session log's arrays: no Notification objects on the way
+            hosts = notes.host_time
+            # sensors in order of their first notification, as below (the streams' order)
+            present, first = np.unique(notes.code, return_index=True)
+            names = list(dict.fromkeys(notes.sensors[c] for c in present[np.argsort(first)]))
+            to_name = {name: k for k, name in enumerate(names)}
+            recode = np.array([to_name.get(name, -1) for name in notes.sensors], dtype=np.int64)
+            codes = recode[notes.code]
+
+            def payloads_of(rows: np.ndarray) -> list[bytes]:
+                return notes.payloads(rows)
+        else:
+            notes = list(notes)
+            if len(notes) < BATCH_MIN:
+                for note in notes:
+                    self.add(note)
+                return
+            sensors = [n.sensor for n in notes]
+            payloads = [n.payload for n in notes]
+            hosts = np.fromiter((n.host_time for n in notes), dtype=np.float64, count=len(notes))
+            names = list(dict.fromkeys(sensors))
+            codes = None
+            if len(names) > 1:
+                code = {name: k for k, name in enumerate(names)}
+                codes = np.fromiter(
+                    map(code.__getitem__, sensors), dtype=np.int64, count=len(notes)
+                )
+
+            def payloads_of(rows: np.ndarray) -> list[bytes]:
+                return [payloads[i] for i in rows.tolist()]
+
         for k, sensor in enumerate(names):  # one sensor at a time: less memory
             if codes is None:
                 mine, host = payloads, hosts
             else:
                 rows = np.flatnonzero(codes == k)
-                mine = [payloads[i] for i in rows.tolist()]
+                mine = payloads_of(rows)
                 host = hosts[rows]
             batches, rejected = self.decoder.decode_batch(mine)
             if rejected:
