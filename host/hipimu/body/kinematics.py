@@ -11,6 +11,7 @@ All angles are radians; degrees only at the user-facing edge.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -36,6 +37,12 @@ class Kinematics:
 
     def hip(self, side: str) -> np.ndarray:
         return self.hip_right if side == "right" else self.hip_left
+
+    @cached_property
+    def rate_hz(self) -> float:
+        """Sample rate: one over the median step of :attr:`time` (computed once; every
+        set scored asks for it)."""
+        return 1.0 / float(np.median(np.diff(self.time)))
 
     def opensim_coordinates(self) -> dict[str, np.ndarray]:
         """The nine OpenSim coordinates (radians) for ``.mot`` files and exports.

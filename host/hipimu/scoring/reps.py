@@ -287,7 +287,7 @@ def score_set(
     if len(inside) < 3:
         out.messages.append(f"{side} side: no data recorded for this set")
         return out
-    fs = 1.0 / float(np.median(np.diff(kin.time)))
+    fs = kin.rate_hz
     t = kin.time[inside]
     raw = kin.hip(side)[inside]
     missing = ~np.isfinite(raw).all(axis=1)
