@@ -30,6 +30,7 @@ All values are SI (radians, seconds).
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -422,6 +423,15 @@ def _primary_range(x: np.ndarray, ph: Phases, fs: float, fallback: float) -> flo
     return float(np.mean(top) - np.mean(rest))
 
 
+def _finite_mean(a: float, b: float) -> float:
+    """``np.nanmean([a, b])`` if either is finite, else NaN: the same arithmetic without
+    an array."""
+    if not (math.isfinite(a) or math.isfinite(b)):
+        return float("nan")
+    ok = [v for v in (a, b) if not math.isnan(v)]
+    return sum(ok) / len(ok)
+
+
 def _measure(exercise, side, n, ph, t, hip, x, speed, q_p, base, fs, p) -> Repetition:
     s, e = ph.start, ph.end
     seg = slice(s, e + 1)
@@ -475,8 +485,8 @@ def _measure(exercise, side, n, ph, t, hip, x, speed, q_p, base, fs, p) -> Repet
         excursion=float(x[ph.peak] - x[s]),
         primary_range=_primary_range(x, ph, fs, float(rng[exercise.primary_column])),
         peak_speed=float(np.nanmax(speed[seg])) if np.isfinite(speed[seg]).any() else np.nan,
-        sparc=float(np.nanmean([sp_up, sp_dn])) if np.isfinite([sp_up, sp_dn]).any() else np.nan,
-        ldlj=float(np.nanmean([lj_up, lj_dn])) if np.isfinite([lj_up, lj_dn]).any() else np.nan,
+        sparc=_finite_mean(sp_up, sp_dn),
+        ldlj=_finite_mean(lj_up, lj_dn),
         sparc_phases=(sp_up, sp_dn),
         ldlj_phases=(lj_up, lj_dn),
         pelvis=pelvis,
