@@ -31,7 +31,6 @@ All values are SI (radians, seconds).
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -452,13 +451,13 @@ def _measure(exercise, side, n, ph, t, hip, x, speed, q_p, base, fs, p) -> Repet
     rel_hip = angles - rest
     top_rows = slice(ph.top_start - s, ph.top_end - s + 1)
     start_rows = slice(0, max(1, int(0.1 * fs)))
-    # the means over the top and the start of every column at once (all-NaN: NaN)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        means = {
-            source: (np.nanmean(rel[top_rows], axis=0), np.nanmean(rel[start_rows], axis=0))
-            for source, rel in (("pelvis", rel_pelvis), ("hip", rel_hip))
-        }
+    # the means over the top and the start of every column at once, of what is watched
+    watched = {MEASURES[c.measure][0] for c in exercise.watch}
+    means = {
+        source: (np.nanmean(rel[top_rows], axis=0), np.nanmean(rel[start_rows], axis=0))
+        for source, rel in (("pelvis", rel_pelvis), ("hip", rel_hip))
+        if source in watched
+    }
     for c in exercise.watch:
         source, column = MEASURES[c.measure]
         top, first = means[source]
