@@ -111,6 +111,10 @@ def _quiet_stdout() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # before numpy loads (the commands import it when they run): hipimu's linear algebra
+    # is on small matrices, where OpenBLAS's threads only spin beside the main thread
+    # (about a tenth of `hipimu report`'s CPU time on 2 cores; docs/validation.md)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from hipimu.app.commands._args import UsageError
     from hipimu.app.commands._ble import no_bluetooth
     from hipimu.core.extras import MissingExtra
