@@ -35,7 +35,7 @@ import time
 import uuid
 import warnings
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -367,11 +367,13 @@ class Recovery:
 
 @dataclass
 class LogContents:
-    """Everything a log holds, in file order."""
+    """Everything a log holds, in file order. ``notifications`` is a list, or for a log
+    read whole a :class:`~hipimu.core.batch.NotificationBatch` (a read-only sequence of
+    the same notifications, kept as arrays)."""
 
     metadata: dict = field(default_factory=dict)
     sensor_index: dict[str, int] = field(default_factory=dict)
-    notifications: list[Notification] = field(default_factory=list)
+    notifications: Sequence[Notification] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
     recovery: Recovery = field(default_factory=Recovery)
     version: int = FORMAT_VERSION
