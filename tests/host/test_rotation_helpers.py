@@ -40,3 +40,18 @@ def test_mean_quat_is_scipys_mean_up_to_sign_with_w_non_negative():
         np.testing.assert_allclose(ours, np.sign(theirs[0]) * theirs, atol=1e-12)
         # and near the centre it draws from
         assert (Rotation.from_quat(ours, scalar_first=True) * centre.inv()).magnitude() < 0.2
+
+
+def test_pelvis_angles_are_scipys_yxz_and_nan_in_gaps():
+    from hipimu.body.kinematics import pelvis_angles
+
+    rng = np.random.default_rng(5)
+    room = Rotation.random(random_state=rng).as_quat(scalar_first=True)
+    q = Rotation.random(200, random_state=rng).as_quat(scalar_first=True)
+    q[50:60] = np.nan  # a sensor gap
+    got = pelvis_angles(q, room)
+    assert np.isnan(got[50:60]).all() and np.isfinite(np.delete(got, range(50, 60), 0)).all()
+    rel = Rotation.from_quat(room, scalar_first=True).inv() * Rotation.from_quat(
+        np.delete(q, range(50, 60), 0), scalar_first=True
+    )
+    np.testing.assert_allclose(np.delete(got, range(50, 60), 0), rel.as_euler("YXZ"), atol=1e-9)

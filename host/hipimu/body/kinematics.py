@@ -78,12 +78,8 @@ def segment_orientations(aligned: AlignedSamples, cal: Calibration) -> dict[str,
 
 def pelvis_angles(q_gb_pelvis: np.ndarray, room: np.ndarray) -> np.ndarray:
     """Pelvis rotation, obliquity and tilt (radians) relative to the room frame."""
-    rel = quat.relative(room, q_gb_pelvis)
-    out = np.full((len(rel), 3), np.nan)
-    ok = np.isfinite(rel).all(axis=1)
-    if ok.any():
-        out[ok] = quat.euler_yxz(rel[ok])  # scipy's Rotation.as_euler("YXZ")
-    return out
+    # scipy's Rotation.as_euler("YXZ"); a gap's NaN rows come out NaN from the kernel
+    return quat.euler_yxz(quat.relative(room, q_gb_pelvis))
 
 
 def compute(
