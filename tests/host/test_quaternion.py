@@ -71,6 +71,18 @@ def test_euler_zxy_agrees_with_scipy(rng):
     np.testing.assert_allclose(Q.euler_zxy(q), expected, atol=1e-10)
 
 
+def test_up_in_frame_matches_reference_and_scipy(rng):
+    q = random_quats(3000, rng) * rng.uniform(0.5, 2.0, (3000, 1))  # not unit
+    q[10] = 0.0
+    q[11] = np.nan
+    got = Q.up_in_frame(q)
+    np.testing.assert_allclose(got, R.up_in_frame(q), atol=1e-14, rtol=0)
+    assert np.isnan(got[10:12]).all()
+    unit = random_quats(500, rng)
+    want = Rotation.from_quat(unit, scalar_first=True).inv().apply([0.0, 0.0, 1.0])
+    np.testing.assert_allclose(Q.up_in_frame(unit), want, atol=1e-12)
+
+
 def test_euler_yxz_matches_reference_and_scipy_including_side_lying(rng):
     """The pelvis angles (Y-X-Z): random orientations and the side-lying pelvis, whose
     obliquity is within 1e-3 rad of +-90 deg (the decomposition's singular pose)."""

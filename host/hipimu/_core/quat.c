@@ -88,6 +88,19 @@ static int euler_yxz_kernel(const double *q, double *out)
     return 0;
 }
 
+/* The global vertical (0, 0, 1) in the frame of q_GS, divided by |q|^2 (NaN for a zero
+ * or non-finite q): hipimu.body.posture.sensor_up. */
+static int up_kernel(const double *q, double *out)
+{
+    const double w = q[0], x = q[1], y = q[2], z = q[3];
+    double n = w * w + x * x + y * y + z * z;
+    n = n > 0.0 ? n : NAN;
+    out[0] = 2.0 * (x * z - w * y) / n;
+    out[1] = 2.0 * (y * z + w * x) / n;
+    out[2] = (1.0 - 2.0 * (x * x + y * y)) / n;
+    return 0;
+}
+
 static PyObject *unary_over_rows(PyObject *args, Py_ssize_t out_cols, unary_kernel kernel)
 {
     PyObject *oq, *oout;
@@ -142,6 +155,12 @@ PyObject *hq_py_euler_yxz(PyObject *self, PyObject *args)
 {
     (void)self;
     return unary_over_rows(args, 3, euler_yxz_kernel);
+}
+
+PyObject *hq_py_up_in_frame(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return unary_over_rows(args, 3, up_kernel);
 }
 
 PyObject *hq_py_hip_angles(PyObject *self, PyObject *args)

@@ -10,6 +10,7 @@ PyObject *hq_py_quat_normalize(PyObject *self, PyObject *args);
 PyObject *hq_py_quat_relative(PyObject *self, PyObject *args);
 PyObject *hq_py_euler_zxy(PyObject *self, PyObject *args);
 PyObject *hq_py_euler_yxz(PyObject *self, PyObject *args);
+PyObject *hq_py_up_in_frame(PyObject *self, PyObject *args);
 PyObject *hq_py_hip_angles(PyObject *self, PyObject *args);
 
 #define HQ_QUAT_METHODS                                                                    \
@@ -24,6 +25,8 @@ PyObject *hq_py_hip_angles(PyObject *self, PyObject *args);
      "euler_zxy(q, out): intrinsic Z-X-Y angles in radians, out (N, 3)"},                  \
     {"euler_yxz", hq_py_euler_yxz, METH_VARARGS,                                           \
      "euler_yxz(q, out): intrinsic Y-X-Z angles in radians, out (N, 3)"},                  \
+    {"up_in_frame", hq_py_up_in_frame, METH_VARARGS,                                       \
+     "up_in_frame(q, out): the vertical in each q_GS's frame over |q|^2, out (N, 3)"},     \
     {"hip_angles", hq_py_hip_angles, METH_VARARGS,                                         \
      "hip_angles(q_pelvis, q_femur, side_sign, out): flexion, adduction, rotation (rad)"},
 

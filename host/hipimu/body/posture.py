@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hipimu.core import quaternion as quat
+
 POSTURES = (
     "standing",
     "supine",
@@ -35,18 +37,9 @@ UP = np.array([0.0, 0.0, 1.0])
 
 def sensor_up(q_gs: np.ndarray) -> np.ndarray:
     """The global vertical in each sensor's frame (N, 3); NaN rows stay NaN."""
-    q = np.asarray(q_gs, dtype=np.float64)
-    w, v = q[:, :1], q[:, 1:]
-    # conj(q) * UP * q, written out for the unit vector z
-    up = np.column_stack(
-        [
-            2 * (v[:, 0] * v[:, 2] - w[:, 0] * v[:, 1]),
-            2 * (v[:, 1] * v[:, 2] + w[:, 0] * v[:, 0]),
-            1 - 2 * (v[:, 0] ** 2 + v[:, 1] ** 2),
-        ]
-    )
-    norm = np.sum(q * q, axis=1, keepdims=True)
-    return up / np.where(norm > 0, norm, np.nan)
+    # conj(q) * UP * q, written out for the unit vector z (C kernel; numpy twin
+    # hipimu.reference.quaternion.up_in_frame)
+    return quat.up_in_frame(q_gs)
 
 
 def upright(q_gs: np.ndarray, limit_deg: float = UPRIGHT_DEG) -> np.ndarray:

@@ -87,6 +87,15 @@ def euler_yxz(q: np.ndarray) -> np.ndarray:
     return out
 
 
+def up_in_frame(q: np.ndarray) -> np.ndarray:
+    """The global vertical ``(0, 0, 1)`` in the frame of each ``q_GS`` ``(N, 3)``
+    (``conj(q) z q``), divided by ``|q|^2``; NaN rows for zero or non-finite ``q``."""
+    q = as_quat_array(q)
+    out = np.empty((len(q), 3))
+    _core.up_in_frame(q, out)
+    return out
+
+
 def hip_angles(q_pelvis: np.ndarray, q_femur: np.ndarray, side: Side) -> np.ndarray:
     """Hip flexion, adduction and internal rotation ``(N, 3)`` in radians.
 

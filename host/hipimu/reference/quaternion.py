@@ -87,6 +87,21 @@ def euler_yxz(q: np.ndarray) -> np.ndarray:
     )
 
 
+def up_in_frame(q: np.ndarray) -> np.ndarray:
+    """The global vertical in each ``q_GS``'s frame over ``|q|^2`` (NaN for zero q)."""
+    q = np.atleast_2d(np.asarray(q, dtype=np.float64))
+    w, v = q[:, :1], q[:, 1:]
+    up = np.column_stack(
+        [
+            2 * (v[:, 0] * v[:, 2] - w[:, 0] * v[:, 1]),
+            2 * (v[:, 1] * v[:, 2] + w[:, 0] * v[:, 0]),
+            1 - 2 * (v[:, 0] ** 2 + v[:, 1] ** 2),
+        ]
+    )
+    norm = np.sum(q * q, axis=1, keepdims=True)
+    return up / np.where(norm > 0, norm, np.nan)
+
+
 def hip_angles(q_pelvis: np.ndarray, q_femur: np.ndarray, side_sign: float) -> np.ndarray:
     """Flexion, adduction, internal rotation (radians) of the femur relative to the pelvis.
 
