@@ -14,7 +14,7 @@ from hipimu.reference.quaternion import slerp as reference_slerp
 from hipimu.stream.assembler import SessionAssembler
 from hipimu.stream.resample import in_gaps, slerp
 from hipimu.stream.unwrap import U16, U32, unwrap_chain, unwrap_near
-from hipimu.wire.protocol import Decoder, Rejected, decode, decode_batch
+from hipimu.wire.protocol import Decoder, Rejected, decode, decode_batch, decode_batch_buffer
 from hipimu_fw import packet
 from hipimu_fw.stream import Streamer
 
@@ -200,3 +200,28 @@ def test_gap_mask_matches_a_loop_over_gaps():
         ok &= ~((time > g0) & (time < g1))
     assert np.array_equal(in_gaps(time, gaps), ~ok)
     assert not in_gaps(time, []).any()
+
+
+def test_decode_batch_buffer_equals_decode_batch():
+    """Payloads read in place from one buffer decode as the same payloads as bytes,
+    rejections (and their reasons) included."""
+    notes = stream_notes(4000)
+    payloads = [n.payload for n in notes]
+    payloads[5] = payloads[5][:7]  # too short
+    payloads[9] = bytes([99]) + payloads[9][1:]  # wrong version
+    payloads[11] = payloads[11] + b"\x00"  # wrong length
+    gap = b"\xee" * 3
+    data = gap + gap.join(payloads) + gap
+    start = np.cumsum([3] + [len(p) + 3 for p in payloads[:-1]])
+    stop = start + np.array([len(p) for p in payloads])
+    a, rejected_a = decode_batch(payloads)
+    b, rejected_b = decode_batch_buffer(data, start, stop)
+    assert [(i, r.reason) for i, r in rejected_a] == [(i, r.reason) for i, r in rejected_b]
+    assert {5, 9, 11} <= {i for i, _ in rejected_a}
+    assert a.keys() == b.keys()
+    for c in a:
+        for name in ("index", "seq", "t0_us", "count", "quat"):
+            x, y = getattr(a[c], name), getattr(b[c], name)
+            assert (x is None and y is None) or np.array_equal(x, y), name
+    with pytest.raises(ValueError, match="outside the data"):
+        decode_batch_buffer(data, start, stop + len(data))

@@ -97,8 +97,10 @@ class SessionAssembler:
             recode = np.array([to_name.get(name, -1) for name in notes.sensors], dtype=np.int64)
             codes = recode[notes.code]
 
-            def payloads_of(rows: np.ndarray) -> list[bytes]:
-                return notes.payloads(rows)
+            def decode(rows: np.ndarray):
+                return self.decoder.decode_batch_buffer(
+                    notes.data, notes.start[rows], notes.stop[rows]
+                )
         else:
             notes = list(notes)
             if len(notes) < BATCH_MIN:
@@ -116,17 +118,17 @@ class SessionAssembler:
                     map(code.__getitem__, sensors), dtype=np.int64, count=len(notes)
                 )
 
-            def payloads_of(rows: np.ndarray) -> list[bytes]:
-                return [payloads[i] for i in rows.tolist()]
+            def decode(rows: np.ndarray | None):
+                mine = payloads if rows is None else [payloads[i] for i in rows.tolist()]
+                return self.decoder.decode_batch(mine)
 
         for k, sensor in enumerate(names):  # one sensor at a time: less memory
             if codes is None:
-                mine, host = payloads, hosts
+                rows, host = None, hosts
             else:
                 rows = np.flatnonzero(codes == k)
-                mine = payloads_of(rows)
                 host = hosts[rows]
-            batches, rejected = self.decoder.decode_batch(mine)
+            batches, rejected = decode(rows)
             if rejected:
                 self.rejected_by_sensor[sensor] = self.rejected_by_sensor.get(sensor, 0) + len(
                     rejected

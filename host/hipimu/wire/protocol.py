@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import struct
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -187,7 +188,17 @@ class Decoder:
         self, payloads: list[bytes]
     ) -> tuple[dict[int, PacketBatch], list[tuple[int, Rejected]]]:
         """:func:`decode_batch`, counted as :meth:`decode` counts."""
-        batches, rejected = decode_batch(payloads)
+        return self._count(*decode_batch(payloads))
+
+    def decode_batch_buffer(
+        self, data: bytes, start: np.ndarray, stop: np.ndarray
+    ) -> tuple[dict[int, PacketBatch], list[tuple[int, Rejected]]]:
+        """:func:`decode_batch_buffer`, counted as :meth:`decode` counts."""
+        return self._count(*decode_batch_buffer(data, start, stop))
+
+    def _count(
+        self, batches: dict[int, PacketBatch], rejected: list[tuple[int, Rejected]]
+    ) -> tuple[dict[int, PacketBatch], list[tuple[int, Rejected]]]:
         self.accepted += sum(len(b) for b in batches.values())
         for _i, result in rejected:
             self.rejected[result.reason] += 1
@@ -289,12 +300,47 @@ def decode_batch(
     """
     n = len(payloads)
     lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=n)
+
+    def rows(pos: np.ndarray, length: int) -> np.ndarray:
+        raw = np.frombuffer(b"".join([payloads[i] for i in pos.tolist()]), dtype=np.uint8)
+        return raw.reshape(len(pos), length)
+
+    return _decode_grouped(lengths, rows, payloads.__getitem__)
+
+
+def decode_batch_buffer(
+    data: bytes, start: np.ndarray, stop: np.ndarray
+) -> tuple[dict[int, PacketBatch], list[tuple[int, Rejected]]]:
+    """:func:`decode_batch` of the payloads ``data[start[i]:stop[i]]`` (a session log's
+    bytes), read from ``data`` in place: no bytes object per payload."""
+    start = np.asarray(start, dtype=np.int64)
+    lengths = np.asarray(stop, dtype=np.int64) - start
+    if len(start) and (start.min() < 0 or (start + lengths).max() > len(data) or lengths.min() < 0):
+        raise ValueError("decode_batch_buffer: payload bounds outside the data")
+    u8 = np.frombuffer(data, dtype=np.uint8)
+
+    def rows(pos: np.ndarray, length: int) -> np.ndarray:
+        return u8[start[pos][:, None] + np.arange(length)]
+
+    def payload(i: int) -> bytes:
+        return data[int(start[i]) : int(start[i] + lengths[i])]
+
+    return _decode_grouped(lengths, rows, payload)
+
+
+def _decode_grouped(
+    lengths: np.ndarray,
+    rows: Callable[[np.ndarray, int], np.ndarray],
+    payload: Callable[[int], bytes],
+) -> tuple[dict[int, PacketBatch], list[tuple[int, Rejected]]]:
+    """The body of :func:`decode_batch`: ``rows(pos, length)`` gives the payloads at
+    ``pos`` (all ``length`` bytes long) as a ``(k, length)`` uint8 array, ``payload(i)``
+    one payload's bytes (for :func:`decode`'s reason when a check refuses it)."""
     suspect = np.flatnonzero(lengths < HEADER_SIZE).tolist()
     parts: dict[int, list[PacketBatch]] = {}
     for length in np.unique(lengths[lengths >= HEADER_SIZE]).tolist():
         pos = np.flatnonzero(lengths == length)
-        raw = np.frombuffer(b"".join([payloads[i] for i in pos.tolist()]), dtype=np.uint8)
-        raw = raw.reshape(len(pos), length)
+        raw = rows(pos, length)
         head = raw[:, :HEADER_SIZE].copy().view(HEADER_DTYPE)[:, 0]
         count = head["count"].astype(np.int64)
         content = (head["content"] & 0x0F).astype(np.int64)
@@ -331,7 +377,7 @@ def decode_batch(
         batches[c] = batch
     rejected = []
     for i in sorted(suspect):
-        result = decode(payloads[i])
+        result = decode(payload(i))
         if not isinstance(result, Rejected):  # the checks above are decode's: cannot happen
             raise AssertionError(f"decode_batch rejected payload {i} that decode accepts")
         rejected.append((i, result))
