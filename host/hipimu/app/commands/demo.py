@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="run a simulated session end to end and report ranges and errors",
         description="Simulate three sensors on a client doing side-lying leg lifts and "
         "marching (random mounting offsets, drifting clocks, a left side that moves 70 % of "
-        "the right), write the session, analyse it and print each exercise's range per side "
+        "the right; standing sway, a stance a little off neutral, sensor noise and the "
+        "thigh skin's twist unless --ideal), write the session, analyse it and print each exercise's range per side "
         "and the angle error against the simulator's truth.",
     )
     demo.add_argument(
@@ -33,6 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--symmetric",
         action="store_true",
         help="simulate a client without the default left-side asymmetry",
+    )
+    demo.add_argument(
+        "--ideal",
+        action="store_true",
+        help="a noise-free client and sensors (no sway, neutral stance, no sensor noise or "
+        "soft-tissue twist) instead of the realistic default",
     )
     demo.add_argument("--quiet", action="store_true", help="no progress display")
     add_force(demo)
@@ -55,10 +62,17 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(stages=8, quiet=args.quiet)
     progress.stage("simulating three sensors")
     client = Client.symmetric() if args.symmetric else Client()
-    sim = simulate_session(Protocol(client), seed=args.seed, progress=progress.update)
+    sim = simulate_session(
+        Protocol(client), seed=args.seed, progress=progress.update, ideal=args.ideal
+    )
     progress.stage("writing session log")
     meta = session_metadata(
-        "simulated", "demo", client="sim-0001", host_clock="simulated", seed=args.seed
+        "simulated",
+        "demo",
+        client="sim-0001",
+        host_clock="simulated",
+        seed=args.seed,
+        simulation="ideal" if args.ideal else "realistic",
     )
     log = write_session(out, sim.notifications, sim.markers, meta)
     analysis = analyse_session(log, stage=progress.stage)
