@@ -19,8 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Simulate three sensors on a client doing side-lying leg lifts and "
         "marching (random mounting offsets, drifting clocks, a left side that moves 70 % of "
         "the right; standing sway, a stance a little off neutral, sensor noise and the "
-        "thigh skin's twist unless --ideal), write the session, analyse it and print each exercise's range per side "
-        "and the angle error against the simulator's truth.",
+        "thigh skin's twist unless --ideal), write the session, analyse it and print each "
+        "exercise's range per side and the angle error against the simulator's truth.",
     )
     demo.add_argument(
         "--out",
