@@ -8,10 +8,11 @@ segment to sensor (the mounting, constant), so ``q_GB = q_GS * q_SB``. The room 
   vertical seen in each sensor's frame gives that segment's Y axis in sensor coordinates.
 * Heading (the pelvis anterior axis): at the peaks of hip flexion movements made while
   standing (marching, leg lifts), the thigh's distal axis swings forwards; its horizontal
-  direction, averaged over both legs so that small abduction or rotation cancel, is the
-  anterior direction. Without such movements the heading falls back on the placement
-  convention (the pelvis sensor's z axis points backwards out of the sacrum), with an
-  error up to the mounting error; the quality report says which was used.
+  direction (per leg, the peaks around its main swing direction), averaged over both
+  legs so that small abduction or rotation cancel, is the anterior direction. Without
+  such movements the heading falls back on the placement convention (the pelvis
+  sensor's z axis points backwards out of the sacrum), with an error up to the mounting
+  error; the quality report says which was used.
 * In the standing pose the hips are neutral, so both femur frames equal the pelvis frame.
 """
 
@@ -29,6 +30,8 @@ UP = np.array([0.0, 0.0, 1.0])
 FEMURS = ("femur_r", "femur_l")
 # Placement convention (hardware/placement.md): the pelvis sensor's -z points anterior.
 PELVIS_ANTERIOR_IN_SENSOR = np.array([0.0, 0.0, -1.0])
+# flexion peaks within this of a thigh's main swing direction give the heading
+HEADING_CLUSTER_DEG = 8.0
 
 
 class CalibrationError(ValueError):
@@ -396,7 +399,31 @@ def _flexion_headings(
         found.setdefault(role, [])
         if abs(c) >= np.cos(np.deg2rad(45)):
             found[role].append(h if c > 0 else -h)
-    return found
+    return {role: _main_direction(hs) for role, hs in found.items()}
+
+
+def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.rad2deg(np.arccos(np.clip(np.dot(a, b), -1.0, 1.0))))
+
+
+def _main_direction(hs: list[np.ndarray], width_deg: float = HEADING_CLUSTER_DEG) -> list:
+    """The peaks of one thigh that swing the way most of them do: the densest direction
+    (most peaks within ``width_deg``), refined on those around it. Lifts forward-and-out
+    (45 deg flexion with 20 deg abduction swing some 25 deg sideways) are left out when
+    the leg made more straight flexions; if it made more lifts forward-and-out, so did
+    the other leg, mirrored, and the two legs' mean still cancels them."""
+    if len(hs) < 3:
+        return hs
+    h = np.asarray(hs)
+    near = np.cos(np.deg2rad(width_deg))
+    centre = h[np.argmax((h @ h.T > near).sum(axis=1))]
+    keep = h @ centre > near
+    for _ in range(3):
+        mean = h[keep].mean(axis=0)
+        keep = h @ (mean / np.linalg.norm(mean)) > near
+        if not keep.any():
+            return hs
+    return list(h[keep])
 
 
 def calibrate(
@@ -485,6 +512,12 @@ def calibrate(
         )
         if len(leg_means) == 1:
             warnings.append("heading from one leg's flexion only; abduction may bias it")
+        elif (apart := _angle_deg(leg_means[0], leg_means[1])) > 2 * HEADING_CLUSTER_DEG:
+            warnings.append(
+                f"the thighs swung {apart:.0f} deg apart at their flexion peaks (lifts "
+                "forward-and-out on one side only?): the heading may be off by half of that; "
+                "march in place a few steps to refine it"
+            )
     else:
         anterior = PELVIS_ANTERIOR_IN_SENSOR
         source = "placement"

@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     extra = {"error_rmse_deg": table(errors), "error_from_stance_rmse_deg": table(from_stance)}
     write_results(out, analysis, extra)
     progress.close()
-    print_summary(analysis, errors, out, from_stance)
+    print_summary(analysis, errors, out, None if args.ideal else from_stance)
     return 0
 
 
