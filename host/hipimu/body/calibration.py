@@ -381,13 +381,17 @@ def _thigh_peaks(
 
 
 def _flexion_headings(
-    peaks: list[tuple[str, np.ndarray, float]], prior: np.ndarray | None
+    peaks: list[tuple[str, np.ndarray, float]],
+    prior: np.ndarray | None,
+    up: np.ndarray | None = None,
 ) -> dict[str, list[np.ndarray]]:
-    """Per femur, the anterior direction at each flexion peak.
+    """Per femur, the anterior direction at each of its straight flexion peaks.
 
     Peaks within 45 deg of the anterior-posterior line of ``prior`` count (others are
     abduction); their sign is taken towards ``prior``. Without a prior the largest
-    excursion, which standing is nearly always flexion, serves as one.
+    excursion, which standing is nearly always flexion, serves as one. With ``up`` (the
+    pelvis's vertical in the same frame) each leg keeps only its most medial group of
+    peaks (:func:`_straight_flexion`).
     """
     if not peaks:
         return {}
@@ -399,31 +403,63 @@ def _flexion_headings(
         found.setdefault(role, [])
         if abs(c) >= np.cos(np.deg2rad(45)):
             found[role].append(h if c > 0 else -h)
-    return {role: _main_direction(hs) for role, hs in found.items()}
+    if up is None:
+        return found
+    right = np.cross(prior, up)  # ISB: Z (right) = X (anterior) x Y (up)
+    right /= np.linalg.norm(right)
+    legs = {
+        role: _straight_flexion(hs, right if role == "femur_r" else -right)
+        for role, hs in found.items()
+    }
+    out = {role: kept for role, (kept, _groups) in legs.items()}
+    if len(legs) == 2 and all(kept for kept, _ in legs.values()):
+        means = [np.mean(kept, axis=0) for kept, _ in legs.values()]
+        apart = _angle_deg(*(m / np.linalg.norm(m) for m in means))
+        grouped = [role for role, (_, groups) in legs.items() if groups > 1]
+        if apart > 2 * HEADING_CLUSTER_DEG and len(grouped) == 1:
+            # one leg showed straight flexion beside its lifts forward-and-out; the other
+            # swung one way only, likely out: the heading comes from the first alone
+            out = {grouped[0]: out[grouped[0]]}
+    return out
 
 
 def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.rad2deg(np.arccos(np.clip(np.dot(a, b), -1.0, 1.0))))
 
 
-def _main_direction(hs: list[np.ndarray], width_deg: float = HEADING_CLUSTER_DEG) -> list:
-    """The peaks of one thigh that swing the way most of them do: the densest direction
-    (most peaks within ``width_deg``), refined on those around it. Lifts forward-and-out
-    (45 deg flexion with 20 deg abduction swing some 25 deg sideways) are left out when
-    the leg made more straight flexions; if it made more lifts forward-and-out, so did
-    the other leg, mirrored, and the two legs' mean still cancels them."""
+def _straight_flexion(
+    hs: list[np.ndarray], lateral: np.ndarray, width_deg: float = HEADING_CLUSTER_DEG
+) -> tuple[list, int]:
+    """The peaks of one thigh that swung straight forwards: its swing directions fall
+    in groups (each within ``width_deg`` of its mean; a group holds at least 3 peaks and
+    a tenth of them); straight flexion is the most medial group, since a lift
+    forward-and-out (45 deg flexion with 20 deg abduction) swings some 25 deg towards
+    ``lateral``. With one group only (a leg that did only one kind of lift) it is that
+    group, and the other leg's, mirrored, still averages it out if it did the same.
+    Returns the peaks kept and how many groups there were."""
     if len(hs) < 3:
-        return hs
+        return hs, 1
     h = np.asarray(hs)
     near = np.cos(np.deg2rad(width_deg))
-    centre = h[np.argmax((h @ h.T > near).sum(axis=1))]
-    keep = h @ centre > near
-    for _ in range(3):
-        mean = h[keep].mean(axis=0)
-        keep = h @ (mean / np.linalg.norm(mean)) > near
-        if not keep.any():
-            return hs
-    return list(h[keep])
+    left = np.ones(len(h), dtype=bool)
+    groups = []
+    while left.sum() >= 3:
+        sub = h[left]
+        centre = sub[np.argmax((sub @ sub.T > near).sum(axis=1))]
+        keep = left & (h @ centre > near)
+        for _ in range(3):
+            mean = h[keep].mean(axis=0)
+            keep = left & (h @ (mean / np.linalg.norm(mean)) > near)
+            if not keep.any():
+                break
+        if keep.sum() < max(3, len(h) / 10):
+            break
+        groups.append(keep)
+        left &= ~keep
+    if not groups:
+        return hs, 1
+    medial = min(groups, key=lambda g: float(np.mean(h[g] @ lateral)))
+    return list(h[medial]), len(groups)
 
 
 def calibrate(
@@ -484,7 +520,7 @@ def calibrate(
     if placement_prior:
         prior = PELVIS_ANTERIOR_IN_SENSOR - np.dot(PELVIS_ANTERIOR_IN_SENSOR, up_p) * up_p
         prior /= np.linalg.norm(prior)
-    per_leg = _flexion_headings(peaks, prior)
+    per_leg = _flexion_headings(peaks, prior, up_p)
     leg_means = []
     all_h = []
     for hs in per_leg.values():
