@@ -365,3 +365,35 @@ def test_record_simulate_60_s_then_report_scores_both_sides(tmp_path, capsys):
     ]
     assert both, data["messages"]
     assert all(s["source"] == "detected" and "confidence" in s for s in data["sets"])
+
+
+# -- the functional heading ----------------------------------------------------------------
+def _swings(degrees: list[float], rng) -> list[np.ndarray]:
+    """Horizontal swing directions (pelvis frame: x anterior, y up, z right), each
+    ``degrees`` to the right of anterior, with 1 deg of scatter."""
+    a = np.deg2rad(np.asarray(degrees) + rng.normal(0.0, 1.0, len(degrees)))
+    return [np.array([np.cos(t), 0.0, np.sin(t)]) for t in a]
+
+
+@pytest.mark.parametrize(
+    "right, left, expected",
+    [
+        # lifts forward-and-out swing 25 deg outwards; straight flexion straight ahead
+        ([0.0] * 8 + [25.0] * 12, [0.0] * 14 + [-25.0] * 6, 0.0),  # mostly out on the right
+        ([25.0] * 6, [0.0] * 10 + [-25.0] * 12, 0.0),  # the right only lifted out
+        ([25.0] * 8, [-25.0] * 8, 0.0),  # both only lifted out: mirrored, they cancel
+        ([0.0] * 10, [0.0] * 10, 0.0),
+    ],
+)
+def test_functional_heading_takes_straight_flexion_not_lifts_forward_and_out(right, left, expected):
+    from hipimu.body.calibration import _flexion_headings
+
+    rng = np.random.default_rng(0)
+    peaks = [("femur_r", h, 0.8) for h in _swings(right, rng)]
+    peaks += [("femur_l", h, 0.8) for h in _swings(left, rng)]
+    prior = np.array([np.cos(0.2), 0.0, np.sin(0.2)])  # a placement 11 deg off
+    per_leg = _flexion_headings(peaks, prior, np.array([0.0, 1.0, 0.0]))
+    legs = [np.mean(hs, axis=0) for hs in per_leg.values() if hs]
+    anterior = np.mean([m / np.linalg.norm(m) for m in legs], axis=0)
+    heading = np.rad2deg(np.arctan2(anterior[2], anterior[0]))
+    assert heading == pytest.approx(expected, abs=1.0), per_leg.keys()
