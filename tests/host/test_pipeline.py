@@ -14,7 +14,7 @@ from hipimu.stream.assembler import SessionAssembler, resample
 # Realistic bounds (the default simulation): the targets, flexion and adduction
 # RMSE <= 1.5 deg, rotation <= 2.5 deg without soft tissue, measured from the client's
 # stance; the default carries the thigh's soft-tissue twist, which takes rotation to
-# 2.15 deg on average and 2.60 at worst (benchmarks/realistic_accuracy.py, 5 seeds,
+# 2.14 deg on average and 2.70 at worst (benchmarks/realistic_accuracy.py, 5 seeds,
 # docs/validation.md), hence 3.0 there.
 REALISTIC_RMSE_DEG = np.array([1.5, 1.5, 3.0])
 

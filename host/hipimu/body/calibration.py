@@ -8,8 +8,9 @@ segment to sensor (the mounting, constant), so ``q_GB = q_GS * q_SB``. The room 
   vertical seen in each sensor's frame gives that segment's Y axis in sensor coordinates.
 * Heading (the pelvis anterior axis): at the peaks of hip flexion movements made while
   standing (marching, leg lifts), the thigh's distal axis swings forwards; its horizontal
-  direction (per leg, the peaks around its main swing direction), averaged over both
-  legs so that small abduction or rotation cancel, is the anterior direction. Without
+  direction (per leg, its most medial group of peaks: straight flexion, not lifts
+  forward-and-out), averaged over both legs so that small abduction or rotation cancel,
+  is the anterior direction. Without
   such movements the heading falls back on the placement convention (the pelvis
   sensor's z axis points backwards out of the sacrum), with an error up to the mounting
   error; the quality report says which was used.
