@@ -2,7 +2,9 @@
 
 Run from the repository root::
 
-    PYTHONPATH=host:firmware .venv/bin/python benchmarks/realistic_accuracy.py [SEEDS]
+    PYTHONPATH=host:firmware .venv/bin/python benchmarks/realistic_accuracy.py [SEEDS [FIRST]]
+
+(``SEEDS`` sessions from seed ``FIRST``, default 5 from 200.)
 
 Each session is ``hipimu.simulate.motion.random_protocol(seed)`` simulated with the
 default realism (``hipimu.simulate.REALISTIC``): exercise sets in random order, standing
@@ -65,7 +67,8 @@ def table(title: str, runs: list[tuple], from_stance: bool) -> None:
 
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    seeds = list(range(200, 200 + count))
+    first = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+    seeds = list(range(first, first + count))
     print(f"seeds {seeds[0]}-{seeds[-1]}, RMSE in degrees, mean (worst)\n")
     no_sta = dataclasses.replace(REALISTIC, soft_tissue_deg=0.0)
     for name, realism in (("no soft-tissue artefact", no_sta), ("soft-tissue twist", REALISTIC)):
