@@ -28,11 +28,3 @@ def demo_session():
     from hipimu.simulate import simulate_session
 
     return simulate_session(seed=0)
-
-
-@pytest.fixture(scope="session")
-def ideal_session():
-    """The same session, noise-free (``ideal=True``): for tests that need exactness."""
-    from hipimu.simulate import simulate_session
-
-    return simulate_session(seed=0, ideal=True)

@@ -87,11 +87,11 @@ def test_ideal_mode_is_the_bones_exactly():
         simulate_session(Protocol(reps=1), ideal=True, sensors_realism=REALISTIC)
 
 
-def test_a_protocol_that_sets_its_stance_keeps_it():
+def test_a_protocol_that_sets_its_stance_keeps_it(short):
     still = Protocol(reps=1, sway_deg=0.0, neutral_deg=(0.0, 0.0, 0.0))
     sim = simulate_session(still, seed=4, sensors_realism=SensorRealism(noise_deg=0.0))
     assert sim.protocol.sway_deg == 0.0 and not sim.truth.stance.any()
-    leaning = simulate_session(Protocol(reps=1), seed=4)  # unset: the realism decides
+    leaning = short  # Protocol(reps=1) leaves its stance unset: the realism decides
     assert leaning.protocol.sway_deg == REALISTIC.sway_deg and leaning.truth.stance.any()
     limits = np.deg2rad(REALISTIC.neutral_deg)
     assert np.all(np.abs(leaning.truth.stance) <= limits)

@@ -192,7 +192,7 @@ def simulate_session(
 
     def q_gb(role: str):
         def at(t: np.ndarray) -> np.ndarray:
-            q = segment_orientations(protocol.truth(t), heading)[role]
+            q = segment_orientations(protocol.truth(t), heading, (role,))[role]
             if errors.noise_deg == 0 and errors.soft_tissue_deg == 0:
                 return q
             return skin.apply(q, role, t)

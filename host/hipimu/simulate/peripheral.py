@@ -94,7 +94,7 @@ def protocol_motion(
     def motion(t: np.ndarray) -> np.ndarray:
         t = start.local(t) if start is not None else np.asarray(t, dtype=np.float64)
         tt = np.mod(t, duration)
-        q_gb = segment_orientations(proto.truth(tt), heading_rad)[role]
+        q_gb = segment_orientations(proto.truth(tt), heading_rad, (role,))[role]
         if skin is not None:
             q_gb = skin.apply(q_gb, role, tt)
         return to_wxyz(from_wxyz(q_gb) * mount)
