@@ -24,10 +24,10 @@ def test_demo_writes_a_complete_session(tmp_path, capsys):
     primary = [s for s in results["sides"] if s["primary"]]
     assert all(abs(s["left_percent_of_right"] - 70) < 3 for s in primary)
     # realistic by default: from the client's stance within the accuracy targets, with
-    # 3 deg for rotation (the soft-tissue twist: 2.7 deg at worst over the benchmark's 5
-    # seeds, docs/validation.md); anatomical errors add the client's stance offset
+    # 3.5 deg for rotation (the soft-tissue twist: 3.1 deg at worst over the benchmark's
+    # 20 seeds, docs/validation.md); anatomical errors add the client's stance offset
     stance = np.rad2deg(np.abs(np.load(out / "truth.npz")["stance"]))
-    bound = np.array([1.5, 1.5, 3.0])
+    bound = np.array([1.5, 1.5, 3.5])
     for k, side in enumerate(("right", "left")):
         own = np.array(list(results["error_from_stance_rmse_deg"][side].values()))
         anatomical = np.array(list(results["error_rmse_deg"][side].values()))
