@@ -40,7 +40,8 @@ def test_realistic_angles_match_truth_within_the_targets(analysis, demo_session)
 @pytest.mark.parametrize("seed", [1, 2])
 def test_noise_free_mounting_offsets_are_calibrated_away_within_half_a_degree(seed):
     """Noise-free (seed 0 too: `hipimu demo --ideal`, tests/host/test_cli.py)."""
-    sim = simulate_session(seed=seed, ideal=True)  # exact: nothing but the mounting
+    # exact: nothing but the mounting; 4 repetitions a set are enough to calibrate
+    sim = simulate_session(Protocol(reps=4), seed=seed, ideal=True)
     result = analyse(sim.notifications, sim.markers)
     for side, rmse in hip_errors(result.kinematics, sim.truth).items():
         assert np.all(np.rad2deg(rmse) < 0.5), (seed, side, np.rad2deg(rmse))
@@ -74,7 +75,7 @@ def test_injected_asymmetry_is_reported(analysis, demo_session):
 
 
 def test_symmetric_client_shows_no_asymmetry():
-    sim = simulate_session(Protocol(Client.symmetric()), seed=4)
+    sim = simulate_session(Protocol(Client.symmetric(), reps=4), seed=4)
     result = analyse(sim.notifications, sim.markers)
     for s in result.sides:
         if s.primary:
@@ -133,7 +134,7 @@ def test_lossy_link_still_calibrates_and_measures():
     """2 % of notifications lost: short gaps in the standing pose are bridged."""
     from hipimu.simulate.sensors import LinkModel
 
-    sim = simulate_session(seed=4, link=LinkModel(loss=0.02))
+    sim = simulate_session(Protocol(reps=4), seed=4, link=LinkModel(loss=0.02))
     result = analyse(sim.notifications, sim.markers)
     assert any(tl.lost_packets for tl in result.timelines.values())
     for side, rmse in hip_errors(result.kinematics, sim.truth, from_stance=True).items():

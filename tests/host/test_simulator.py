@@ -45,26 +45,38 @@ def test_standing_sways_like_the_real_standing_trial(short, shared_data):
         assert real_speed < speed < 4.0 * real_speed, (role, speed, real_speed)
 
 
-def test_thigh_skin_twists_outwards_with_flexion():
-    """During a 60 deg hold the thigh sensor turns 60/55 x 6 deg outwards about the
-    femur's long axis (y), relative to its bone; the pelvis sensor does not."""
-    protocol = Protocol(reps=1, extras=("standing_leg_lift_hold",), holds=1, hold_seconds=6.0)
-    sim = simulate_session(protocol, seed=2)
-    for role, side, outwards in (("femur_r", "right", -1.0), ("femur_l", "left", 1.0)):
-        hold = next(r for r in sim.protocol.repetitions() if r.side == side and r.hold > 2)
-        s = sim.samples[role]
-        at = (s["t_true"] > hold.top_start + 2.0) & (s["t_true"] < hold.top_end - 0.5)
-        idx = np.searchsorted(sim.truth.time, s["t_true"][at])
-        bone = Rotation.from_quat(sim.truth.segments[role][idx], scalar_first=True)
-        mount = Rotation.from_quat(sim.truth.mounts[role], scalar_first=True)
-        skin = bone.inv() * Rotation.from_quat(s["q_gs"][at], scalar_first=True) * mount.inv()
-        flexion = np.rad2deg(sim.truth.hip_right[idx, 0] if side == "right" else
-                             sim.truth.hip_left[idx, 0])  # fmt: skip
-        expected = outwards * REALISTIC.soft_tissue_deg * flexion / 55.0
-        twist = np.rad2deg(skin.as_rotvec())
-        np.testing.assert_allclose(twist[:, 1], expected, atol=0.1)  # noise, 100 Hz steps
-        assert np.abs(twist[:, [0, 2]]).max() < 0.05
-        assert expected.mean() * outwards > 4.0  # 60 deg right, 70 % of it left
+def test_thigh_skin_twists_outwards_with_flexion(short):
+    """The thigh sensor turns outwards about the femur's long axis (y), relative to its
+    bone, by 6 deg x (flexion lagged 0.4 s, first order) / 55 deg; the pelvis sensor
+    does not turn relative to its bone beyond the output noise."""
+    from scipy.signal import lfilter
+
+    from hipimu.simulate.body import segment_orientations
+
+    truth = short.truth
+    for role, side, outwards in (
+        ("femur_r", "right", -1.0),
+        ("femur_l", "left", 1.0),
+        ("pelvis", "right", 0.0),
+    ):
+        s = short.samples[role]
+        t = s["t_true"]
+        bones = segment_orientations(short.protocol.truth(t), truth.heading_rad)
+        bone = Rotation.from_quat(bones[role], scalar_first=True)
+        mount = Rotation.from_quat(truth.mounts[role], scalar_first=True)
+        q = Rotation.from_quat(s["q_gs"], scalar_first=True)
+        twist = np.rad2deg((bone.inv() * q * mount.inv()).as_rotvec())
+        flexion = np.rad2deg(getattr(truth, f"hip_{side}")[:, 0])  # the 100 Hz grid
+        a = 1.0 - np.exp(-0.01 / REALISTIC.soft_tissue_tau_s)
+        lagged = lfilter([a], [1.0, a - 1.0], flexion, zi=[(1 - a) * flexion[0]])[0]
+        expected = outwards * REALISTIC.soft_tissue_deg * np.interp(t, truth.time, lagged) / 55
+        # within 0.1 deg: the output noise (0.003 deg RMS)
+        np.testing.assert_allclose(twist[:, 1], expected, atol=0.1, err_msg=role)
+        assert np.abs(twist[:, [0, 2]]).max() < 0.05, role
+        if outwards:
+            # a few degrees at the marching peaks (65 deg reached in 0.6 s: the 0.4 s lag
+            # keeps it below the 7 deg of a held 65 deg)
+            assert np.abs(expected).max() > 2.0
 
 
 def test_ideal_mode_is_the_bones_exactly():
