@@ -22,7 +22,9 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def demo_session():
-    """The default (asymmetric) simulated session, shared by pipeline tests."""
+    """The default (asymmetric) simulated session, realistic as every simulation is by
+    default (standing sway, a stance off neutral, sensor noise, soft-tissue twist):
+    what a user's session looks like. Shared by pipeline tests."""
     from hipimu.simulate import simulate_session
 
     return simulate_session(seed=0)

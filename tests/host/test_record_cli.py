@@ -41,6 +41,7 @@ def test_record_simulated_writes_every_notification_and_the_sync_events(tmp_path
     written = int(capsys.readouterr().out.split()[0])
     assert len(log.notifications) == written > 3 * 20 * 100 / 4 * 0.9
     assert log.metadata["source"] == "simulated-ble" and log.metadata["kit"] == 0
+    assert log.metadata["simulation"] == "realistic"  # the default (docs/simulator.md)
     assert {s["role"] for s in log.metadata["sensors"].values()} == {"pelvis", "femur_r", "femur_l"}
     assert all(not hasattr(decode(n.payload), "reason") for n in log.notifications)
     kinds = {e["type"] for e in log.events}
@@ -166,6 +167,7 @@ def test_host_config_round_trip_and_errors(host_config):
 def test_record_writes_client_placement_notes_and_firmware(tmp_path, capsys):
     out = tmp_path / "s"
     argv = ["record", "--out", str(out), "--simulate", "--fast", "--duration", "2", "--quiet"]
+    argv += ["--ideal"]  # the noise-free world, said in the metadata
     argv += [
         "--client",
         "c-test01",
@@ -179,7 +181,7 @@ def test_record_writes_client_placement_notes_and_firmware(tmp_path, capsys):
     assert cli.main(argv) == 0
     assert "client id" not in capsys.readouterr().out  # given, not generated
     log = read_log(out / "session.hiplog")
-    assert log.metadata["client"] == "c-test01"
+    assert log.metadata["client"] == "c-test01" and log.metadata["simulation"] == "ideal"
     assert log.metadata["placement"] == "L5, thighs"
     assert [n["text"] for n in log.notes] == ["knee pain", "b"]
     addresses = set(log.metadata["sensors"])

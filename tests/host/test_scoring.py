@@ -28,6 +28,12 @@ def truth_of(protocol: Protocol, key: str, side: str):
     return [r for r in protocol.repetitions() if r.exercise == key and r.side == side]
 
 
+def true_span(sim, side: str, column: int, t0: float, t1: float) -> np.ndarray:
+    """The true angle (from the client's stance) over ``[t0, t1)``, radians."""
+    inside = (sim.truth.time >= t0) & (sim.truth.time < t1)
+    return sim.truth.hip_from_stance(side)[inside, column]
+
+
 @pytest.fixture(scope="module")
 def default(demo_session):
     result = analyse(demo_session.notifications, demo_session.markers)
@@ -37,8 +43,8 @@ def default(demo_session):
 @pytest.fixture(scope="module")
 def extended():
     protocol = Protocol(extras=("standing_leg_lift_hold", "standing_leg_lift_abduction"), reps=4)
-    _, _, scores = scored(protocol, seed=5)
-    return protocol, scores
+    sim, _, scores = scored(protocol, seed=5)
+    return protocol, scores, sim
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +62,7 @@ def noisy():
     return protocol, scores
 
 
-def test_default_protocol_has_exactly_ten_repetitions_per_side_and_exercise(default):
+def test_default_protocol_has_exactly_ten_repetitions_per_side_and_exercise(default, demo_session):
     protocol, scores = default
     assert {e.exercise.key for e in scores.exercises} == {"side_lying_leg_lift", "marching"}
     for ex in scores.exercises:
@@ -66,16 +72,25 @@ def test_default_protocol_has_exactly_ten_repetitions_per_side_and_exercise(defa
             assert len(reps) == len(truth) == 10, (ex.exercise.key, side)
             for r, t in zip(reps, truth, strict=True):
                 assert r.kind == "rep"
-                assert r.start == pytest.approx(t.start, abs=0.05)
-                assert r.top_start == pytest.approx(t.top_start, abs=0.06)
-                assert r.top_end == pytest.approx(t.top_end, abs=0.06)
-                assert r.end == pytest.approx(t.end, abs=0.05)
+                # within 70 ms: the client's sway moves where a phase seems to start by
+                # a few samples (57 ms at most over 4 seeds x 40 repetitions; 50 ms on
+                # the noise-free simulation)
+                assert r.start == pytest.approx(t.start, abs=0.07)
+                assert r.top_start == pytest.approx(t.top_start, abs=0.07)
+                assert r.top_end == pytest.approx(t.top_end, abs=0.07)
+                assert r.end == pytest.approx(t.end, abs=0.07)
+                # the truth's range over the repetition: the prescription plus the
+                # client's sway; 1 deg: the two ends are each off by up to the realistic
+                # adduction error (0.97 deg RMSE at worst, docs/validation.md); 0.76 at
+                # most over 4 seeds x 40 repetitions
+                span = true_span(demo_session, side, ex.exercise.primary_column, t.start, t.end)
+                assert r.primary_range == pytest.approx(np.ptp(span), abs=1.0 * DEG)
                 true_range = abs(t.amplitude[ex.exercise.primary_column])
-                assert r.primary_range == pytest.approx(true_range, abs=0.5 * DEG)
+                assert r.primary_range == pytest.approx(true_range, abs=2.0 * DEG)
 
 
 def test_holds_and_other_exercises_of_the_extended_protocol(extended):
-    protocol, scores = extended
+    protocol, scores, sim = extended
     keys = {e.exercise.key for e in scores.exercises}
     assert {"standing_leg_lift_60", "standing_leg_lift_abduction_45"} <= keys
     for ex in scores.exercises:
@@ -87,8 +102,14 @@ def test_holds_and_other_exercises_of_the_extended_protocol(extended):
             for r, t in zip(reps, truth, strict=True):
                 assert r.kind == ("hold" if t.hold >= 2 else "rep")
                 assert r.hold == pytest.approx(t.hold, abs=0.2)
-    holds = scores.get("standing_leg_lift_60").reps("left")
-    assert all(h.hold_sd < 0.2 * DEG for h in holds)  # a steady simulated hold
+    # a steady simulated hold, but for the client's sway: the angle's SD over the top as
+    # the truth's, within 0.1 deg
+    ex = scores.get("standing_leg_lift_60")
+    assert len(ex.reps("left")) == len(truth_of(protocol, ex.exercise.key, "left"))
+    for h in ex.reps("left"):
+        span = true_span(sim, "left", ex.exercise.primary_column, h.top_start, h.top_end)
+        assert h.hold_sd == pytest.approx(np.std(span), abs=0.1 * DEG)
+        assert h.hold_sd < 0.5 * DEG
 
 
 def test_noise_uneven_reps_and_pauses_keep_counts_and_hold_times(noisy):
@@ -121,8 +142,10 @@ def test_injected_asymmetries_are_found_with_side_and_size(default, key):
     assert smooth.flagged and smooth.worse_side == "left" and smooth.difference < -0.2
     hike = _comparison(scores, key, "compensation:pelvis_hike")
     assert hike.flagged and hike.worse_side == "left"
-    assert np.mean(hike.left) == pytest.approx(5.0 * DEG, abs=0.5 * DEG)
-    assert abs(np.mean(hike.right)) < 0.5 * DEG
+    # the injected 5 deg hike; a repetition's hike is the pelvis's rise during it, which
+    # the client's sway (0.25 deg RMS, 0.1-0.5 Hz) alone takes to 0.5-1 deg
+    assert np.mean(hike.left) == pytest.approx(5.0 * DEG, abs=1.0 * DEG)
+    assert abs(np.mean(hike.right)) < 1.0 * DEG
 
 
 def test_asymmetry_is_still_found_through_noise(noisy):

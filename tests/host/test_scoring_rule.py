@@ -3,6 +3,8 @@ and on hand-made sets whose verdict is known."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -67,7 +69,9 @@ def test_a_left_side_at_70_percent_goes_reduced_with_each_sides_own_band(demo_se
         right, left = p.next[key]["right"], p.next[key]["left"]
         assert left["best_deg"] / right["best_deg"] == pytest.approx(0.70, abs=0.02)
         hist = p.rules[key].sides["left"].history
-        assert [h.mode for h in hist] == ["reduced"] and "range: left 70%" in hist[0].detail
+        # 70 % prescribed; the client's sway moves each range by up to 0.5 deg (1-2 %)
+        assert [h.mode for h in hist] == ["reduced"]
+        assert re.search(r"range: left (69|70|71)%", hist[0].detail), hist[0].detail
 
 
 def test_no_reduction_before_both_sides_did_their_first_set(demo_session):

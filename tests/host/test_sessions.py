@@ -6,6 +6,7 @@ streaming. True poses are built here with scipy from the ISB definitions (Wu et 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from hipimu.body.kinematics import compute
 from hipimu.stream.assembler import AlignedSamples
 
 STATIC = "MT_012005D6_009-quaternions_calibration_trial_Facing_X.sto"
+REFERENCE_MOT = Path(__file__).resolve().parents[1] / "data" / "opensense_ik_RHJCSwinger.mot"
 TRIAL = "MT_012005D6_009-quaternions_RHJCSwinger.sto"
 RATE = 100.0
 
@@ -286,6 +288,46 @@ def test_real_opensense_import_then_report_and_export(tmp_path, shared_data, cap
         assert cli.main(["export", str(out), "--format", fmt]) == 0
 
 
+def test_movement_trial_imports_with_a_separate_standing_trial(tmp_path, shared_data, capsys):
+    """The real swing trial has no standing pose: alone it is refused with the reason;
+    with --standing (the calibration trial of the same sensors) import -> report works
+    and its right hip follows OpenSim's own IK of the same trial (tests/data, independent).
+    """
+    from hipimu.store.opensim import read_mot
+    from hipimu.workflow.importer import STANDING_GAP_S
+    from hipimu.workflow.session import analyse_session, open_session
+
+    trial, static = shared_data / "opensense" / TRIAL, shared_data / "opensense" / STATIC
+    alone = tmp_path / "alone"
+    assert cli.main(["import", str(trial), "--out", str(alone)]) == 0
+    capsys.readouterr()
+    assert cli.main(["report", str(alone), "--json", "--no-save"]) == 1
+    assert "no standing pose" in capsys.readouterr().err
+    out = tmp_path / "swing"
+    assert cli.main(["import", str(trial), "--standing", str(static), "--out", str(out)]) == 0
+    assert "standing pose from" in capsys.readouterr().out
+    assert cli.main(["report", str(out), "--json", "--no-save"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert any(e["sides"]["right"]["repetitions"] for e in data["exercises"]), data
+    session = open_session(out)
+    span = session.metadata["import"]["standing"]
+    assert span["samples"] == 2001 and session.contents.markers[0]["exercise"] == "standing"
+    kin = analyse_session(session).kinematics
+    t_ref, ref, _ = read_mot(REFERENCE_MOT)
+    start = span["end"] + STANDING_GAP_S  # the movement's first sample, in session time
+    ours = {k: np.rad2deg(v) for k, v in kin.opensim_coordinates().items()}
+    for name, minimum in (("hip_flexion_r", 0.95), ("hip_adduction_r", 0.9)):
+        ok = np.isfinite(ours[name])
+        a = np.interp(t_ref - t_ref[0] + start, kin.time[ok], ours[name][ok])
+        # the `angles` command, told the pelvis forward axis, reaches 0.99 / 0.98; here the
+        # heading comes from the swing itself (flexion with abduction), so a little less
+        assert np.corrcoef(a, np.rad2deg(ref[name]))[0, 1] >= minimum, name
+    assert 50 < np.nanmax(ours["hip_flexion_r"]) < 90  # about 70 deg (data README)
+    assert cli.main(["import", str(trial), "--standing", str(tmp_path / "no.sto"),
+                     "--out", str(tmp_path / "x")]) == 1  # fmt: skip
+    assert "--standing: no file at" in capsys.readouterr().err
+
+
 def test_raw_exports_need_no_standing_pose(tmp_path, demo_session, capsys):
     """A session cut short while lying (no standing pose at all): sto and hdf5 are written,
     the angle formats say why not."""
@@ -323,3 +365,35 @@ def test_record_simulate_60_s_then_report_scores_both_sides(tmp_path, capsys):
     ]
     assert both, data["messages"]
     assert all(s["source"] == "detected" and "confidence" in s for s in data["sets"])
+
+
+# -- the functional heading ----------------------------------------------------------------
+def _swings(degrees: list[float], rng) -> list[np.ndarray]:
+    """Horizontal swing directions (pelvis frame: x anterior, y up, z right), each
+    ``degrees`` to the right of anterior, with 1 deg of scatter."""
+    a = np.deg2rad(np.asarray(degrees) + rng.normal(0.0, 1.0, len(degrees)))
+    return [np.array([np.cos(t), 0.0, np.sin(t)]) for t in a]
+
+
+@pytest.mark.parametrize(
+    "right, left, expected",
+    [
+        # lifts forward-and-out swing 25 deg outwards; straight flexion straight ahead
+        ([0.0] * 8 + [25.0] * 12, [0.0] * 14 + [-25.0] * 6, 0.0),  # mostly out on the right
+        ([25.0] * 6, [0.0] * 10 + [-25.0] * 12, 0.0),  # the right only lifted out
+        ([25.0] * 8, [-25.0] * 8, 0.0),  # both only lifted out: mirrored, they cancel
+        ([0.0] * 10, [0.0] * 10, 0.0),
+    ],
+)
+def test_functional_heading_takes_straight_flexion_not_lifts_forward_and_out(right, left, expected):
+    from hipimu.body.calibration import _flexion_headings
+
+    rng = np.random.default_rng(0)
+    peaks = [("femur_r", h, 0.8) for h in _swings(right, rng)]
+    peaks += [("femur_l", h, 0.8) for h in _swings(left, rng)]
+    prior = np.array([np.cos(0.2), 0.0, np.sin(0.2)])  # a placement 11 deg off
+    per_leg = _flexion_headings(peaks, prior, np.array([0.0, 1.0, 0.0]))
+    legs = [np.mean(hs, axis=0) for hs in per_leg.values() if hs]
+    anterior = np.mean([m / np.linalg.norm(m) for m in legs], axis=0)
+    heading = np.rad2deg(np.arctan2(anterior[2], anterior[0]))
+    assert heading == pytest.approx(expected, abs=1.0), per_leg.keys()

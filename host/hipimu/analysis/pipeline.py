@@ -59,6 +59,7 @@ def analyse(
     events: Iterable[dict] = (),
     stage: Callable[[str], None] | None = None,
     lowpass_hz: float | None = DEFAULT_CUTOFF_HZ,
+    placement_prior: bool = True,
 ) -> Analysis:
     """Run the whole pipeline. ``stage`` (optional) is told the name of each stage.
 
@@ -69,7 +70,9 @@ def analyse(
     6 Hz by default against soft-tissue wobble; None keeps them raw). A ``calibration``
     given is used as it is; one made here from the standing pose is re-zeroed on the
     mean of the session's standing phases when the sensors were fused without a
-    magnetometer (:func:`hipimu.body.heading.correct_drift`).
+    magnetometer (:func:`hipimu.body.heading.correct_drift`). ``placement_prior`` False:
+    the sensors were not placed by hipimu's convention (another system's recording), so
+    the heading comes from the flexion movements alone (:func:`calibrate`).
     """
     say = stage or (lambda _name: None)
     say("decoding packets")
@@ -98,7 +101,9 @@ def analyse(
         if standing:
             part = resample_window(aligned, standing)
             static = find_still_window(part, min_seconds=1.0)
-        calibration = calibrate(aligned, static, femur_axis=femur_axis)
+        calibration = calibrate(
+            aligned, static, femur_axis=femur_axis, placement_prior=placement_prior
+        )
     drift = None
     if six_d:
         # the functional thigh axis already says how the thighs stood turned

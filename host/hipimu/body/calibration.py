@@ -8,10 +8,12 @@ segment to sensor (the mounting, constant), so ``q_GB = q_GS * q_SB``. The room 
   vertical seen in each sensor's frame gives that segment's Y axis in sensor coordinates.
 * Heading (the pelvis anterior axis): at the peaks of hip flexion movements made while
   standing (marching, leg lifts), the thigh's distal axis swings forwards; its horizontal
-  direction, averaged over both legs so that small abduction or rotation cancel, is the
-  anterior direction. Without such movements the heading falls back on the placement
-  convention (the pelvis sensor's z axis points backwards out of the sacrum), with an
-  error up to the mounting error; the quality report says which was used.
+  direction (per leg, its most medial group of peaks: straight flexion, not lifts
+  forward-and-out), averaged over both legs so that small abduction or rotation cancel,
+  is the anterior direction. Without
+  such movements the heading falls back on the placement convention (the pelvis
+  sensor's z axis points backwards out of the sacrum), with an error up to the mounting
+  error; the quality report says which was used.
 * In the standing pose the hips are neutral, so both femur frames equal the pelvis frame.
 """
 
@@ -29,6 +31,8 @@ UP = np.array([0.0, 0.0, 1.0])
 FEMURS = ("femur_r", "femur_l")
 # Placement convention (hardware/placement.md): the pelvis sensor's -z points anterior.
 PELVIS_ANTERIOR_IN_SENSOR = np.array([0.0, 0.0, -1.0])
+# flexion peaks within this of a thigh's main swing direction give the heading
+HEADING_CLUSTER_DEG = 8.0
 
 
 class CalibrationError(ValueError):
@@ -401,13 +405,17 @@ def _thigh_peaks(
 
 
 def _flexion_headings(
-    peaks: list[tuple[str, np.ndarray, float]], prior: np.ndarray | None
+    peaks: list[tuple[str, np.ndarray, float]],
+    prior: np.ndarray | None,
+    up: np.ndarray | None = None,
 ) -> dict[str, list[np.ndarray]]:
-    """Per femur, the anterior direction at each flexion peak.
+    """Per femur, the anterior direction at each of its straight flexion peaks.
 
     Peaks within 45 deg of the anterior-posterior line of ``prior`` count (others are
     abduction); their sign is taken towards ``prior``. Without a prior the largest
-    excursion, which standing is nearly always flexion, serves as one.
+    excursion, which standing is nearly always flexion, serves as one. With ``up`` (the
+    pelvis's vertical in the same frame) each leg keeps only its most medial group of
+    peaks (:func:`_straight_flexion`).
     """
     if not peaks:
         return {}
@@ -419,7 +427,63 @@ def _flexion_headings(
         found.setdefault(role, [])
         if abs(c) >= np.cos(np.deg2rad(45)):
             found[role].append(h if c > 0 else -h)
-    return found
+    if up is None:
+        return found
+    right = np.cross(prior, up)  # ISB: Z (right) = X (anterior) x Y (up)
+    right /= np.linalg.norm(right)
+    legs = {
+        role: _straight_flexion(hs, right if role == "femur_r" else -right)
+        for role, hs in found.items()
+    }
+    out = {role: kept for role, (kept, _groups) in legs.items()}
+    if len(legs) == 2 and all(kept for kept, _ in legs.values()):
+        means = [np.mean(kept, axis=0) for kept, _ in legs.values()]
+        apart = _angle_deg(*(m / np.linalg.norm(m) for m in means))
+        grouped = [role for role, (_, groups) in legs.items() if groups > 1]
+        if apart > 2 * HEADING_CLUSTER_DEG and len(grouped) == 1:
+            # one leg showed straight flexion beside its lifts forward-and-out; the other
+            # swung one way only, likely out: the heading comes from the first alone
+            out = {grouped[0]: out[grouped[0]]}
+    return out
+
+
+def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.rad2deg(np.arccos(np.clip(np.dot(a, b), -1.0, 1.0))))
+
+
+def _straight_flexion(
+    hs: list[np.ndarray], lateral: np.ndarray, width_deg: float = HEADING_CLUSTER_DEG
+) -> tuple[list, int]:
+    """The peaks of one thigh that swung straight forwards: its swing directions fall
+    in groups (each within ``width_deg`` of its mean; a group holds at least 3 peaks and
+    a tenth of them); straight flexion is the most medial group, since a lift
+    forward-and-out (45 deg flexion with 20 deg abduction) swings some 25 deg towards
+    ``lateral``. With one group only (a leg that did only one kind of lift) it is that
+    group, and the other leg's, mirrored, still averages it out if it did the same.
+    Returns the peaks kept and how many groups there were."""
+    if len(hs) < 3:
+        return hs, 1
+    h = np.asarray(hs)
+    near = np.cos(np.deg2rad(width_deg))
+    left = np.ones(len(h), dtype=bool)
+    groups = []
+    while left.sum() >= 3:
+        sub = h[left]
+        centre = sub[np.argmax((sub @ sub.T > near).sum(axis=1))]
+        keep = left & (h @ centre > near)
+        for _ in range(3):
+            mean = h[keep].mean(axis=0)
+            keep = left & (h @ (mean / np.linalg.norm(mean)) > near)
+            if not keep.any():
+                break
+        if keep.sum() < max(3, len(h) / 10):
+            break
+        groups.append(keep)
+        left &= ~keep
+    if not groups:
+        return hs, 1
+    medial = min(groups, key=lambda g: float(np.mean(h[g] @ lateral)))
+    return list(h[medial]), len(groups)
 
 
 def calibrate(
@@ -480,7 +544,7 @@ def calibrate(
     if placement_prior:
         prior = PELVIS_ANTERIOR_IN_SENSOR - np.dot(PELVIS_ANTERIOR_IN_SENSOR, up_p) * up_p
         prior /= np.linalg.norm(prior)
-    per_leg = _flexion_headings(peaks, prior)
+    per_leg = _flexion_headings(peaks, prior, up_p)
     leg_means = []
     all_h = []
     for hs in per_leg.values():
@@ -508,6 +572,12 @@ def calibrate(
         )
         if len(leg_means) == 1:
             warnings.append("heading from one leg's flexion only; abduction may bias it")
+        elif (apart := _angle_deg(leg_means[0], leg_means[1])) > 2 * HEADING_CLUSTER_DEG:
+            warnings.append(
+                f"the thighs swung {apart:.0f} deg apart at their flexion peaks (lifts "
+                "forward-and-out on one side only?): the heading may be off by half of that; "
+                "march in place a few steps to refine it"
+            )
     else:
         anterior = PELVIS_ANTERIOR_IN_SENSOR
         source = "placement"

@@ -178,7 +178,7 @@ def _phases(s: np.ndarray, v: np.ndarray, lt: int, pk: int, rt: int, p: SegmentP
     end = half_dn + int(quiet[0]) if len(quiet) else rt
     top_start = min(top_start, top_end)
     # a repetition that neither starts nor ends near rest (cut by the set's edges)
-    complete = min(up, down) >= 0.5 * max(up, down)
+    complete = bool(min(up, down) >= 0.5 * max(up, down))  # a JSON-able bool
     return Phases(start, top_start, top_end, end, pk, complete)
 
 

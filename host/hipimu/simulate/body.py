@@ -40,8 +40,11 @@ def pelvis_rotation(angles: np.ndarray) -> Rotation:
     return Rotation.from_euler("YXZ", angles)
 
 
-def segment_orientations(truth: dict[str, np.ndarray], heading_rad: float) -> dict[str, np.ndarray]:
-    """``q_GB`` (N, 4) for ``pelvis``, ``femur_r``, ``femur_l`` from true angles.
+def segment_orientations(
+    truth: dict[str, np.ndarray], heading_rad: float, roles: tuple[str, ...] | None = None
+) -> dict[str, np.ndarray]:
+    """``q_GB`` (N, 4) for ``pelvis``, ``femur_r``, ``femur_l`` (or only ``roles``) from
+    true angles.
 
     ``heading_rad`` turns the whole body about the vertical (counter-clockwise from
     facing north). Lying down rolls the pelvis about its anterior axis first.
@@ -52,7 +55,8 @@ def segment_orientations(truth: dict[str, np.ndarray], heading_rad: float) -> di
     q_gp = facing * lying * pelvis_rotation(truth["pelvis"])
     out = {"pelvis": to_wxyz(q_gp)}
     for role, side in (("femur_r", "right"), ("femur_l", "left")):
-        out[role] = to_wxyz(q_gp * hip_rotation(truth[f"hip_{side}"], side))
+        if roles is None or role in roles:
+            out[role] = to_wxyz(q_gp * hip_rotation(truth[f"hip_{side}"], side))
     assert all(len(v) == n for v in out.values())
     # keep every series on one hemisphere sample to sample (no sign flips)
     return {k: _continuous(v) for k, v in out.items()}

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 DEG = np.pi / 180.0
+# postural sway's band: 85-91 % of the real OpenSense standing trial's orientation
+# variance (pelvis, both thighs; ../shared/data/opensense) lies in 0.1-0.5 Hz
+SWAY_BAND_HZ = (0.1, 0.5)
 
 
 @dataclass(frozen=True)
@@ -162,8 +165,12 @@ class Protocol:
     pauses: float = 0.0
     tremor_deg: float = 0.0
     seed: int = 0
-    sway_deg: float = 0.0  # RMS of 0.1-1 Hz postural sway on every angle, all the time
-    neutral_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)  # +- hip stance offsets
+    # the client's stance: RMS of 0.1-0.5 Hz postural sway on every angle, all the time, and
+    # the hips' neutral offsets (+- flexion, adduction, rotation). None: not set here, so
+    # the simulation's realism decides (simulate_session: realistic unless ideal=True);
+    # a bare protocol's truth has neither
+    sway_deg: float | None = None
+    neutral_deg: tuple[float, float, float] | None = None
     blocks: list[Block] = field(init=False)
 
     def _rep_times(
@@ -209,21 +216,46 @@ class Protocol:
         self._tremor = self._make_tremor(rng) if self.tremor_deg else None
         self._sway = None
         self._neutral = np.zeros((2, 3))
-        if self.sway_deg or any(self.neutral_deg):
+        if self.sway_deg or any(self.neutral_deg or ()):
             self._set_stance(np.random.default_rng([self.seed, 7]))
 
+    def with_stance(
+        self, sway_deg: float, neutral_deg: tuple[float, float, float], seed: int | None = None
+    ) -> Protocol:
+        """A copy whose unset stance (``sway_deg``/``neutral_deg`` None) takes these values;
+        what this protocol sets stays. The sway and offsets are drawn from ``seed`` (default
+        the protocol's own), the same draw as a protocol made with them."""
+        import copy
+
+        if self.sway_deg is not None and self.neutral_deg is not None:
+            return self
+        out = copy.copy(self)
+        if out.sway_deg is None:
+            out.sway_deg = sway_deg
+        if out.neutral_deg is None:
+            out.neutral_deg = tuple(neutral_deg)
+        out._set_stance(np.random.default_rng([self.seed if seed is None else seed, 7]))
+        return out
+
+    def stance(self) -> np.ndarray:
+        """The client's neutral hip stance, (2, 3) radians: right, left; flexion,
+        adduction, internal rotation (zero unless ``neutral_deg`` is set)."""
+        return self._neutral.copy()
+
     def _set_stance(self, rng: np.random.Generator) -> None:
-        """Postural sway (band-limited 0.1-1 Hz noise) and the hips' neutral offsets."""
+        """Postural sway (band-limited noise, :data:`SWAY_BAND_HZ`) and the hips' neutral
+        offsets."""
         from scipy.signal import butter, sosfiltfilt
 
-        self._neutral = rng.uniform(-1, 1, (2, 3)) * np.asarray(self.neutral_deg) * DEG
+        neutral = np.asarray(self.neutral_deg or (0.0, 0.0, 0.0))
+        self._neutral = rng.uniform(-1, 1, (2, 3)) * neutral * DEG
         self._sway = None
         if self.sway_deg:
             fs = 20.0
             grid = np.arange(-5.0, self.duration + 6.0, 1.0 / fs)
             noise = rng.normal(size=(len(grid), 9))
             noise = sosfiltfilt(
-                butter(2, [0.1, 1.0], "bandpass", fs=fs, output="sos"), noise, axis=0
+                butter(2, SWAY_BAND_HZ, "bandpass", fs=fs, output="sos"), noise, axis=0
             )
             noise *= self.sway_deg * DEG / noise.std(axis=0)
             self._sway = (grid, noise)
@@ -488,15 +520,16 @@ def random_protocol(
     *,
     client: Client | None = None,
     sets: int | None = None,
-    sway_deg: float = 0.4,
-    neutral_deg: tuple[float, float, float] = (1.5, 1.0, 2.0),
+    sway_deg: float | None = None,
+    neutral_deg: tuple[float, float, float] | None = None,
     variability: float = 0.1,
     pauses: float = 0.6,
 ) -> Protocol:
     """A session with exercise sets in random order (``sets`` of :data:`RANDOM_SETS`,
     5-8 by default), 5-12 repetitions (2-4 holds) each, a random rest of 3-9 s between
     sets (standing, or lying when the next set lies on the same side), rolling over
-    between postures, and standing sway and stance offsets (realistic by default)."""
+    between postures. ``sway_deg`` and ``neutral_deg`` set the client's stance; left None,
+    the simulation's realism decides (realistic by default, see :func:`simulate_session`)."""
     rng = np.random.default_rng([seed, 11])
     proto = Protocol(
         client or Client(),
@@ -563,5 +596,5 @@ def random_protocol(
     proto.blocks = blocks
     proto.sway_deg = sway_deg
     proto.neutral_deg = neutral_deg
-    proto._set_stance(np.random.default_rng([seed, 7]))
+    proto._set_stance(np.random.default_rng([seed, 7]))  # sets nothing when both are None
     return proto

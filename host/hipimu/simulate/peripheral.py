@@ -79,10 +79,12 @@ def protocol_motion(
     protocol=None,
     heading_rad: float = 0.0,
     start: ProtocolStart | None = None,
+    skin=None,
 ) -> Motion:
     """The simulator's body model for ``role`` (looping ``protocol``), through ``mount``.
     With ``start`` the protocol runs from when streaming starts (:class:`ProtocolStart`),
-    else from true time 0."""
+    else from true time 0. ``skin`` (a looping :class:`hipimu.simulate.skin.Skin`) adds
+    the soft-tissue twist and output noise between the bone and the sensor."""
     from hipimu.simulate.body import from_wxyz, segment_orientations, to_wxyz
     from hipimu.simulate.motion import Protocol
 
@@ -92,7 +94,9 @@ def protocol_motion(
     def motion(t: np.ndarray) -> np.ndarray:
         t = start.local(t) if start is not None else np.asarray(t, dtype=np.float64)
         tt = np.mod(t, duration)
-        q_gb = segment_orientations(proto.truth(tt), heading_rad)[role]
+        q_gb = segment_orientations(proto.truth(tt), heading_rad, (role,))[role]
+        if skin is not None:
+            q_gb = skin.apply(q_gb, role, tt)
         return to_wxyz(from_wxyz(q_gb) * mount)
 
     return motion

@@ -37,6 +37,7 @@ ROLE_CODES = {
 GYR_CODE, ACC_CODE, MAG_CODE = 4, 3, 0  # 2000 deg/s, 16 g, 400 uT full scale
 U32 = 1 << 32
 LATENCY_S = 0.002  # host arrival after the last sample of a notification
+STANDING_GAP_S = 2.0  # a separate standing trial ends this long before the movement
 
 
 def guess_format(path: str | Path, fmt: str | None = None) -> str:
@@ -97,8 +98,8 @@ def _notifications(
     return out
 
 
-def from_sto(path: Path) -> tuple[list[Notification], dict]:
-    """Notifications of an OpenSense quaternion ``.sto`` and what was imported."""
+def _sto_table(path: Path):
+    """The file's quaternion table, its roles (pelvis first) and its sample rate."""
     table = read_sto_quaternions(path)
     roles = [r for r in ROLES if r in table.quat]
     if "pelvis" not in roles:
@@ -106,17 +107,61 @@ def from_sto(path: Path) -> tuple[list[Notification], dict]:
             f"{path}: no pelvis_imu column (columns: {', '.join(table.quat)}); "
             "the pelvis defines the hip angles"
         )
-    rate = _supported_rate(path, table.time)
+    return table, roles, _supported_rate(path, table.time)
+
+
+def _sto_rows(table, role: str, grid: np.ndarray, same: bool) -> tuple[np.ndarray, np.ndarray]:
+    """One role's unit quaternions on ``grid`` and which rows are usable."""
+    q = np.asarray(table.quat[role], dtype=np.float64)
+    if not same:
+        q = _slerp(table.time, q, grid)
+    norm = np.linalg.norm(q, axis=1)
+    ok = np.isfinite(norm) & (np.abs(norm - 1.0) < 0.05)
+    return q / np.where(ok, norm, 1.0)[:, None], ok
+
+
+def from_sto(path: Path, standing: Path | None = None) -> tuple[list[Notification], dict]:
+    """Notifications of an OpenSense quaternion ``.sto`` and what was imported.
+
+    ``standing``: a calibration trial of the same sensors (the subject standing still,
+    e.g. OpenSense's ``calibration_trial``), streamed first and ending
+    :data:`STANDING_GAP_S` before the movement starts (the orientations are kept as
+    recorded, so both trials share their earth frame). ``info["standing"]`` gives its
+    span in the session's time, for a ``standing`` marker."""
+    table, roles, rate = _sto_table(path)
     grid, same = _regrid(table.time, rate)
+    parts = [(table, grid, same, 0.0)]  # (table, its grid, on the file's samples, shift)
+    info: dict = {"roles": roles, "rate_hz": rate, "samples": len(grid), "columns": table.columns}
+    if standing is not None:
+        cal, cal_roles, cal_rate = _sto_table(standing)
+        missing = [r for r in roles if r not in cal_roles]
+        if missing:
+            raise ValueError(
+                f"{standing}: the standing trial has no "
+                f"{', '.join(m + '_imu' for m in missing)} column, which {path.name} has; "
+                "it must be a trial of the same sensors"
+            )
+        if cal_rate != rate:
+            raise ValueError(
+                f"{standing}: sampled at {cal_rate:g} Hz, {path.name} at {rate:g} Hz; "
+                "the standing trial must come from the same recording"
+            )
+        cal_grid, cal_same = _regrid(cal.time, rate)
+        # on the movement's clock, whole samples apart: ends STANDING_GAP_S before it
+        shift = round((grid[0] - STANDING_GAP_S - cal_grid[-1]) * rate) / rate
+        parts.insert(0, (cal, cal_grid, cal_same, shift))
+        info["standing"] = {
+            "file": str(standing.resolve()),
+            "start": 0.0,
+            "end": float(cal_grid[-1] - cal_grid[0]),
+            "samples": len(cal_grid),
+        }
+    time = np.concatenate([g + shift for _, g, _, shift in parts])
     notes: list[Notification] = []
     for role in roles:
-        q = np.asarray(table.quat[role], dtype=np.float64)
-        if not same:
-            q = _slerp(table.time, q, grid)
-        norm = np.linalg.norm(q, axis=1)
-        ok = np.isfinite(norm) & (np.abs(norm - 1.0) < 0.05)
-        q = q / np.where(ok, norm, 1.0)[:, None]
-        rows = q.tolist()
+        pieces = [_sto_rows(t, role, g, s) for t, g, s, _ in parts]
+        ok = np.concatenate([k for _, k in pieces])
+        rows = np.vstack([q for q, _ in pieces]).tolist()
 
         def push(streamer, i, tick, rows=rows, ok=ok):
             if not ok[i]:
@@ -125,8 +170,7 @@ def from_sto(path: Path) -> tuple[list[Notification], dict]:
             streamer.push_quat(tick, w, x, y, z)
             return True
 
-        notes += _notifications(role, grid, rate, push, packet.CONTENT_QUAT, packet.ranges_byte())
-    info = {"roles": roles, "rate_hz": rate, "samples": len(grid), "columns": table.columns}
+        notes += _notifications(role, time, rate, push, packet.CONTENT_QUAT, packet.ranges_byte())
     return notes, info
 
 
@@ -249,19 +293,45 @@ def _interp(time: np.ndarray, v: np.ndarray, grid: np.ndarray) -> np.ndarray:
 
 
 def import_file(
-    path: str | Path, out: str | Path, fmt: str | None = None, force: bool = False
+    path: str | Path,
+    out: str | Path,
+    fmt: str | None = None,
+    force: bool = False,
+    standing: str | Path | None = None,
 ) -> dict:
     """Write ``path`` (OpenSense ``.sto`` or raw IMU CSV) as a session directory ``out``;
-    returns what was imported (roles, rate, samples, notifications)."""
+    returns what was imported (roles, rate, samples, notifications).
+
+    ``standing`` (``.sto`` only): a separate calibration trial of the same sensors whose
+    standing pose calibrates a movement trial that has none (:func:`from_sto`); it is
+    marked ``standing`` in the session, so the calibration takes it."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no file at {path}")
+    if standing is not None:
+        standing = Path(standing)
+        if not standing.is_file():
+            raise FileNotFoundError(f"--standing: no file at {standing}")
     check_target(out, force)  # an existing session is refused before the work
     kind = guess_format(path, fmt)
-    notes, info = from_sto(path) if kind == "sto" else from_csv(path)
+    if standing is not None and kind != "sto":
+        raise ValueError(
+            f"--standing {standing}: a separate standing trial is read for OpenSense .sto "
+            f"imports only; {path} is {kind}"
+        )
+    if kind == "sto":
+        notes, info = from_sto(path, standing)
+    else:
+        notes, info = from_csv(path)
     if not notes:
         raise ValueError(f"{path}: no finite samples to import")
     notes.sort(key=lambda n: n.host_time)
+    markers = []
+    if "standing" in info:
+        span = info["standing"]
+        markers.append(
+            {"exercise": "standing", "side": None, "start": span["start"], "end": span["end"]}
+        )
     metadata = session_metadata(
         "imported",
         "import",
@@ -270,5 +340,5 @@ def import_file(
         import_format=kind,
         **{"import": info},
     )
-    write_session(out, notes, [], metadata, force=force)
+    write_session(out, notes, markers, metadata, force=force)
     return {**info, "format": kind, "notifications": len(notes), "out": str(out)}

@@ -71,7 +71,9 @@ def analyse_session(
     stage: Callable[[str], None] | None = None,
 ) -> Analysis:
     """Run the pipeline on a session: its notifications (or ``notifications``, e.g. as a
-    replay streamed them), markers and time-sync events. ``stage`` is told each stage."""
+    replay streamed them), markers and time-sync events. ``stage`` is told each stage.
+    An imported session's sensors were not placed by hipimu's convention, so its heading
+    comes from its flexion movements alone."""
     from hipimu.analysis.pipeline import analyse
 
     s = _opened(session)
@@ -83,6 +85,7 @@ def analyse_session(
         events=s.contents.events,
         lowpass_hz=lowpass_hz,
         stage=stage,
+        placement_prior=s.metadata.get("source") != "imported",
     )
 
 

@@ -60,6 +60,12 @@ def add_simulate_args(parser) -> None:
     parser.add_argument(
         "--seed", type=int, default=0, help="with --simulate: random seed (default: %(default)s)"
     )
+    parser.add_argument(
+        "--ideal",
+        action="store_true",
+        help="with --simulate: a noise-free client and sensors (no sway, neutral stance, no "
+        "sensor noise or soft-tissue twist) instead of the realistic default",
+    )
 
 
 def backends(args, kit: int) -> tuple[Any, Any, Any]:
@@ -68,7 +74,7 @@ def backends(args, kit: int) -> tuple[Any, Any, Any]:
         return None, None, None
     from hipimu.sources.ble import fake
 
-    world = fake.simulated_world(kit=kit, seed=args.seed)
+    world = fake.simulated_world(kit=kit, seed=args.seed, ideal=getattr(args, "ideal", False))
     scanner, client = world.backends()
     return scanner, client, world
 

@@ -36,9 +36,12 @@ def print_ranges(analysis) -> None:
     print("  * the exercise's primary plane")
 
 
-def print_errors(errors: dict[str, np.ndarray]) -> None:
+def print_errors(
+    errors: dict[str, np.ndarray],
+    title: str = "Angle error against the simulator's truth (RMSE, degrees)",
+) -> None:
     """RMSE against a simulator's truth, per hip and plane."""
-    print("Angle error against the simulator's truth (RMSE, degrees)")
+    print(title)
     print(f"{'hip':<8}{'flexion':>10}{'abduction':>11}{'rotation':>10}")
     for side, e in errors.items():
         d = np.rad2deg(e)

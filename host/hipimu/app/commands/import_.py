@@ -30,6 +30,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("sto", "csv"),
         help="the file's format (default: from its extension)",
     )
+    p.add_argument(
+        "--standing",
+        metavar="CAL.sto",
+        help="a calibration trial of the same sensors with the subject standing still "
+        "(e.g. OpenSense's calibration_trial .sto): calibrates a movement trial that has "
+        "no standing pose of its own (.sto imports)",
+    )
     from hipimu.app.commands._force import add_force
 
     add_force(p)
@@ -39,9 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from hipimu.workflow.importer import import_file
 
-    done = import_file(args.file, args.out, args.format, force=args.force)
+    done = import_file(args.file, args.out, args.format, force=args.force, standing=args.standing)
+    with_standing = f", standing pose from {args.standing}" if args.standing else ""
     print(
         f"imported {args.file} ({done['format']}, {', '.join(done['roles'])}, "
-        f"{done['samples']} samples at {done['rate_hz']:g} Hz) into {done['out']}"
+        f"{done['samples']} samples at {done['rate_hz']:g} Hz{with_standing}) into {done['out']}"
     )
     return 0

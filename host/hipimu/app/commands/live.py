@@ -69,6 +69,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--symmetric", action="store_true", help="simulate a client without asymmetry"
     )
     live.add_argument(
+        "--ideal",
+        action="store_true",
+        help="with --simulate/--simulate-ble: a noise-free client and sensors (no sway, "
+        "neutral stance, no sensor noise or soft-tissue twist) instead of the realistic default",
+    )
+    live.add_argument(
         "--duration", type=positive, metavar="S", help="close after S seconds (unattended runs)"
     )
     live.add_argument(
@@ -126,7 +132,7 @@ def _source(args: argparse.Namespace):
         from hipimu.sources.simulated import SimulatedSource
 
         client = Client.symmetric() if args.symmetric else Client()
-        sim = simulate_session(Protocol(client), seed=args.seed)
+        sim = simulate_session(Protocol(client), seed=args.seed, ideal=args.ideal)
         source = SimulatedSource(sim, speed=args.speed)
         info = {"source": "simulated", "host_clock": "simulated", "seed": args.seed}
         return _jump(source, sim.notifications, args), f"simulated (seed {args.seed})", True, info
@@ -164,7 +170,7 @@ def _source(args: argparse.Namespace):
     if args.simulate_ble:
         from hipimu.sources.ble import fake
 
-        world = fake.simulated_world(kit=cfg.kit, seed=args.seed)
+        world = fake.simulated_world(kit=cfg.kit, seed=args.seed, ideal=args.ideal)
         scanner, client = world.backends()
         source = BleSource(
             cfg.kit,

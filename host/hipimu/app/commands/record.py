@@ -183,6 +183,7 @@ def _open_session(args: argparse.Namespace, cfg, out: Path, client: str, source:
         host_clock="monotonic",
         kit=cfg.kit,
         rate_hz=args.rate or cfg.rate_hz,
+        **({"simulation": "ideal" if args.ideal else "realistic"} if args.simulate else {}),
     )
     log = SessionRecorder(out, meta, force=args.force)
     if log.moved_aside is not None:

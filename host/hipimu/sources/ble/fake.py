@@ -506,19 +506,24 @@ def simulated_world(
     foreign_kit: int | None = 0x0BADC0DE,
     max_drift_ppm: float = 50.0,
     interval_s: float = 0.030,
+    ideal: bool = False,
 ) -> FakeWorld:
     """Three sensors of ``kit`` (pelvis, femur_r, femur_l) plus one of a foreign kit.
 
     ``motion``: ``"body"`` moves them through the simulator's exercise protocol
-    (looping, with 0.4 deg RMS standing sway and a stance up to a few degrees off
-    neutral) from when the first sensor starts streaming, standing before,
+    (looping) from when the first sensor starts streaming, standing before; realistic
+    unless ``ideal`` (:data:`hipimu.simulate.REALISTIC`: standing sway, a stance a few
+    degrees off neutral, sensor noise, the thigh skin's twist).
     ``"swing"`` uses a cheap analytic swing (for long soaks). Clocks get
     random offsets (one near its u32 wrap) and drifts up to ``max_drift_ppm``.
     """
     import numpy as np
 
+    from hipimu.simulate import realism_of
+    from hipimu.simulate.motion import Protocol
     from hipimu.simulate.peripheral import ProtocolStart, protocol_motion, swing_motion
     from hipimu.simulate.sensors import SensorClock, random_mount
+    from hipimu.simulate.skin import Skin
 
     rng = np.random.default_rng(seed)
     heading = float(rng.uniform(0, 2 * np.pi))
@@ -527,15 +532,17 @@ def simulated_world(
     # the client stands until the trainer starts streaming, then runs the protocol, with
     # standing sway and a stance a little off neutral, as people do
     start = ProtocolStart()
-    from hipimu.simulate.motion import Protocol
-
-    protocol = Protocol(sway_deg=0.4, neutral_deg=(1.5, 1.0, 2.0), seed=seed)
+    realism = realism_of(ideal)
+    protocol = Protocol(seed=seed).with_stance(realism.sway_deg, realism.neutral_deg)
+    skin = None
+    if not realism.ideal:
+        skin = Skin(protocol, realism, np.random.default_rng([seed, 5]), loop=True)
     for i, role in enumerate(roles):
         offset = 2**32 / 1e6 - 20.0 if i == 1 else float(rng.uniform(1.0, 3000.0))
         clock = SensorClock(offset, float(rng.uniform(-max_drift_ppm, max_drift_ppm)))
         if motion == "body":
             mover = protocol_motion(
-                role, random_mount(role, 20.0, rng), protocol, heading, start=start
+                role, random_mount(role, 20.0, rng), protocol, heading, start=start, skin=skin
             )
         else:
             mover = swing_motion(tuple(rng.normal(size=3)), 30.0, 2.0 + i * 0.3)
