@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 
@@ -16,8 +17,13 @@ from hipimu.store.session_dir import load_session
 
 def test_demo_writes_a_complete_session(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--quiet"]) == 0
-    printed = capsys.readouterr().out
+    assert main(["demo", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    printed = captured.out
+    # progress, one line per finished stage off a terminal: [1/N] ... [N/N], never past N
+    steps = re.findall(r"^\[(\d+)/(\d+)\] .* done", captured.err, re.M)
+    assert [int(i) for i, _ in steps] == list(range(1, len(steps) + 1))
+    assert {int(n) for _, n in steps} == {len(steps)}, captured.err
     assert "side-lying leg lift" in printed and "marching" in printed
     assert "Angle error against the simulator's truth" in printed
     results = json.loads((out / "results.json").read_text())

@@ -49,6 +49,17 @@ def _marker_window(markers: list[dict], exercise: str) -> tuple[float, float] | 
     return None
 
 
+#: the stages :func:`analyse` reports, in order (progress displays count them)
+STAGES = (
+    "decoding packets",
+    "aligning sensor clocks",
+    "calibrating",
+    "computing hip angles",
+    "finding sets",
+    "scoring",
+)
+
+
 def analyse(
     notifications: Iterable[Notification],
     markers: list[dict] | None = None,
@@ -75,13 +86,13 @@ def analyse(
     the heading comes from the flexion movements alone (:func:`calibrate`).
     """
     say = stage or (lambda _name: None)
-    say("decoding packets")
+    say(STAGES[0])  # decoding packets
     assembler = SessionAssembler()
     for event in events:  # time-sync round trips recorded beside the notifications
         assembler.add_event(event)
     assembler.extend(notifications)
     markers = markers or []
-    say("aligning sensor clocks")
+    say(STAGES[1])  # aligning sensor clocks
     timelines = assembler.timelines(drop_samples=True)  # the result keeps the timelines
     fused = fuse_raw(timelines)
     aligned = resample(timelines, rate_hz)
@@ -93,7 +104,7 @@ def analyse(
         window = case_window(aligned)
     if six_d and window:
         offsets = align_headings(aligned, window)
-    say("calibrating")
+    say(STAGES[2])  # calibrating
     own_calibration = calibration is None
     if calibration is None:
         standing = _marker_window(markers, "standing")
@@ -109,13 +120,13 @@ def analyse(
         # the functional thigh axis already says how the thighs stood turned
         mean_stance = own_calibration and femur_axis == "standing"
         drift = correct_drift(aligned, calibration, mean_stance=mean_stance)
-    say("computing hip angles")
+    say(STAGES[3])  # computing hip angles
     kin = compute(aligned, calibration, lowpass_hz)
-    say("finding sets")
+    say(STAGES[4])  # finding sets
     from hipimu.analysis.sets import session_sets
 
     sets = session_sets(kin, aligned, markers)
-    say("scoring")
+    say(STAGES[5])  # scoring
     rows = ranges_of_motion(kin, sets)
     return Analysis(
         assembler,

@@ -49,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from hipimu.analysis.pipeline import STAGES
     from hipimu.analysis.validation import hip_errors
     from hipimu.core.progress import Progress
     from hipimu.simulate import Client, Protocol, simulate_session
@@ -59,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
     moved = claim_target(out, args.force)  # before the simulation, not after
     if moved is not None:
         print(f"the old session in {out} was moved to {moved}", file=sys.stderr)
-    progress = Progress(stages=8, quiet=args.quiet)
+    # simulate, write the log, the pipeline's stages, write the results
+    progress = Progress(stages=2 + len(STAGES) + 1, quiet=args.quiet)
     progress.stage("simulating three sensors")
     client = Client.symmetric() if args.symmetric else Client()
     sim = simulate_session(
