@@ -152,7 +152,9 @@ def session_report(
     if html_out is not None:
         write_report(html_out, data, scores, analysis.kinematics, s.contents, **targets)
     if save:
-        (s.directory / SCORES_NAME).write_text(json.dumps(data, indent=2))
+        # compact: json's C encoder runs only without indent (0.02 s instead of 0.13 s for
+        # a 30-minute session's 1 MB); `jq .` or `report --json` print it indented
+        (s.directory / SCORES_NAME).write_text(json.dumps(data, separators=(",", ":")))
     return data
 
 
