@@ -413,6 +413,26 @@ def test_demo_output_is_ignored_by_git():
     assert f"/{default}/" in ignored or f"{default}/" in ignored
 
 
+def test_live_without_a_display_says_so_instead_of_aborting():
+    """On Linux with no display Qt aborts the process (SIGABRT, a core dump): the
+    command says what is missing and how to run unattended, and exits 1."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("Qt needs DISPLAY or WAYLAND_DISPLAY on Linux only")
+    pytest.importorskip("pyqtgraph")
+    env = _env()
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        env.pop(name, None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "hipimu.app.cli", "live", "--simulate", "--duration", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "hipimu live: no display" in proc.stderr and "QT_QPA_PLATFORM=offscreen" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def test_live_without_bluetooth_exits_3_like_scan_and_record(demo, tmp_path, monkeypatch, capsys):
     """...and the run that ended early leaves no timer behind: the next run in the same
     process (the Qt application is shared) runs its full course."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -203,6 +204,24 @@ def _jump(source, notifications: list, args: argparse.Namespace):
     return jump
 
 
+NO_DISPLAY = (
+    "no display to show the live view on (neither DISPLAY nor WAYLAND_DISPLAY is set): "
+    "run it on the desktop, or unattended with QT_QPA_PLATFORM=offscreen and "
+    "--duration S --screenshot FILE.png"
+)
+
+
+def _check_display(qt_widgets) -> None:
+    """On Linux without a display Qt aborts the process (core dump) when the window's
+    application starts: say so in one line instead, before any source starts."""
+    if not sys.platform.startswith("linux") or qt_widgets.QApplication.instance() is not None:
+        return
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise ValueError(NO_DISPLAY)
+
+
 def _sensor_status(source) -> Callable[[], dict] | None:
     """Battery and link delay per address, for sources that report them (BLE)."""
     status: Callable[[], list] | None = getattr(source, "status", None)
@@ -253,6 +272,7 @@ def run(args: argparse.Namespace) -> int:
         from pyqtgraph.Qt import QtCore, QtWidgets
     except ImportError:
         raise ValueError(LIVE_EXTRA) from None
+    _check_display(QtWidgets)
     if args.record:
         from hipimu.store.recorder import check_target
 
