@@ -413,6 +413,32 @@ def test_demo_output_is_ignored_by_git():
     assert f"/{default}/" in ignored or f"{default}/" in ignored
 
 
+def test_the_docs_python_examples_run_as_written(demo, tmp_path, monkeypatch):
+    """Every ```python block of docs/ runs literally, in a folder holding the quick
+    start's hipimu-demo/ and with the sensor arrays the fusion example names."""
+    import numpy as np
+
+    (tmp_path / "hipimu-demo").symlink_to(demo)
+    monkeypatch.chdir(tmp_path)
+    t = np.arange(400) / 100.0
+    gyr = np.column_stack([0.3 * np.sin(t), 0.2 * np.cos(t), 0.1 * np.ones_like(t)])
+    acc = np.tile([0.0, 0.0, 9.81], (400, 1))
+    mag = np.tile([20.0, 0.0, -40.0], (400, 1))
+    blocks = [
+        (doc.name, block)
+        for doc in sorted((REPO / "docs").glob("*.md"))
+        for block in re.findall(r"```python\n(.*?)```", doc.read_text(), re.S)
+    ]
+    assert any("score_session" in b for _, b in blocks)
+    for name, block in blocks:
+        namespace = {"gyr": gyr, "acc": acc, "mag": mag}
+        namespace.update(gyr4=gyr[:4], acc4=acc[:4], mag4=mag[:4])
+        exec(compile(block, f"docs/{name}", "exec"), namespace)
+        if "score_session" in block:  # the demo's marching scored on both sides
+            assert namespace["scores"].get("marching").comparisons
+            assert namespace["result"].scores.to_dict() == namespace["scores"].to_dict()
+
+
 def test_live_without_a_display_says_so_instead_of_aborting():
     """On Linux with no display Qt aborts the process (SIGABRT, a core dump): the
     command says what is missing and how to run unattended, and exits 1."""
