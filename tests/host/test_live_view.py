@@ -270,6 +270,27 @@ def test_view_over_the_ble_code_path_shows_battery_and_delay(app):
         assert delay.endswith("ms")
 
 
+def test_sensor_table_shows_a_clock_offset_whole(app, session):
+    """While the time sync settles the delay reads "clock off N ms": the column is as
+    wide as that text, not cut to "clock ..."."""
+    from hipimu.app.live.style import latency
+
+    _, directory = session
+    source = ReplaySource(directory, speed=float("inf"))
+    window = LiveWindow(LivePipeline(), SourceThread(source), source_name="replay")
+    window.show()
+    table = window.sensor_table
+    text = latency(-123.0)
+    assert text == "clock off 123 ms"
+    table.setItem(1, 4, QtWidgets.QTableWidgetItem(text))
+    for _ in range(3):
+        app.processEvents()
+    needed = table.fontMetrics().horizontalAdvance(text)
+    shown = table.columnWidth(4)
+    window.close()
+    assert shown >= needed, (shown, needed)
+
+
 def test_source_thread_hands_over_the_events_a_source_reports():
     """A source with ``on_event`` (the BLE source) reports time-sync round trips while it
     streams; the thread keeps them, in order, for the view, and still calls the callback

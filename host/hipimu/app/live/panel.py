@@ -24,6 +24,11 @@ from hipimu.app.live.style import (
     style_axis,
 )
 
+CLOCK_OFF_TIP = (
+    "A sample cannot arrive before it was taken: while the time sync settles, the host's "
+    "mapping of this sensor's clock is off by at least this much."
+)
+
 
 class SidePanel(QtWidgets.QWidget):
     """The column right of the plots; :meth:`refresh` redraws it from the pipeline."""
@@ -132,6 +137,8 @@ class SidePanel(QtWidgets.QWidget):
         header = self.sensor_table.horizontalHeader()
         header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        # the delay may read "clock off 12 ms" (docs/live.md): as wide as its text
+        header.setSectionResizeMode(4, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.sensor_table.verticalHeader().setDefaultSectionSize(24)
         self.sensor_table.setShowGrid(False)
         self.sensor_table.setStyleSheet("QTableWidget { border: none; }")
@@ -298,4 +305,6 @@ class SidePanel(QtWidgets.QWidget):
             for j, (text, color) in enumerate(zip(cells, colors, strict=True)):
                 item = QtWidgets.QTableWidgetItem(text)
                 item.setForeground(QtGui.QColor(color))
+                if text.startswith("clock off"):
+                    item.setToolTip(CLOCK_OFF_TIP)
                 self.sensor_table.setItem(i, j + 1, item)
