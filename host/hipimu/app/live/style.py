@@ -64,6 +64,6 @@ def ms(value: float | None) -> str:
 def latency(value: float | None) -> str:
     """A link latency; a negative one is the sensor clock mapping still being off by that
     much (a sample cannot arrive before it was taken), so it is shown as a clock offset."""
-    if value is not None and np.isfinite(value) and value < 0:
+    if value is not None and np.isfinite(value) and value <= -0.5:  # not "clock off 0 ms"
         return f"clock off {-value:.0f} ms"
     return ms(value)
