@@ -122,6 +122,31 @@ def test_view_follows_a_replayed_session_and_counts_like_scoring(app, session, o
     window.close()
 
 
+def test_replay_of_a_session_without_markers_follows_the_sets_found(
+    app, session, offline, tmp_path, monkeypatch, capsys
+):
+    """`hipimu record` and `import` write no set markers: `live --replay` then starts and
+    ends the sets `report` finds in the signals, and counts their repetitions."""
+    from hipimu.app.live import view
+
+    sim, _ = session
+    directory = tmp_path / "unmarked"
+    write_session(directory, sim.notifications, [], {"source": "simulated"})
+    windows = []
+    monkeypatch.setattr(view.LiveWindow, "show", lambda self: windows.append(self))
+    shot = tmp_path / "shot.png"
+    argv = ["live", "--replay", str(directory), "--speed", "200", "--screenshot", str(shot)]
+    assert main(argv) == 0
+    marked = [(m["exercise"], m["side"]) for m in sim.markers if m["side"]]
+    assert f"following the {len(marked)} sets found in its signals" in capsys.readouterr().err
+    pipe = windows[0].pipeline
+    assert [(s.exercise, s.side) for s in pipe.sets] == marked
+    for result in pipe.sets:
+        for side, count in result.reps.items():
+            expected = scoring_count(offline, result.exercise, side, result.start, result.end)
+            assert count == expected == 4, (result.exercise, side)
+
+
 def test_plane_choice_and_mirrored_layout(app, session):
     source = ReplaySource(session[1], speed=float("inf"))
     feed = SourceThread(source, capacity=256, overflow="wait")
@@ -282,6 +307,7 @@ def test_sensor_table_shows_a_clock_offset_whole(app, session):
     table = window.sensor_table
     text = latency(-123.0)
     assert text == "clock off 123 ms"
+    assert latency(-0.3) == "0 ms"  # no "clock off 0 ms"
     table.setItem(1, 4, QtWidgets.QTableWidgetItem(text))
     for _ in range(3):
         app.processEvents()

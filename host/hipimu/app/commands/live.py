@@ -120,7 +120,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     live.add_argument(
         "--no-follow",
         action="store_true",
-        help="with --simulate(-raw)/--replay: do not start and end sets from the session's markers",
+        help="with --simulate(-raw)/--replay: do not start and end sets from the session's "
+        "markers (or, in a replay without markers, from the sets found in its signals)",
     )
     live.set_defaults(func=run)
 
@@ -153,9 +154,7 @@ def _source(args: argparse.Namespace):
         path = Path(args.replay)
         if not path.exists():
             raise ValueError(f"no session at {path}")
-        session = open_session(path)
-        if not session.recovery.clean:
-            print(f"hipimu live: {path}: {session.recovery.summary()}", file=sys.stderr)
+        session = open_session(path)  # damage is printed once, as a LogDamageWarning
         source = ReplaySource(session.contents, speed=args.speed)
         info = {  # a recording of a replay keeps the recorded session's clock
             "source": str(session.metadata.get("source", "unknown")),
@@ -254,6 +253,32 @@ def _saved_calibration(calibration_class, path: Path):
         raise ValueError(f"--calibration {path}: {what} ({exc})") from None
 
 
+def _sets_to_follow(source, markers: list[dict]) -> list[dict]:
+    """A replayed session without set markers (made by ``record`` or ``import``): the
+    sets found in its signals, as ``report`` scores them, so the view starts and ends
+    them and counts their repetitions."""
+    if any(m.get("side") in ("right", "left", "both") for m in markers):
+        return markers
+    contents = getattr(source, "contents", None)
+    if contents is None or not contents.notifications:
+        return markers
+    from hipimu.analysis.pipeline import analyse
+    from hipimu.body.calibration import CalibrationError
+
+    try:
+        found = analyse(contents.notifications, contents.markers, events=contents.events).sets
+    except CalibrationError as exc:
+        print(f"hipimu live: no sets to follow: {exc}", file=sys.stderr)
+        return markers
+    found = [m for m in found if m.get("source") == "detected"]
+    print(
+        f"hipimu live: the session has no set markers; following the {len(found)} sets "
+        "found in its signals",
+        file=sys.stderr,
+    )
+    return markers + found
+
+
 def _recorded_calibration(source):
     """The last calibration a replayed session log holds (the live view records it)."""
     from hipimu.workflow.session import recorded_calibration
@@ -301,6 +326,8 @@ def run(args: argparse.Namespace) -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     feed = SourceThread(source, overflow="wait" if may_wait else "drop_oldest")
     markers = list(getattr(source, "markers", []))
+    if args.replay and not args.no_follow:
+        markers = _sets_to_follow(source, markers)
     window = LiveWindow(
         pipeline,
         feed,
