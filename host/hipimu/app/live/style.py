@@ -58,7 +58,11 @@ def style_axis(axis: pg.AxisItem) -> None:
 
 
 def ms(value: float | None) -> str:
-    return f"{value:.0f} ms" if value is not None and np.isfinite(value) else "–"
+    return f"{value + 0.0:.0f} ms".replace("-0 ms", "0 ms") if _finite(value) else "–"
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and bool(np.isfinite(value))
 
 
 def latency(value: float | None) -> str:
