@@ -87,3 +87,39 @@ def test_ideal_demo_results_hold_the_repetition_scores(tmp_path):
     assert counts == {
         (e, s): 10 for e in ("side_lying_leg_lift", "marching") for s in ("right", "left")
     }
+
+
+def test_report_of_a_recording_cut_mid_repetition(tmp_path, capsys):
+    """A recording that ends (Ctrl-C, --duration, a crash) while the leg comes down leaves
+    an incomplete last repetition: `hipimu report` still writes scores.json and --json
+    (it ended in a TypeError on a numpy bool)."""
+    from scipy.signal import find_peaks
+
+    from hipimu.simulate import Protocol, simulate_session
+    from hipimu.store.recorder import write_session
+
+    sim = simulate_session(Protocol(reps=4), seed=11)
+    lift = next(m for m in sim.markers if m["exercise"] == "side_lying_leg_lift")
+    t = sim.truth.time
+    inside = (t > lift["start"]) & (t < lift["end"])
+    lifted = np.where(inside, -sim.truth.hip_right[:, 1], 0.0)  # abduction
+    last_top = t[find_peaks(lifted, prominence=0.2)[0][-1]]
+    incomplete = 0
+    for after in (0.5, 0.6, 0.7, 0.8):  # part of the way down
+        out = tmp_path / f"cut{after}"
+        notes = [n for n in sim.notifications if n.host_time < last_top + after]
+        write_session(out, notes, sim.markers, {"source": "simulated"})
+        assert main(["report", str(out)]) == 0
+        capsys.readouterr()
+        assert main(["report", str(out), "--json", "--no-save"]) == 0
+        scores = json.loads(capsys.readouterr().out)
+        assert scores == json.loads((out / "scores.json").read_text())
+        reps = [
+            r
+            for e in scores["exercises"]
+            for side in e["sides"].values()
+            for s in side["sets"]
+            for r in s["repetitions"]
+        ]
+        incomplete += sum(not r["complete"] for r in reps)
+    assert incomplete >= 1  # the case the test is about did occur

@@ -121,6 +121,18 @@ def truth_errors(directory: Path, analysis: Analysis) -> dict[str, np.ndarray] |
     return hip_errors(analysis.kinematics, truth)
 
 
+def json_ready(value):
+    """``value`` with numpy scalars and arrays turned into Python numbers, bools and lists,
+    so ``json.dumps`` takes it."""
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if hasattr(value, "tolist") and type(value).__module__ == "numpy":
+        return value.tolist()
+    return value
+
+
 # -- the commands' flows ------------------------------------------------------------------
 def session_report(
     session: str | Path,
@@ -151,6 +163,7 @@ def session_report(
     )
     if html_out is not None:
         write_report(html_out, data, scores, analysis.kinematics, s.contents, **targets)
+    data = json_ready(data)  # numpy scalars (e.g. a repetition's ``complete``) as Python
     if save:
         # compact: json's C encoder runs only without indent (0.02 s instead of 0.13 s for
         # a 30-minute session's 1 MB); `jq .` or `report --json` print it indented
