@@ -302,7 +302,8 @@ def test_movement_trial_imports_with_a_separate_standing_trial(tmp_path, shared_
     assert cli.main(["import", str(trial), "--out", str(alone)]) == 0
     capsys.readouterr()
     assert cli.main(["report", str(alone), "--json", "--no-save"]) == 1
-    assert "no standing pose" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no standing pose" in err and "hipimu import FILE --standing STATIC" in err
     out = tmp_path / "swing"
     assert cli.main(["import", str(trial), "--standing", str(static), "--out", str(out)]) == 0
     assert "standing pose from" in capsys.readouterr().out

@@ -75,18 +75,30 @@ def analyse_session(
     An imported session's sensors were not placed by hipimu's convention, so its heading
     comes from its flexion movements alone."""
     from hipimu.analysis.pipeline import analyse
+    from hipimu.body.calibration import CalibrationError
 
     s = _opened(session)
     s.require_data()
-    return analyse(
-        s.contents.notifications if notifications is None else notifications,
-        s.contents.markers,
-        calibration=calibration,
-        events=s.contents.events,
-        lowpass_hz=lowpass_hz,
-        stage=stage,
-        placement_prior=s.metadata.get("source") != "imported",
-    )
+    imported = s.metadata.get("source") == "imported"
+    try:
+        return analyse(
+            s.contents.notifications if notifications is None else notifications,
+            s.contents.markers,
+            calibration=calibration,
+            events=s.contents.events,
+            lowpass_hz=lowpass_hz,
+            stage=stage,
+            # other systems' sensors are not placed as hardware/placement.md says
+            placement_prior=not imported,
+        )
+    except CalibrationError as exc:
+        if imported and "standing" not in s.metadata.get("import", {}):
+            raise CalibrationError(
+                f"{exc}. A movement trial imported without its standing trial: import it "
+                "again with the standing trial of the same sensors, hipimu import FILE "
+                "--standing STATIC --out DIR (docs/formats.md)"
+            ) from exc
+        raise
 
 
 def recorded_calibration(contents: LogContents) -> tuple[Calibration, float | None] | None:
