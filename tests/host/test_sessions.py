@@ -310,6 +310,9 @@ def test_movement_trial_imports_with_a_separate_standing_trial(tmp_path, shared_
     assert cli.main(["report", str(out), "--json", "--no-save"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert any(e["sides"]["right"]["repetitions"] for e in data["exercises"]), data
+    assert cli.main(["replay", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "leg lift" in printed and "_lift_" not in printed  # the catalog's plain names
     session = open_session(out)
     span = session.metadata["import"]["standing"]
     assert span["samples"] == 2001 and session.contents.markers[0]["exercise"] == "standing"

@@ -4,31 +4,43 @@ from __future__ import annotations
 
 import numpy as np
 
-EXERCISE_NAMES = {"side_lying_leg_lift": "side-lying leg lift", "marching": "marching"}
 # user text names the frontal plane after the lift every exercise here trains (ranges
 # and errors are unsigned); files keep OpenSim's signed names (hip_adduction_r)
 PLANE_LABEL = {"flexion": "flexion", "adduction": "abduction", "rotation": "rotation"}
 SIDE_OF_ROLE = {"femur_r": "right", "femur_l": "left"}
 
 
+def exercise_name(key: str) -> str:
+    """The catalog's plain name of an exercise key, with a detected set's level
+    (``standing_leg_lift_abduction_45`` -> "standing leg lift, forward and out, 45°")."""
+    from hipimu.scoring.catalog import exercise, load_catalog
+
+    catalog = load_catalog()
+    name = exercise(key, catalog).name
+    level = key.rsplit("_", 1)[-1]
+    if key not in catalog and level.isdigit():
+        name += f", {level}°"
+    return name[:1].lower() + name[1:]
+
+
 def print_ranges(analysis) -> None:
     """Range of motion per exercise, plane and side, and left as % of right."""
+    rows = analysis.sides or analysis.ranges
+    names = {r.exercise: exercise_name(r.exercise) for r in rows}
+    w = max([22, *(len(n) + 2 for n in names.values())])
     if not analysis.sides:  # one side only (a sensor missing): the blocks as they are
         print("Range of motion per exercise block (degrees; no side to compare)")
-        print(f"{'exercise':<22}{'side':<7}{'flexion':>9}{'abduction':>11}{'rotation':>10}")
+        print(f"{'exercise':<{w}}{'side':<7}{'flexion':>9}{'abduction':>11}{'rotation':>10}")
         for r in analysis.ranges:
             d = np.rad2deg(r.range)
-            print(
-                f"{EXERCISE_NAMES.get(r.exercise, r.exercise):<22}{r.side:<7}"
-                f"{d[0]:9.1f}{d[1]:11.1f}{d[2]:10.1f}"
-            )
+            print(f"{names[r.exercise]:<{w}}{r.side:<7}{d[0]:9.1f}{d[1]:11.1f}{d[2]:10.1f}")
         return
     print("Range of motion per exercise and side (degrees)")
-    print(f"{'exercise':<22}{'plane':<11}{'right':>8}{'left':>8}{'left/right':>12}{'L-R':>8}")
+    print(f"{'exercise':<{w}}{'plane':<11}{'right':>8}{'left':>8}{'left/right':>12}{'L-R':>8}")
     for s in analysis.sides:
         mark = " *" if s.primary else ""
         print(
-            f"{EXERCISE_NAMES.get(s.exercise, s.exercise):<22}"
+            f"{names[s.exercise]:<{w}}"
             f"{PLANE_LABEL.get(s.plane, s.plane):<11}"
             f"{np.rad2deg(s.right):8.1f}{np.rad2deg(s.left):8.1f}"
             f"{s.left_percent_of_right:11.1f}%{np.rad2deg(s.difference):8.1f}{mark}"
