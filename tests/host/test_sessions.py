@@ -332,6 +332,28 @@ def test_movement_trial_imports_with_a_separate_standing_trial(tmp_path, shared_
     assert "--standing: no file at" in capsys.readouterr().err
 
 
+def test_exports_of_a_session_without_markers_carry_the_sets_found(tmp_path, demo_session):
+    """A recorded or imported session has no set markers: HDF5 and C3D carry the sets
+    report scores (found in the signals), as C3D events a researcher's tools read."""
+    pytest.importorskip("h5py")
+    ezc3d = pytest.importorskip("ezc3d")
+    from hipimu.export.hdf5 import read_hdf5
+    from hipimu.store.recorder import write_session
+
+    out = tmp_path / "unmarked"
+    write_session(out, demo_session.notifications, [], {"source": "simulated"})
+    marked = [(m["exercise"], m["side"]) for m in demo_session.markers if m["side"]]
+    for fmt in ("hdf5", "c3d"):
+        assert cli.main(["export", str(out), "--format", fmt]) == 0
+    found = read_hdf5(out / "unmarked.h5").markers
+    assert [(m["exercise"], m["side"]) for m in found] == marked
+    assert all(m["source"] == "detected" and 0 < m["confidence"] <= 1 for m in found)
+    events = ezc3d.c3d(str(out / "unmarked.c3d"))["parameters"]["EVENT"]
+    assert events["LABELS"]["value"] == [
+        f"{e} {edge}" for e, _ in marked for edge in ("start", "end")
+    ]
+
+
 def test_raw_exports_need_no_standing_pose(tmp_path, demo_session, capsys):
     """A session cut short while lying (no standing pose at all): sto and hdf5 are written,
     the angle formats say why not."""

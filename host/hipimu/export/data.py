@@ -55,12 +55,25 @@ def from_analysis(
         segments=dict(kin.segments),
         rate_hz=float(analysis.aligned.rate_hz),
         time_offset=float(kin.time[0]),
-        markers=contents.markers if contents else [],
+        markers=_markers(analysis, contents),
         metadata=dict(contents.metadata) if contents else {},
         calibration=json.loads(analysis.calibration.to_json()),
         name=name,
         raw={role: _raw(tl) for role, tl in analysis.timelines.items()},
     )
+
+
+def _markers(analysis: Analysis, contents: LogContents | None) -> list[dict]:
+    """The log's markers, and in a session without set markers (``record``, ``import``)
+    the sets found in its signals, marked ``"source": "detected"`` with their
+    ``confidence`` (:func:`hipimu.analysis.sets.session_sets`)."""
+    markers = list(contents.markers) if contents else []
+    for found in analysis.sets:
+        if found.get("source") == "detected":
+            markers.append(
+                {k: v.item() if isinstance(v, np.generic) else v for k, v in found.items()}
+            )
+    return markers
 
 
 def raw_export_data(
