@@ -55,8 +55,9 @@ def test_demo_writes_a_complete_session(tmp_path, capsys):
 
 
 def test_wrong_option_gets_usage_and_nonzero_exit():
+    """Through ``python -m hipimu`` (where the hipimu script is not on PATH)."""
     proc = subprocess.run(
-        [sys.executable, "-m", "hipimu.app.cli", "demo", "--seed", "abc"],
+        [sys.executable, "-m", "hipimu", "demo", "--seed", "abc"],
         capture_output=True,
         text=True,
     )
