@@ -411,6 +411,14 @@ def test_demo_output_is_ignored_by_git():
     )
     ignored = (REPO / ".gitignore").read_text().split()
     assert f"/{default}/" in ignored or f"{default}/" in ignored
+    # and the old demo that --force moved aside (DIR.old-<time>, docs/session-format.md)
+    if not (REPO / ".git").exists():
+        return
+    moved = f"{default}.old-20261207-091810/session.hiplog"
+    proc = subprocess.run(
+        ["git", "-C", str(REPO), "check-ignore", "--no-index", "-q", moved], capture_output=True
+    )
+    assert proc.returncode == 0, f"{moved} is not ignored by git"
 
 
 def test_the_docs_python_examples_run_as_written(demo, tmp_path, monkeypatch):
