@@ -147,6 +147,30 @@ def test_replay_of_a_session_without_markers_follows_the_sets_found(
             assert count == expected == 4, (result.exercise, side)
 
 
+def test_replay_of_an_imported_recording_calibrates_like_report(
+    app, shared_data, tmp_path, monkeypatch, capsys
+):
+    """Other systems' sensors are not placed as hardware/placement.md says: the live
+    replay of the imported OpenSense trial takes the session's offline calibration
+    (heading from the hip movements) instead of the placement, so the right hip flexes
+    to about 57 deg as with `hipimu angles`, not to -55 deg."""
+    from hipimu.app.live import view
+
+    files = shared_data / "opensense"
+    out = tmp_path / "swing"
+    trial = files / "MT_012005D6_009-quaternions_RHJCSwinger.sto"
+    static = files / "MT_012005D6_009-quaternions_calibration_trial_Facing_X.sto"
+    assert main(["import", str(trial), "--standing", str(static), "--out", str(out)]) == 0
+    windows = []
+    monkeypatch.setattr(view.LiveWindow, "show", lambda self: windows.append(self))
+    argv = ["live", "--replay", str(out), "--speed", "100", "--screenshot", str(tmp_path / "s.png")]
+    assert main(argv) == 0
+    pipe = windows[0].pipeline
+    assert pipe.calibration.quality.heading_source == "functional"
+    flexion_r = np.rad2deg(pipe.rows.view()[:, 1])
+    assert 50 < np.nanmax(flexion_r) < 65 and np.nanmin(flexion_r) > -15
+
+
 def test_plane_choice_and_mirrored_layout(app, session):
     source = ReplaySource(session[1], speed=float("inf"))
     feed = SourceThread(source, capacity=256, overflow="wait")

@@ -253,30 +253,55 @@ def _saved_calibration(calibration_class, path: Path):
         raise ValueError(f"--calibration {path}: {what} ({exc})") from None
 
 
-def _sets_to_follow(source, markers: list[dict]) -> list[dict]:
-    """A replayed session without set markers (made by ``record`` or ``import``): the
-    sets found in its signals, as ``report`` scores them, so the view starts and ends
-    them and counts their repetitions."""
-    if any(m.get("side") in ("right", "left", "both") for m in markers):
-        return markers
+SET_SIDES = ("right", "left", "both")
+
+
+def _offline(source, markers: list[dict]):
+    """The offline analysis of a replayed session, where the view needs it: one without
+    set markers (made by ``record`` or ``import``: the sets found in its signals) or an
+    imported one (other systems' sensors are not placed as hardware/placement.md says,
+    so the live stand-only calibration's heading from the placement would be wrong).
+    None when neither, or when the session cannot be calibrated (said on stderr)."""
     contents = getattr(source, "contents", None)
     if contents is None or not contents.notifications:
-        return markers
+        return None
+    imported = contents.metadata.get("source") == "imported"
+    if not imported and any(m.get("side") in SET_SIDES for m in markers):
+        return None
     from hipimu.analysis.pipeline import analyse
     from hipimu.body.calibration import CalibrationError
 
     try:
-        found = analyse(contents.notifications, contents.markers, events=contents.events).sets
+        return analyse(
+            contents.notifications,
+            contents.markers,
+            events=contents.events,
+            placement_prior=not imported,
+        )
     except CalibrationError as exc:
-        print(f"hipimu live: no sets to follow: {exc}", file=sys.stderr)
+        print(f"hipimu live: the session cannot be analysed first: {exc}", file=sys.stderr)
+        return None
+
+
+def _sets_to_follow(offline, markers: list[dict]) -> list[dict]:
+    """A replayed session without set markers: the sets found in its signals, as
+    ``report`` scores them, so the view starts and ends them and counts their
+    repetitions."""
+    if offline is None or any(m.get("side") in SET_SIDES for m in markers):
         return markers
-    found = [m for m in found if m.get("source") == "detected"]
+    found = [m for m in offline.sets if m.get("source") == "detected"]
     print(
         f"hipimu live: the session has no set markers; following the {len(found)} sets "
         "found in its signals",
         file=sys.stderr,
     )
     return markers + found
+
+
+def offline_source(source) -> str:
+    """The replayed session's ``source`` metadata (``imported``, ``ble``, ...)."""
+    contents = getattr(source, "contents", None)
+    return str(contents.metadata.get("source", "")) if contents is not None else ""
 
 
 def _recorded_calibration(source):
@@ -314,6 +339,11 @@ def run(args: argparse.Namespace) -> int:
         pipeline.set_calibration(saved)
     elif args.replay and (recorded := _recorded_calibration(source)) is not None:
         pipeline.set_calibration(recorded)
+    markers = list(getattr(source, "markers", []))
+    offline = _offline(source, markers) if args.replay else None
+    imported = offline is not None and offline_source(source) == "imported"
+    if imported and pipeline.calibration is None:  # its heading from its movements
+        pipeline.set_calibration(offline.calibration)
     contents = getattr(source, "contents", None)
     for event in getattr(contents, "events", []):  # a replay's time-sync round trips
         pipeline.add_event(event)
@@ -325,9 +355,8 @@ def run(args: argparse.Namespace) -> int:
     publisher = _lsl(args, pipeline, live_clock=not recorded_kind)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     feed = SourceThread(source, overflow="wait" if may_wait else "drop_oldest")
-    markers = list(getattr(source, "markers", []))
-    if args.replay and not args.no_follow:
-        markers = _sets_to_follow(source, markers)
+    if not args.no_follow:
+        markers = _sets_to_follow(offline, markers)
     window = LiveWindow(
         pipeline,
         feed,
