@@ -99,7 +99,7 @@ def test_report_of_a_recording_cut_mid_repetition(tmp_path, capsys):
     from hipimu.simulate import Protocol, simulate_session
     from hipimu.store.recorder import write_session
 
-    sim = simulate_session(Protocol(reps=4), seed=11)
+    sim = simulate_session(Protocol(reps=4), seed=11, ideal=True)  # exact lifts
     lift = next(m for m in sim.markers if m["exercise"] == "side_lying_leg_lift")
     t = sim.truth.time
     inside = (t > lift["start"]) & (t < lift["end"])
