@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hipimu.workflow.session import session_report
+    from hipimu.workflow.session import json_default, session_report
 
     share = tuple(args.share) if args.share else None
     if share and not share[0] < share[1]:
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         out = (path if path.is_dir() else path.parent) / "report.html"
     result = session_report(path, html_out=out, save=not args.no_save, share=share)
     if args.json:
-        json.dump(result, sys.stdout, indent=2)
+        json.dump(result, sys.stdout, indent=2, default=json_default)
         print()
     if out is not None:
         print(f"report written to {out}", file=sys.stderr if args.json else sys.stdout)
