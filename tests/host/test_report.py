@@ -76,6 +76,12 @@ def test_next_session_is_scored_against_its_target_with_trends(client_dir, capsy
         march_rotation_deg=0.5,
     )
     session = _write(client_dir / "2026-11-08", simulate_session(Protocol(small), seed=6))
+    # sessions of someone else, or of nobody in particular (an imported trial), filed in the
+    # same folder between the two never count as this client's history
+    first = json.loads((client_dir / "2026-11-01" / "scores.json").read_text())
+    for name, other in (("2026-11-04", "someone-else"), ("2026-11-05", "")):
+        (client_dir / name).mkdir()
+        (client_dir / name / "scores.json").write_text(json.dumps(dict(first, client=other)))
     capsys.readouterr()
     assert main(["report", str(session), "--json", "--out", str(session / "report.html")]) == 0
     data = json.loads(capsys.readouterr().out)

@@ -35,10 +35,17 @@ class LiveTargets:
     config: RuleConfig = field(default_factory=RuleConfig)
 
     @classmethod
-    def from_history(cls, session_dir: str | Path, config: RuleConfig | None = None):
-        """The state the sessions before ``session_dir`` (its dated siblings) left."""
+    def from_history(
+        cls,
+        session_dir: str | Path,
+        config: RuleConfig | None = None,
+        client: str | None = None,
+    ):
+        """The state the sessions before ``session_dir`` (its dated siblings) left; only
+        ``client``'s sessions when given (:func:`hipimu.scoring.targets.load_history`)."""
         config = config or RuleConfig()
-        history = load_history(session_dir) if Path(session_dir).parent.is_dir() else []
+        parent_exists = Path(session_dir).parent.is_dir()
+        history = load_history(session_dir, client=client) if parent_exists else []
         keys = {k for h in history for k in h.data.get("rule", {})}
         rules = {}
         for key in keys:

@@ -147,8 +147,13 @@ class SessionRecord:
         return Target.from_dict(key, side, t) if t else None
 
 
-def load_history(session_dir: str | Path) -> list[SessionRecord]:
-    """The client's sessions *before* ``session_dir`` (its siblings, sorted by name)."""
+def load_history(session_dir: str | Path, client: str | None = None) -> list[SessionRecord]:
+    """The client's sessions *before* ``session_dir`` (its siblings, sorted by name).
+
+    ``client`` given (a session's ``client`` metadata, "" when it has none): only siblings
+    scored for that same client count, so another client's session, or one of nobody
+    in particular (an imported trial), never sets this client's targets.
+    """
     here = Path(session_dir).resolve()
     parent = here.parent
     out = []
@@ -162,8 +167,11 @@ def load_history(session_dir: str | Path) -> list[SessionRecord]:
             data = json.loads(f.read_text())
         except (OSError, ValueError):
             continue
-        if data.get("format", "").startswith("hipimu-scores/"):
-            out.append(SessionRecord(d.name, d, data))
+        if not data.get("format", "").startswith("hipimu-scores/"):
+            continue
+        if client is not None and (data.get("client") or "") != client:
+            continue
+        out.append(SessionRecord(d.name, d, data))
     return out
 
 

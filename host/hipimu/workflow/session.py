@@ -161,7 +161,7 @@ def session_report(
         raise ValueError(f"{s.path}: the session log holds no sensor data")
     analysis = analyse_session(s)
     scores = score_session(analysis.kinematics, analysis.sets)
-    history = load_history(s.directory)
+    history = load_history(s.directory, client=str(s.contents.metadata.get("client") or ""))
     overrides = [e for e in s.contents.events if e.get("type") == "target_override"]
     config = config_for_share(share or DEFAULT_SHARE)
     planned = plan(scores, history, config, overrides, s.directory.name)

@@ -351,7 +351,9 @@ def run(args: argparse.Namespace) -> int:
     if session_dir:  # the trainer's rule: bands from the client's earlier sessions beside it
         from hipimu.scoring.live import LiveTargets
 
-        pipeline.rule_targets = LiveTargets.from_history(Path(session_dir))
+        # a replay's client is known: only that client's earlier sessions set its bands
+        client = None if contents is None else str(contents.metadata.get("client") or "")
+        pipeline.rule_targets = LiveTargets.from_history(Path(session_dir), client=client)
     publisher = _lsl(args, pipeline, live_clock=not recorded_kind)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     feed = SourceThread(source, overflow="wait" if may_wait else "drop_oldest")
