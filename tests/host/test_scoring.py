@@ -191,6 +191,7 @@ def test_no_markers_is_a_clear_message(demo_session):
     scores = score_session(result.kinematics, [])
     assert scores.exercises == []
     assert "nothing to score" in scores.messages[0]
+    assert "found in its signals" in scores.messages[0]  # detection ran too, not only markers
 
 
 def test_a_set_without_movement_says_no_repetitions(demo_session):

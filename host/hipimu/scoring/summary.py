@@ -116,8 +116,10 @@ def score_session(
     scores = SessionScores([])
     if not sets:
         scores.messages.append(
-            "No exercise sets were marked in this session, so there is nothing to score. "
-            "Mark each set (exercise and side) while recording."
+            "No exercise sets were marked in this session, and none of the catalog's "
+            "exercises was found in its signals, so there is nothing to score. Mark each set "
+            "(exercise and side) while recording, or check that the session holds exercises "
+            "of the catalog (docs/exercises.md)."
         )
         return scores
     by_key: dict[str, ExerciseScore] = {}
