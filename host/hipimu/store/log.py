@@ -78,7 +78,7 @@ def _read_header(path: Path, data: bytes) -> tuple[int, str | None]:
     metadata record's ``log_format`` when the header's byte cannot be right."""
     n = len(MAGIC)
     if len(data) < n:
-        if data and MAGIC.startswith(data):
+        if MAGIC.startswith(data):  # b"" too: created, killed before the header
             return FORMAT_VERSION, f"byte 0: the header is incomplete ({len(data)} bytes)"
         raise LogFormatError(f"{path}: not a hipimu session log (bad magic)")
     head, version = data[:n], data[n - 1]
