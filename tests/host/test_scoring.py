@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from hipimu.analysis.pipeline import analyse
+from hipimu.report.client import target_sentences
 from hipimu.scoring import score_session
 from hipimu.scoring.catalog import CatalogError, exercise, load_catalog, parse_catalog
 from hipimu.scoring.targets import plan
@@ -210,6 +211,12 @@ def test_one_side_only_is_scored_and_said(demo_session):
     assert len(ex.reps("right")) == 10 and ex.reps("left") == []
     assert ex.comparisons == []
     assert any("Only the right side" in m for m in ex.messages)
+    # the next target has nothing to compare yet: it never says the legs moved evenly
+    planned = plan(scores, [])
+    nxt = planned.next["side_lying_leg_lift"]
+    assert set(nxt) == {"right"} and nxt["right"]["reason"] == "first"
+    why = " ".join(target_sentences(ex, {}, nxt))
+    assert "only one leg" in why and "evenly" not in why
 
 
 def test_a_sensor_dropping_out_mid_set_loses_only_the_repetitions_it_hid():

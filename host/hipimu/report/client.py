@@ -522,6 +522,7 @@ WHY = {
     "so we stay small and slow",
     "progress": "both legs moved evenly, so you can do a little more",
     "trainer": "your trainer set this",
+    "first": "only one leg has done this exercise so far, so there is nothing to compare yet",
 }
 
 

@@ -251,7 +251,7 @@ def plan(
 
     ``overrides`` are the trainer's band overrides, ``{"time", "exercise", "side",
     "low_deg", "high_deg", "note"}`` (host seconds), applied before the sets after them.
-    Each next target carries ``reason`` (asymmetry, compensation, progress, trainer) and a
+    Each next target carries ``reason`` (asymmetry, compensation, progress, trainer, first) and a
     one-line ``cue``.
     """
     config = config or RuleConfig()
@@ -290,7 +290,7 @@ def plan(
             step = rule.step(side)
             if step is None and ex.reps(side):  # the other side has not done a set yet
                 best = max(r.primary_range for r in ex.reps(side))
-                step = Step("full", "progress", (1.0 - config.band_width, 1.0), best, None, -1,
+                step = Step("full", "first", (1.0 - config.band_width, 1.0), best, None, -1,
                             "the other side has not done this exercise yet")  # fmt: skip
             if step is not None:
                 out.next.setdefault(key, {})[side] = {
