@@ -66,6 +66,12 @@ def add_simulate_args(parser) -> None:
         help="with --simulate: a noise-free client and sensors (no sway, neutral stance, no "
         "sensor noise or soft-tissue twist) instead of the realistic default",
     )
+    parser.add_argument(
+        "--symmetric",
+        action="store_true",
+        help="with --simulate: a client without asymmetry (the default client's left side "
+        "moves 70 %% of the right)",
+    )
 
 
 def backends(args, kit: int) -> tuple[Any, Any, Any]:
@@ -74,7 +80,12 @@ def backends(args, kit: int) -> tuple[Any, Any, Any]:
         return None, None, None
     from hipimu.sources.ble import fake
 
-    world = fake.simulated_world(kit=kit, seed=args.seed, ideal=getattr(args, "ideal", False))
+    world = fake.simulated_world(
+        kit=kit,
+        seed=args.seed,
+        ideal=getattr(args, "ideal", False),
+        symmetric=getattr(args, "symmetric", False),
+    )
     scanner, client = world.backends()
     return scanner, client, world
 

@@ -170,7 +170,9 @@ def _source(args: argparse.Namespace):
     if args.simulate_ble:
         from hipimu.sources.ble import fake
 
-        world = fake.simulated_world(kit=cfg.kit, seed=args.seed, ideal=args.ideal)
+        world = fake.simulated_world(
+            kit=cfg.kit, seed=args.seed, ideal=args.ideal, symmetric=args.symmetric
+        )
         scanner, client = world.backends()
         source = BleSource(
             cfg.kit,
@@ -322,7 +324,6 @@ def run(args: argparse.Namespace) -> int:
         from pyqtgraph.Qt import QtCore, QtWidgets
     except ImportError:
         raise ValueError(LIVE_EXTRA) from None
-    _check_display(QtWidgets)
     if args.record:
         from hipimu.store.recorder import check_target
 
@@ -334,6 +335,9 @@ def run(args: argparse.Namespace) -> int:
 
     saved = _saved_calibration(Calibration, Path(args.calibration)) if args.calibration else None
     source, name, may_wait, info = _source(args)
+    # after the options and files were checked against the data (their messages come
+    # first, also without a display), before the replay's offline analysis or any source runs
+    _check_display(QtWidgets)
     pipeline = LivePipeline(background_reps=True)
     if saved is not None:
         pipeline.set_calibration(saved)

@@ -507,20 +507,22 @@ def simulated_world(
     max_drift_ppm: float = 50.0,
     interval_s: float = 0.030,
     ideal: bool = False,
+    symmetric: bool = False,
 ) -> FakeWorld:
     """Three sensors of ``kit`` (pelvis, femur_r, femur_l) plus one of a foreign kit.
 
     ``motion``: ``"body"`` moves them through the simulator's exercise protocol
     (looping) from when the first sensor starts streaming, standing before; realistic
     unless ``ideal`` (:data:`hipimu.simulate.REALISTIC`: standing sway, a stance a few
-    degrees off neutral, sensor noise, the thigh skin's twist).
+    degrees off neutral, sensor noise, the thigh skin's twist); the client's left side
+    moves 70 % of the right unless ``symmetric``.
     ``"swing"`` uses a cheap analytic swing (for long soaks). Clocks get
     random offsets (one near its u32 wrap) and drifts up to ``max_drift_ppm``.
     """
     import numpy as np
 
     from hipimu.simulate import realism_of
-    from hipimu.simulate.motion import Protocol
+    from hipimu.simulate.motion import Client, Protocol
     from hipimu.simulate.peripheral import ProtocolStart, protocol_motion, swing_motion
     from hipimu.simulate.sensors import SensorClock, random_mount
     from hipimu.simulate.skin import Skin
@@ -533,7 +535,8 @@ def simulated_world(
     # standing sway and a stance a little off neutral, as people do
     start = ProtocolStart()
     realism = realism_of(ideal)
-    protocol = Protocol(seed=seed).with_stance(realism.sway_deg, realism.neutral_deg)
+    client = Client.symmetric() if symmetric else Client()
+    protocol = Protocol(client, seed=seed).with_stance(realism.sway_deg, realism.neutral_deg)
     skin = None
     if not realism.ideal:
         skin = Skin(protocol, realism, np.random.default_rng([seed, 5]), loop=True)
