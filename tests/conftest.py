@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from shared_dirs import DATA as SHARED_DATA  # HIPIMU_SHARED (docs/testing.md)
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Qt draws offscreen in every test process, whichever test file runs first in it (pytest-xdist
+# spreads the files over processes); the no-display test removes it for its own child.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 @pytest.fixture(scope="session")
