@@ -23,13 +23,61 @@ from hipimu.app.live.style import (
 
 
 class Canvas(pg.GraphicsLayoutWidget):
-    """The plot canvas; reports every paint (for frame rate and screen latency)."""
+    """The plot canvas; reports every paint (for frame rate and screen latency).
+
+    Items that do not move with the data (axes with their grid and tick labels, the
+    target band, the zero line) are painted once into the view's cached background
+    (``QGraphicsView.CacheBackground``) instead of on every frame: a frame then blits
+    one opaque pixmap and strokes the curves. The cache is redrawn when one of those
+    items moves, resizes or changes (:meth:`set_static`)."""
 
     painted = QtCore.Signal()
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._static: list[QtWidgets.QGraphicsItem] = []
+        self._static_key: tuple = ()
+
+    def set_static(self, items: list[QtWidgets.QGraphicsItem]) -> None:
+        """Paint ``items`` in the cached background (the scene no longer paints them;
+        their children still paint themselves unless listed too)."""
+        for item in items:
+            item.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
+        self._static = list(items)
+        self._static_key = ()
+
+    def _sync_background(self) -> None:
+        key = tuple((item.sceneBoundingRect().getRect(), _state(item)) for item in self._static)
+        if key != self._static_key:
+            self._static_key = key
+            self.resetCachedContent()
+
+    def drawBackground(self, painter: QtGui.QPainter, rect: QtCore.QRectF) -> None:
+        super().drawBackground(painter, rect)
+        for item in self._static:
+            if not item.isVisible() or item.scene() is not self.scene():
+                continue
+            painter.save()
+            painter.setTransform(item.sceneTransform(), True)
+            painter.setClipRect(item.mapRectFromScene(rect))
+            item.paint(painter, QtWidgets.QStyleOptionGraphicsItem(), self.viewport())
+            painter.restore()
+
     def paintEvent(self, ev: QtGui.QPaintEvent) -> None:
+        self._sync_background()
         super().paintEvent(ev)
         self.painted.emit()
+
+
+def _state(item: QtWidgets.QGraphicsItem) -> tuple:
+    """What a static item shows besides its place: an axis's range, a band's region."""
+    if isinstance(item, pg.AxisItem):
+        return tuple(item.range)
+    if isinstance(item, pg.LinearRegionItem):
+        return tuple(item.getRegion())
+    if isinstance(item, pg.InfiniteLine):
+        return (item.value(),)
+    return ()
 
 
 #: rows drawn: every DISPLAY_STEP-th grid row, ending at the newest (50 points a second at
@@ -46,7 +94,7 @@ class Traces:
         self.window_s = window_s
         self.canvas = Canvas()
         self.canvas.setBackground("w")
-        self.plots: list[tuple[pg.PlotItem, str, float, pg.PlotDataItem, pg.PlotDataItem]] = []
+        self.plots: list[tuple[pg.PlotItem, str, float, pg.PlotCurveItem, pg.PlotCurveItem]] = []
         self.bands: list[pg.LinearRegionItem] = []
         self.mirror = False
 
@@ -65,6 +113,7 @@ class Traces:
         else:
             planes = [PLANE_CHOICE[plane_choice]]
         mirror = self.mirror
+        static: list[QtWidgets.QGraphicsItem] = []
         for i, (plane, sign) in enumerate(planes):
             plot = self.canvas.ci.addPlot(row=i, col=0)
             plot.setMenuEnabled(False)
@@ -72,12 +121,6 @@ class Traces:
             view.setMouseEnabled(False, False)
             plot.hideButtons()
             plot.showGrid(x=True, y=True, alpha=0.15)
-            for name in ("left", "bottom"):
-                # the axes (and the grid they draw) do not change: paint them from a
-                # cached pixmap instead of replaying their picture every frame (~7x faster)
-                plot.getAxis(name).setCacheMode(
-                    QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
-                )
             view.setXRange(-self.window_s, 0.0, padding=0)
             name = PLANE_LABEL[(plane, sign)]
             plot.setLabel("left", f"{name} (°)", **LABEL_STYLE)
@@ -103,20 +146,26 @@ class Traces:
                     band.setZValue(-10)
                     plot.addItem(band)
                     self.bands.append(band)
-            plot.addLine(y=0, pen=pg.mkPen("#9aa5b1", width=1))
+                    static += [band, *band.lines]
+            static.append(plot.addLine(y=0, pen=pg.mkPen("#9aa5b1", width=1)))
+            # the axes (with the grid they draw and their tick labels) do not change
+            static += [plot.getAxis("left"), plot.getAxis("bottom")]
             if i == 0:
                 legend = plot.addLegend(
                     offset=(10, 8), labelTextSize="10.5pt", labelTextColor="#1f2933"
                 )
                 legend.setBrush(pg.mkBrush(255, 255, 255, 150))
-            right = plot.plot(pen=pg.mkPen(RIGHT_COLOR, width=width), name="Right hip")
-            left = plot.plot(
-                pen=pg.mkPen(LEFT_COLOR, width=width),
-                name="Left hip (mirrored)" if mirror else "Left hip",
+            names = ("Right hip", "Left hip (mirrored)" if mirror else "Left hip")
+            right, left = (
+                # bare curves, not PlotDataItems: no per-frame downsampling, clipping and
+                # bounds bookkeeping for a view whose range never follows the data
+                pg.PlotCurveItem(pen=pg.mkPen(color, width=width), name=name, connect="finite")
+                for color, name in zip((RIGHT_COLOR, LEFT_COLOR), names, strict=True)
             )
             for curve in (right, left):
-                curve.setClipToView(False)
+                plot.addItem(curve)
             self.plots.append((plot, plane, sign, right, left))
+        self.canvas.set_static(static)
 
     def set_band(self, lo: float, hi: float) -> None:
         """The target band (degrees) on the exercise's plane (mirrored on a mirrored plot)."""
@@ -134,5 +183,5 @@ class Traces:
             lft = np.rad2deg(rows[:, HIP_L][:, j]) * sign
             if self.mirror:
                 lft = -lft
-            right.setData(x, r, connect="finite")
-            left.setData(x, lft, connect="finite")
+            right.setData(x, r)
+            left.setData(x, lft)
