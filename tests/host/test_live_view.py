@@ -15,11 +15,11 @@ pytest.importorskip("PySide6", reason="the live view needs the 'live' extra (PyS
 
 from pyqtgraph.Qt import QtGui, QtWidgets
 
-from hipimu.analysis.live.pipeline import HIP_L, LivePipeline
+from hipimu.analysis.live.pipeline import HIP_L, T, LivePipeline
 from hipimu.analysis.pipeline import analyse
 from hipimu.app.cli import main
 from hipimu.app.live.bridge import SourceThread
-from hipimu.app.live.traces import DISPLAY_STEP
+from hipimu.app.live.traces import DISPLAY_STEP, THIN_PX, thin
 from hipimu.app.live.view import LEFT_COLOR, RIGHT_COLOR, LiveWindow
 from hipimu.core.types import Notification
 from hipimu.scoring.catalog import exercise as catalog_exercise
@@ -184,14 +184,49 @@ def test_plane_choice_and_mirrored_layout(app, session):
     assert sign == -1.0  # drawn as abduction, the vocabulary of every user text
     x, y = left.getData()
     rows = window.pipeline.window(window.window_s)
-    # every DISPLAY_STEP-th row is drawn, ending at the newest
+    # every DISPLAY_STEP-th row, ending at the newest, less rows within THIN_PX of the line
     rows = rows[(len(rows) - 1) % DISPLAY_STEP :: DISPLAY_STEP]
-    assert DISPLAY_STEP == 2 and len(x) == len(rows) > 400
-    assert x[-1] == 0.0 and x[0] == pytest.approx(-window.window_s, abs=0.02)
+    assert DISPLAY_STEP == 2 and len(rows) > 400
+    t = rows[:, T] - rows[-1, T]
+    assert x[-1] == 0.0 and x[0] == t[0] == pytest.approx(-window.window_s, abs=0.02)
     # mirrored: the left hip is drawn negated, in degrees
-    np.testing.assert_allclose(y, -sign * np.rad2deg(rows[:, HIP_L][:, 1]), equal_nan=True)
+    want = -sign * np.rad2deg(rows[:, HIP_L][:, 1])
+    drawn = np.searchsorted(t, x)
+    np.testing.assert_array_equal(t[drawn], x)  # drawn points are grid rows, unchanged
+    np.testing.assert_allclose(y, want[drawn], equal_nan=True)
+    sx, sy = window.plots[1][0].getViewBox().viewPixelSize()
+    assert max_distance_px(t / sx, want / sy, drawn) <= THIN_PX + 1e-9
     assert np.isfinite(right.getData()[1]).all()
     window.close()
+
+
+def max_distance_px(x: np.ndarray, y: np.ndarray, drawn: np.ndarray) -> float:
+    """The largest distance from a point not drawn to the segment drawn past it."""
+    worst = 0.0
+    for a, b in zip(drawn[:-1], drawn[1:], strict=True):
+        p = np.column_stack([x[a + 1 : b], y[a + 1 : b]])
+        if len(p) == 0:
+            continue
+        p0, d = np.array([x[a], y[a]]), np.array([x[b] - x[a], y[b] - y[a]])
+        u = np.clip((p - p0) @ d / (d @ d), 0.0, 1.0)
+        worst = max(worst, float(np.hypot(*(p - p0 - u[:, None] * d).T).max()))
+    return worst
+
+
+def test_thinning_keeps_every_row_within_tolerance_and_gaps():
+    """thin() against a direct distance computation: noisy movement and rest, a straight
+    line (nearly all dropped), and a gap (its neighbours stay)."""
+    rng = np.random.default_rng(4)
+    x = np.arange(500) * 2.0  # pixels, DISPLAY_STEP rows 2 px apart
+    y = 120 * np.sin(x / 90) ** 8 + rng.normal(0, 0.3, len(x))
+    keep = thin(x, y, 0.5)
+    assert keep[0] == 0 and keep[-1] == len(x) - 1 and len(keep) < len(x)
+    assert max_distance_px(x, y, keep) <= 0.5
+    line = thin(x, 0.3 * x, 0.5)
+    assert len(line) <= len(x) // 4 + 2 and max_distance_px(x, 0.3 * x, line) < 1e-9
+    y[200:210] = np.nan
+    keep = thin(x, y, 0.5)
+    assert {199, 210} <= set(keep.tolist())
 
 
 def test_recording_writes_notifications_sets_notes_and_calibration(app, session, offline, tmp_path):

@@ -86,6 +86,31 @@ def _state(item: QtWidgets.QGraphicsItem) -> tuple:
 DISPLAY_STEP = 2
 
 
+#: the largest distance (pixels) between a grid row left out and the line drawn past it
+#: (two passes of :func:`thin` at half of it each); lines are 2-2.5 pixels wide.
+THIN_PX = 0.5
+
+
+def thin(x: np.ndarray, y: np.ndarray, tol: float) -> np.ndarray:
+    """Which points (pixel coordinates) to draw: two passes that each drop every other
+    interior point lying within ``tol / 2`` of the chord between its neighbours, so a
+    dropped point lies within ``tol`` of the drawn line. Points next to a gap (NaN) stay."""
+    keep = np.arange(len(x))
+    for _ in range(2):
+        if len(keep) < 3:
+            break
+        px, py = x[keep], y[keep]
+        ax, ay = px[2::2] - px[:-2:2], py[2::2] - py[:-2:2]  # chords over the odd points
+        n = len(ax)
+        bx, by = px[1 : 2 * n : 2] - px[: 2 * n - 1 : 2], py[1 : 2 * n : 2] - py[: 2 * n - 1 : 2]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dev = np.abs(ax * by - ay * bx) / np.hypot(ax, ay)
+        drop = np.zeros(len(keep), bool)
+        drop[1 : 2 * n : 2] = dev <= tol / 2  # NaN (gaps, zero-length chords) stays
+        keep = keep[~drop]
+    return keep
+
+
 class Traces:
     """The plots on a :class:`Canvas`: :meth:`build` lays them out, :meth:`draw` shows
     the newest grid rows, :meth:`set_band` the target band."""
@@ -174,14 +199,17 @@ class Traces:
 
     def draw(self, rows: np.ndarray) -> None:
         """Show grid ``rows`` (the live pipeline's columns), time 0 at the newest; every
-        :data:`DISPLAY_STEP`-th row, the newest always."""
+        :data:`DISPLAY_STEP`-th row, the newest always, less the rows that lie within
+        :data:`THIN_PX` of the line drawn past them (:func:`thin`)."""
         rows = rows[(len(rows) - 1) % DISPLAY_STEP :: DISPLAY_STEP]
         x = rows[:, T] - rows[-1, T]
-        for _plot, plane, sign, right, left in self.plots:
+        for plot, plane, sign, right, left in self.plots:
             j = PLANES.index(plane)
             r = np.rad2deg(rows[:, HIP_R][:, j]) * sign
             lft = np.rad2deg(rows[:, HIP_L][:, j]) * sign
             if self.mirror:
                 lft = -lft
-            right.setData(x, r)
-            left.setData(x, lft)
+            sx, sy = plot.getViewBox().viewPixelSize()  # data units per pixel
+            for curve, y in ((right, r), (left, lft)):
+                keep = thin(x / sx, y / sy, THIN_PX)
+                curve.setData(x[keep], y[keep])
