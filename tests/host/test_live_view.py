@@ -3,6 +3,7 @@ scoring module's repetition counts, records, and saves a screenshot."""
 
 from __future__ import annotations
 
+import itertools
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -15,7 +16,7 @@ pytest.importorskip("PySide6", reason="the live view needs the 'live' extra (PyS
 
 from pyqtgraph.Qt import QtGui, QtWidgets
 
-from hipimu.analysis.live.pipeline import HIP_L, T, LivePipeline
+from hipimu.analysis.live.pipeline import HIP_L, LivePipeline, T
 from hipimu.analysis.pipeline import analyse
 from hipimu.app.cli import main
 from hipimu.app.live.bridge import SourceThread
@@ -203,7 +204,7 @@ def test_plane_choice_and_mirrored_layout(app, session):
 def max_distance_px(x: np.ndarray, y: np.ndarray, drawn: np.ndarray) -> float:
     """The largest distance from a point not drawn to the segment drawn past it."""
     worst = 0.0
-    for a, b in zip(drawn[:-1], drawn[1:], strict=True):
+    for a, b in itertools.pairwise(drawn):
         p = np.column_stack([x[a + 1 : b], y[a + 1 : b]])
         if len(p) == 0:
             continue
