@@ -47,7 +47,7 @@ class Canvas(pg.GraphicsLayoutWidget):
         self._static_key = ()
 
     def _sync_background(self) -> None:
-        key = tuple((item.sceneBoundingRect().getRect(), _state(item)) for item in self._static)
+        key = tuple((_place(item.sceneTransform()), _state(item)) for item in self._static)
         if key != self._static_key:
             self._static_key = key
             self.resetCachedContent()
@@ -57,6 +57,7 @@ class Canvas(pg.GraphicsLayoutWidget):
         for item in self._static:
             if not item.isVisible() or item.scene() is not self.scene():
                 continue
+            item.boundingRect()  # lines and bands lay themselves out for the view here
             painter.save()
             painter.setTransform(item.sceneTransform(), True)
             painter.setClipRect(item.mapRectFromScene(rect))
@@ -69,10 +70,15 @@ class Canvas(pg.GraphicsLayoutWidget):
         self.painted.emit()
 
 
+def _place(t: QtGui.QTransform) -> tuple:
+    return (t.m11(), t.m22(), t.dx(), t.dy())
+
+
 def _state(item: QtWidgets.QGraphicsItem) -> tuple:
-    """What a static item shows besides its place: an axis's range, a band's region."""
+    """What a static item shows besides its place: an axis's size and range (the view it
+    follows), a band's region, a line's value."""
     if isinstance(item, pg.AxisItem):
-        return tuple(item.range)
+        return (item.size().toTuple(), tuple(item.range))
     if isinstance(item, pg.LinearRegionItem):
         return tuple(item.getRegion())
     if isinstance(item, pg.InfiniteLine):
@@ -189,6 +195,14 @@ class Traces:
             )
             for curve in (right, left):
                 plot.addItem(curve)
+            if plot.legend is not None:
+                # the curves pass under the legend: it is repainted every frame, from
+                # pixmaps instead of laying out its text anew
+                items = [plot.legend]
+                while items:
+                    item = items.pop()
+                    item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+                    items += item.childItems()
             self.plots.append((plot, plane, sign, right, left))
         self.canvas.set_static(static)
 
