@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("pyqtgraph", reason="the live view needs the 'live' extra (pyqtgraph)")
 pytest.importorskip("PySide6", reason="the live view needs the 'live' extra (PySide6)")
 
-from pyqtgraph.Qt import QtGui, QtWidgets
+from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 from hipimu.analysis.live.pipeline import HIP_L, LivePipeline, T
 from hipimu.analysis.pipeline import analyse
@@ -433,6 +433,26 @@ def test_view_shows_the_rules_band_and_why_and_records_the_trainers_override(app
     window.start_recording(tmp_path / "s")
     window.target_hi.setValue(9.0)  # the trainer widens the band
     assert window.toolbar.target_why.toolTip() == "set by the trainer"
+    # the band is painted into the canvas's cached background: tinted green between its
+    # edges, not above it (a rendered frame, not the item's state)
+    window.resize(1200, 800)
+    window.show()
+    app.processEvents()
+    image = window.canvas.grab().toImage()
+    band = window.traces.bands[0]
+    view = band.getViewBox()
+    lo_band, hi_band = band.getRegion()
+    assert (lo_band, hi_band) == (lo, 9.0)
+
+    def pixel(value: float) -> tuple[int, int, int]:
+        at = window.canvas.mapFromScene(view.mapViewToScene(QtCore.QPointF(-1.0, value)))
+        c = image.pixelColor(at.x(), at.y())
+        return c.red(), c.green(), c.blue()
+
+    r, g, b = pixel((lo + 9.0) / 2)
+    assert g > r + 8 and g > b + 8, (r, g, b)  # the band's green over the background
+    r, g, b = pixel(9.0 + 6.0)
+    assert abs(g - r) <= 3, (r, g, b)  # no tint outside the band
     path = window.recording.path
     window.stop_recording()
     window.close()
