@@ -246,6 +246,7 @@ def run_dim(trials: list[Trial], cats: list[str], dim: str, vqf: np.ndarray | No
 
 
 def main(argv: list[str] | None = None) -> int:
+    global MARGIN
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dims", default="9D,6D")
     ap.add_argument("--tune", action="store_true", help="add MORE_TUNED to the grid")
@@ -256,7 +257,6 @@ def main(argv: list[str] | None = None) -> int:
         help="training means within this many degrees of the best count as tied (default 0.01)",
     )
     args = ap.parse_args(argv)
-    global MARGIN
     MARGIN = args.margin
     if args.tune:
         TUNED.update(MORE_TUNED)
