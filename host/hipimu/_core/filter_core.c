@@ -190,8 +190,8 @@ static void update_gyr(hqf_state *st, const double *gyr, double dt)
     const double gn2 = g[0] * g[0] + g[1] * g[1] + g[2] * g[2];
     if (gn2 > HQF_EPS * HQF_EPS) {
         double c, sx;
-        const double half = 0.5 * sqrt(gn2) * dt;
-        half_angle_sc(half, &c, &sx);
+        /* (half the rotation angle)^2: the series need no square root */
+        half_angle_sc2(0.25 * gn2 * (dt * dt), &c, &sx);
         const double s = sx * 0.5 * dt;
         const double step[4] = {c, s * g[0], s * g[1], s * g[2]};
         /* the step is unit to rounding: |q| drifts by ~1e-16 per step and is renormalised

@@ -2,13 +2,6 @@
  * hard-iron offset removed from the magnetometer first when it is applied. */
 #include "filter_internal.h"
 
-static void set_delta(hqf_state *st, double d)
-{
-    st->delta = d;
-    st->delta_c = cos(0.5 * d);
-    st->delta_s = sin(0.5 * d);
-}
-
 /* Heading correction (at the correction rate) from the block's magnetometer samples:
  * mag_mean is their mean in the gyro-integrated frame (hard-iron offset removed, as it was
  * during the block). The hard-iron estimator takes the latest valid sample mag_raw with the
@@ -106,17 +99,32 @@ void hqf_correct_mag(hqf_state *st, const double *mag_raw, const double *mag_mea
     if (k == 0.0) {
         return;
     }
-    double dis = atan2(me[0], me[1]) - st->delta;
-    if (dis > HQF_PI) {
-        dis -= 2.0 * HQF_PI;
-    } else if (dis < -HQF_PI) {
-        dis += 2.0 * HQF_PI;
-    }
-    double d = st->delta + k * dis;
+    /* the disagreement: the field's heading atan2(me_x, me_y) minus delta, as the angle of
+     * the field rotated by -delta (in [-pi, pi] without wrapping; cos and sin of delta from
+     * those of delta/2), small once converged */
+    const double c = st->delta_c, s = st->delta_s;
+    const double cd = c * c - s * s, sd = 2.0 * c * s;
+    const double dis = atan2_small(me[0] * cd - me[1] * sd, me[1] * cd + me[0] * sd);
+    const double step = k * dis;
+    double d = st->delta + step;
+    /* cos and sin of d/2: those of delta/2 turned by step/2 (no libm call for small steps);
+     * a wrap of d by 2 pi turns d/2 by pi */
+    double ch, sx;
+    half_angle_sc(0.5 * step, &ch, &sx);
+    const double sh = sx * 0.5 * step;
+    double nc = c * ch - s * sh, ns = s * ch + c * sh;
     if (d > HQF_PI) {
         d -= 2.0 * HQF_PI;
+        nc = -nc;
+        ns = -ns;
     } else if (d < -HQF_PI) {
         d += 2.0 * HQF_PI;
+        nc = -nc;
+        ns = -ns;
     }
-    set_delta(st, d);
+    /* |(nc, ns)| is 1 to rounding: first-order renormalisation keeps it there */
+    const double f = 1.5 - 0.5 * (nc * nc + ns * ns);
+    st->delta = d;
+    st->delta_c = nc * f;
+    st->delta_s = ns * f;
 }

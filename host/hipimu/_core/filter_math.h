@@ -131,17 +131,16 @@ static inline int mat3_inv(const double *m, double *out)
     return 0;
 }
 
-/* sin(x)/x and cos(x) via Taylor series for small x (exact to rounding for |x| < 0.1). */
-static inline void half_angle_sc(double x, double *c, double *sx)
+/* cos(x) and sin(x)/x from x2 = x^2 via Taylor series for small x (exact to rounding for
+ * |x| < 0.1): no square root on the per-sample path; the root only for larger angles. */
+static inline void half_angle_sc2(double x2, double *c, double *sx)
 {
-    if (fabs(x) < 0.025) {
+    if (x2 < 0.025 * 0.025) {
         /* truncation error below x^8/8! < 4e-18: exact to rounding */
-        const double x2 = x * x;
         *c = 1.0 - x2 * 0.5 * (1.0 - x2 * (1.0 / 12.0) * (1.0 - x2 * (1.0 / 30.0)));
         *sx = 1.0 - x2 * (1.0 / 6.0) * (1.0 - x2 * (1.0 / 20.0) * (1.0 - x2 * (1.0 / 42.0)));
-    } else if (fabs(x) < 0.1) {
+    } else if (x2 < 0.1 * 0.1) {
         /* reciprocal constants: multiplications keep the dependency chain short */
-        const double x2 = x * x;
         *c = 1.0 - x2 * 0.5 *
                        (1.0 - x2 * (1.0 / 12.0) *
                                   (1.0 - x2 * (1.0 / 30.0) *
@@ -151,9 +150,29 @@ static inline void half_angle_sc(double x, double *c, double *sx)
                                    (1.0 - x2 * (1.0 / 42.0) *
                                               (1.0 - x2 * (1.0 / 72.0) * (1.0 - x2 * (1.0 / 110.0)))));
     } else {
+        const double x = sqrt(x2);
         *c = cos(x);
         *sx = sin(x) / x;
     }
+}
+
+/* sin(x)/x and cos(x) via Taylor series for small x (exact to rounding for |x| < 0.1). */
+static inline void half_angle_sc(double x, double *c, double *sx)
+{
+    half_angle_sc2(x * x, c, sx);
+}
+
+/* atan2(y, x) with a series for the small angles of the heading correction: for x > 0 and
+ * |y| < 0.1 x, atan(u) (u = y / x) by its Taylor series to u^15 (truncation below
+ * u^17/17 < 6e-19: exact to rounding); libm otherwise. */
+static inline double atan2_small(double y, double x)
+{
+    if (x > 0.0 && fabs(y) < 0.1 * x) {
+        const double u = y / x, u2 = u * u;
+        return u * (1.0 - u2 * (1.0 / 3.0 - u2 * (1.0 / 5.0 - u2 * (1.0 / 7.0 - u2 * (1.0 / 9.0 -
+               u2 * (1.0 / 11.0 - u2 * (1.0 / 13.0 - u2 * (1.0 / 15.0))))))));
+    }
+    return atan2(y, x);
 }
 
 #endif

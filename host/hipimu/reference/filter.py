@@ -621,11 +621,10 @@ class ReferenceFilter:
                 self.k_mag_init = 0.0
         if k == 0.0:
             return
-        dis = math.atan2(me[0], me[1]) - self.delta
-        if dis > math.pi:
-            dis -= 2 * math.pi
-        elif dis < -math.pi:
-            dis += 2 * math.pi
+        # the field's heading minus delta, as the angle of the field turned by -delta (in
+        # [-pi, pi] without wrapping; the C core turns cos/sin of delta/2 incrementally)
+        cd, sd = math.cos(self.delta), math.sin(self.delta)
+        dis = math.atan2(me[0] * cd - me[1] * sd, me[1] * cd + me[0] * sd)
         d = self.delta + k * dis
         if d > math.pi:
             d -= 2 * math.pi
