@@ -19,3 +19,6 @@ ANGLE_COLUMNS = (
     "hip_flexion_l", "hip_adduction_l", "hip_rotation_l",
     "pelvis_tilt", "pelvis_list", "pelvis_rotation",
 )  # fmt: skip
+
+#: where the sensors sit unless the session says otherwise (session metadata ``placement``)
+DEFAULT_PLACEMENT = "sacrum, lateral mid-thigh"

@@ -21,11 +21,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from hipimu import __version__
+from hipimu.core.names import DEFAULT_PLACEMENT
 from hipimu.core.types import Notification, Source
 from hipimu.store.log import MARKER_START, SessionLogWriter
 
 LOG_NAME = "session.hiplog"
-DEFAULT_PLACEMENT = "sacrum, lateral mid-thigh"
 HOST_CLOCKS = ("monotonic", "simulated", "imported")
 
 #: The metadata every session log starts with: key -> (JSON types allowed, meaning).

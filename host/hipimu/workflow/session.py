@@ -8,7 +8,6 @@ Every command that reads a recorded session goes through here (``report``, ``exp
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -249,6 +248,8 @@ def replay_session(
 ) -> Replayed:
     """Stream a session's notifications with their recorded timing (``speed`` times
     faster; ``inf``: at once) through the pipeline, as a live recording would be."""
+    import asyncio  # only replay streams; report and export need no event loop
+
     from hipimu.sources.replay import ReplaySource
 
     s = _opened(session)

@@ -9,14 +9,17 @@ still queued and closes the log; a second Ctrl-C stops at once (the log is still
 from __future__ import annotations
 
 import argparse
-import asyncio
 import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hipimu.app.commands._args import non_empty, output_dir, positive
-from hipimu.store.recorder import DEFAULT_PLACEMENT
+from hipimu.core.names import DEFAULT_PLACEMENT
+
+if TYPE_CHECKING:
+    import asyncio
 
 CONNECT_GRACE_S = 30.0  # --duration starts when all sensors streamed, or after this
 
@@ -145,6 +148,8 @@ class _StopSignals:
     the recording task at once (the log is still closed)."""
 
     def __enter__(self) -> asyncio.Event:
+        import asyncio  # here, not at the top: every command's --help builds this parser
+
         self.loop = asyncio.get_running_loop()
         self.event = asyncio.Event()
         self.task = asyncio.current_task()
@@ -192,6 +197,8 @@ def _open_session(args: argparse.Namespace, cfg, out: Path, client: str, source:
 
 
 async def _stream(args: argparse.Namespace, source, log, links, say, stop: asyncio.Event) -> int:
+    import asyncio
+
     """Write every notification until stopped, the duration is over or the link failed;
     then close the source and write what it still holds. Returns the notifications written."""
     loop = asyncio.get_running_loop()
