@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -113,6 +114,9 @@ def test_view_follows_a_replayed_session_and_counts_like_scoring(app, session, o
     # what the counters show: the last set (marching, both sides)
     window._refresh_panel()
     assert window.rep_counts() == pipe.sets[-1].reps == {"right": 4, "left": 4}
+    # the client's left side moves 70 % of the right: the range panel says so
+    share = re.search(r"left (\d+)% of right", window.panel.symmetry_label.text())
+    assert share and 60 <= int(share.group(1)) <= 80, window.panel.symmetry_label.text()
 
     path = window.screenshot(tmp_path / "live.png")
     image = QtGui.QImage(str(path))

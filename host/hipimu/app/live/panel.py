@@ -23,6 +23,7 @@ from hipimu.app.live.style import (
     latency,
     style_axis,
 )
+from hipimu.scoring.reps import SegmentParams
 
 CLOCK_OFF_TIP = (
     "A sample cannot arrive before it was taken: while the time sync settles, the host's "
@@ -222,7 +223,10 @@ class SidePanel(QtWidgets.QWidget):
         top = max(target_hi, *widths, 10.0) * 1.15
         self.range_view.setXRange(0, top, padding=0)
         r, lft = ranges["right"], ranges["left"]
-        if np.isfinite(r) and np.isfinite(lft) and r > 0 and lft > 0:
+        # below scoring's smallest repetition a ratio of two ranges is noise (0.4 against 0.3
+        # degrees at the start of a set read "left 146 % of right")
+        least = np.rad2deg(SegmentParams().min_excursion)
+        if np.isfinite(r) and np.isfinite(lft) and r >= least and lft >= least:
             sa = symmetry_angle(lft, r)
             more = "right" if r > lft else "left"
             color = OK_COLOR if abs(sa) < 5 else WARN_COLOR if abs(sa) < 10 else BAD_COLOR
