@@ -6,6 +6,7 @@ streaming. True poses are built here with scipy from the ISB definitions (Wu et 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -236,9 +237,12 @@ def test_import_sto_round_trips_the_quaternions(tmp_path, demo_session):
     quats = {r: q[:3000] for r, q in an.aligned.quat.items()}
     path = tmp_path / "walk.sto"
     write_sto_quaternions(path, t, quats, 100.0)
+    os.utime(path, (1_700_000_000, 1_700_000_000))  # recorded 2023-11-14, imported today
     assert cli.main(["import", str(path), "--out", str(tmp_path / "imp")]) == 0
     log = load_session(tmp_path / "imp")
     assert log.metadata["source"] == "imported" and log.metadata["recorder"] == "import"
+    assert log.metadata["started_utc"] == "2023-11-14T22:13:20Z"  # the report's date
+    assert log.metadata["imported_utc"] > log.metadata["started_utc"]
     assert log.metadata["host_clock"] == "imported" and log.metadata["import_format"] == "sto"
     asm = SessionAssembler()
     asm.extend(log.notifications)
