@@ -390,28 +390,15 @@ def case_watchdog_fed_while_sampling_and_status_published():
 
 
 # -- sampling driven by the sensor: the 10 ms wake grid and the hub's own clock ------------
-class _CaptureLink:
-    """Always connected; keeps every notification (the radio is not under test here)."""
-
-    conn = None
+class _CaptureLink(fw_app.NullLink):
+    """The firmware's radio-less link that keeps every notification (the radio is not
+    under test here)."""
 
     def __init__(self):
         self.sent = []
 
-    def connected(self):
-        return True
-
     def send(self, pkt):
         self.sent.append(bytes(pkt))
-
-    def mtu(self):
-        return 247
-
-    def bonded(self):
-        return False
-
-    def set_status(self, payload, notify=True):
-        pass
 
 
 def _timing(rate, irq=True, seconds=3):
