@@ -385,18 +385,13 @@ class RawImu:
         if tag == TAG_TIMESTAMP:
             self.s_ts[c] = w[o + 1] | w[o + 2] << 8 | w[o + 3] << 16 | (w[o + 4] & 0x3F) << 24
             have[c] |= 4
-        elif tag == TAG_GYRO:
-            v = self.s_g[c]
+        elif tag == TAG_GYRO or tag == TAG_XL:
+            gyro = tag == TAG_GYRO
+            v = self.s_g[c] if gyro else self.s_a[c]
             v[0] = s16(w, o + 1)
             v[1] = s16(w, o + 3)
             v[2] = s16(w, o + 5)
-            have[c] |= 1
-        elif tag == TAG_XL:
-            v = self.s_a[c]
-            v[0] = s16(w, o + 1)
-            v[1] = s16(w, o + 3)
-            v[2] = s16(w, o + 5)
-            have[c] |= 2
+            have[c] |= 1 if gyro else 2
         else:
             return
         if have[c] != 7:
