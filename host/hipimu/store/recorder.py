@@ -49,8 +49,13 @@ class SessionExistsError(FileExistsError):
     """The target of a new session already holds one (or other files)."""
 
 
+def utc_iso(when: _dt.datetime) -> str:
+    """``when`` as the session metadata writes times: ISO 8601 UTC to the second."""
+    return when.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def utc_now() -> str:
-    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_iso(_dt.datetime.now(_dt.UTC))
 
 
 def new_session_id() -> str:

@@ -25,7 +25,7 @@ from hipimu.core.names import ROLES
 from hipimu.core.types import Notification
 from hipimu.export.tables import ImuCsvError, _classify, _factor, _split_unit, read_csv_header
 from hipimu.store.opensim import read_sto_quaternions
-from hipimu.store.recorder import check_target, session_metadata, utc_now, write_session
+from hipimu.store.recorder import check_target, session_metadata, utc_iso, utc_now, write_session
 from hipimu_fw import packet
 from hipimu_fw.stream import Streamer
 
@@ -345,7 +345,7 @@ def import_file(
     # the recording's own date, as well as a file can tell it (neither format carries one):
     # the file's last modification, not the moment of the import (the report's date)
     modified = _dt.datetime.fromtimestamp(path.stat().st_mtime, _dt.UTC)
-    metadata["started_utc"] = modified.strftime("%Y-%m-%dT%H:%M:%SZ")
+    metadata["started_utc"] = utc_iso(modified)
     metadata["started_utc_from"] = "file modified time"
     write_session(out, notes, markers, metadata, force=force)
     return {**info, "format": kind, "notifications": len(notes), "out": str(out)}
