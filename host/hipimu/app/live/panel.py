@@ -25,6 +25,10 @@ from hipimu.app.live.style import (
 )
 from hipimu.scoring.reps import SegmentParams
 
+#: below scoring's smallest repetition a ratio of two ranges is noise (0.4 against 0.3
+#: degrees at the start of a set read "left 146 % of right")
+MIN_RANGE_DEG = float(np.rad2deg(SegmentParams().min_excursion))
+
 CLOCK_OFF_TIP = (
     "A sample cannot arrive before it was taken: while the time sync settles, the host's "
     "mapping of this sensor's clock is off by at least this much."
@@ -223,9 +227,7 @@ class SidePanel(QtWidgets.QWidget):
         top = max(target_hi, *widths, 10.0) * 1.15
         self.range_view.setXRange(0, top, padding=0)
         r, lft = ranges["right"], ranges["left"]
-        # below scoring's smallest repetition a ratio of two ranges is noise (0.4 against 0.3
-        # degrees at the start of a set read "left 146 % of right")
-        least = np.rad2deg(SegmentParams().min_excursion)
+        least = MIN_RANGE_DEG
         if np.isfinite(r) and np.isfinite(lft) and r >= least and lft >= least:
             sa = symmetry_angle(lft, r)
             more = "right" if r > lft else "left"
