@@ -319,7 +319,6 @@ def test_live_screenshot_that_cannot_be_saved_exits_with_a_message(
     """The path passes the start-up check but the save fails (a folder now sits where
     the file should go): a clear message, the window closes, exit 1."""
     pytest.importorskip("pyqtgraph")
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     shot = tmp_path / "shot.png"
     from hipimu.app.live import view
 

@@ -157,9 +157,6 @@ def test_a_long_gap_is_not_integrated_over(sim):
 def test_view_guides_the_case_step_with_raw_sensors(sim):
     """Offscreen Qt: raw sensors show as live (not unsupported), and Calibrate starts with
     the case step, then waits for the sensors to be strapped on."""
-    import os
-
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     pytest.importorskip("pyqtgraph", reason="the live view needs the 'live' extra")
     pytest.importorskip("PySide6", reason="the live view needs the 'live' extra")
     from pyqtgraph.Qt import QtWidgets
@@ -227,9 +224,6 @@ def test_live_drift_correction_at_standing_phases():
 
 
 def test_live_command_simulates_raw_sensors(tmp_path, capsys):
-    import os
-
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     pytest.importorskip("pyqtgraph", reason="the live view needs the 'live' extra")
     pytest.importorskip("PySide6", reason="the live view needs the 'live' extra")
     from hipimu.app.cli import main

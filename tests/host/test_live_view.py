@@ -4,10 +4,7 @@ scoring module's repetition counts, records, and saves a screenshot."""
 from __future__ import annotations
 
 import itertools
-import os
 import re
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 import pytest

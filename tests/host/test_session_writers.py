@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
 import re
 import struct
 from pathlib import Path
@@ -95,7 +94,6 @@ def written_by_record(tmp: Path, sim) -> Path:
 def written_by_live(tmp: Path, sim) -> Path:
     pytest.importorskip("pyqtgraph")
     pytest.importorskip("PySide6")
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     out = tmp / "live"
     args = ["live", "--simulate", "--speed", "20", "--duration", "1.5", "--record", str(out)]
     assert main(args) == 0
@@ -217,7 +215,6 @@ def test_demo_over_a_recording_refuses_and_force_moves_it_aside(sim, tmp_path, c
 def test_live_record_refuses_an_existing_session(sim, tmp_path, capsys):
     pytest.importorskip("pyqtgraph")
     pytest.importorskip("PySide6")
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     out = tmp_path / "rec"
     write_session(out, sim.notifications, sim.markers, {"client": "c-real"})
     before = snapshot(out)
