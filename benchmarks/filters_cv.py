@@ -48,6 +48,7 @@ FEATURES: dict[str, tuple[float, ...]] = {
     "gyro_cal_sigma": (0.0, 0.3),
     "rest_bias_gate": (0.0, 3.0),
     "mag_dist_sample": (0.0, 1.0),
+    "acc_lead": (0.0, 0.5),
 }
 TUNED: dict[str, tuple[float, ...]] = {
     "hard_iron_min_offset": (0.1, 0.2),
@@ -240,7 +241,7 @@ def run_dim(trials: list[Trial], cats: list[str], dim: str, vqf: np.ndarray | No
         if vqf is not None:
             v = f"{vqf[held].mean():.3f}"
             diff = final[held].mean() - vqf[held].mean()
-            d = f"{diff:+.3f}" + (" (worse)" if diff > 0 else "")
+            d = f"{diff:+.4f}" + (" (worse)" if diff > 0 else "")
         print(f"| {c} | {v} | {final[held].mean():.3f} | {d} | {fmt_cfg(cfgs[k])} |")
     print()
 

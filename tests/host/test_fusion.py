@@ -141,6 +141,34 @@ def test_static_9d_heading_converges_immediately():
     assert np.max(angle_deg(q, q_true)) < 1e-4
 
 
+def test_acc_lead_removes_the_hold_lag():
+    """A still sensor whose gyro drifts at a constant 2 deg/s about x (bias estimation off,
+    so the drift stays): the inclination trails the truth by a constant tilt, the low-pass's
+    lag plus the hold's. Analytic expectation for the hold: a correction made once per block
+    of T seconds (8 samples at 200 Hz, 25 Hz corrections) and held for it trails a
+    per-sample correction (VQF; hold ts) by r (T - ts) / 2 on average; with the half-block
+    lead (acc_lead = 0.5) the hold's mean lag is gone, so it leads the per-sample correction
+    by that one's own hold, r ts / 2."""
+    rate, n = 200.0, 12000
+    r = np.radians(2.0)
+    gyr = np.tile([r, 0.0, 0.0], (n, 1))
+    acc = np.tile([0.0, 0.0, G], (n, 1))
+    still = np.tile([1.0, 0.0, 0.0, 0.0], (n, 1))
+
+    def mean_tilt(**options: float) -> float:
+        q = estimate_orientation(gyr, acc, rate_hz=rate, motion_bias=0.0, rest_bias=0.0, **options)
+        incl, _ = incl_heading_deg(q, still)
+        return float(np.mean(incl[n // 2 :]))  # steady state: 30 s on, 10 tau_acc
+
+    per_sample = mean_tilt(correction_rate_hz=rate, acc_lead=0.0)
+    held = mean_tilt(acc_lead=0.0)
+    led = mean_tilt()  # the default: acc_lead = 0.5
+    ts, block = 1.0 / rate, 8.0 / rate
+    assert held - per_sample == pytest.approx(np.degrees(r * (block - ts) / 2.0), rel=0.05)
+    assert led - per_sample == pytest.approx(-np.degrees(r * ts / 2.0), rel=0.05)
+    assert DEFAULT_PARAMS["acc_lead"] == 0.5
+
+
 def test_heading_uses_every_magnetometer_sample():
     """The heading correction runs at 25 Hz, but on the block mean of every magnetometer
     sample: a still sensor with noisy magnetometer samples keeps the heading as steady as

@@ -69,6 +69,7 @@ void hqf_reset(hqf_state *st)
     memcpy(st->acc_delta_quat, st->acc_quat, sizeof st->acc_delta_quat);
     st->acc_new = 0;
     st->acc_aligned = 0;
+    st->acc_last_corr[0] = st->acc_last_corr[1] = 0.0;
     st->bias_angle[0] = st->bias_angle[1] = 0.0;
     st->bias_t = 0.0;
     st->bias_n = 0.0;
@@ -257,17 +258,40 @@ static void correct_acc(hqf_state *st, double block_t, double nblk)
         corr[3] = 0.0;
     }
     hq_mul(corr, st->acc_quat, st->acc_quat);
-    hq_normalize_unit(st->acc_quat);
-    /* the first correction aligns the initial orientation: not a measurement of the bias */
-    if ((p->motion_bias == 0.0 && p->rest_bias == 0.0) || !st->acc_aligned) {
+    /* the first correction aligns the initial orientation: neither a drift to lead nor a
+     * measurement of the bias */
+    if (!st->acc_aligned) {
+        hq_normalize_unit(st->acc_quat);
         st->acc_aligned = 1;
         return;
     }
+    /* the correction's rotation vector (x, y; small once aligned) */
+    double rx = v[1] / n, ry = -v[0] / n;
+    if (p->acc_lead > 0.0) {
+        /* Lead: a correction made once per block is held for the block, so between
+         * corrections the inclination lags the one a per-sample correction (VQF) keeps, by
+         * half a block's drift on average. Turning on by acc_lead times the last block's
+         * correction (lead included) removes that mean lag under a steady drift with 0.5:
+         * in steady state each block then corrects half its drift and leads by the other
+         * half (poles of the recursion at |z|^2 = acc_lead: stable below 1). */
+        const double lx = p->acc_lead * st->acc_last_corr[0];
+        const double ly = p->acc_lead * st->acc_last_corr[1];
+        const double lead[4] = {1.0, 0.5 * lx, 0.5 * ly, 0.0};
+        hq_mul(lead, st->acc_quat, st->acc_quat);
+        rx += lx;
+        ry += ly;
+    }
+    st->acc_last_corr[0] = rx;
+    st->acc_last_corr[1] = ry;
+    hq_normalize_unit(st->acc_quat);
+    if (p->motion_bias == 0.0 && p->rest_bias == 0.0) {
+        return;
+    }
     /* the bias filter runs every bias_decim-th correction on the block's mean correction
-     * rate (correction angle over block time) */
-    const double k = 1.0 / n;
-    st->bias_angle[0] -= v[1] * k;
-    st->bias_angle[1] += v[0] * k;
+     * rate (correction angle over block time, lead included: together they turn by the
+     * drift) */
+    st->bias_angle[0] -= rx;
+    st->bias_angle[1] -= ry;
     st->bias_t += block_t;
     st->bias_n += nblk;
     if (++st->bias_count >= st->c.bias_decim) {

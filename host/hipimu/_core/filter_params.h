@@ -58,7 +58,8 @@
     X(HI_EVIDENCE_TIME, hard_iron_evidence_time, 10.0, "s", "forgetting time of the hard-iron evidence") \
     X(HI_MIN_LLR, hard_iron_min_llr, 50.0, "nats", "log-likelihood ratio (offset vs none) needed to apply it") \
     X(HI_NORM_RATIO, hard_iron_norm_ratio, 0.5, "1", "corrected/raw variance of the field norm needed to apply") \
-    X(MAG_DIST_SAMPLE, mag_dist_sample, 1.0, "flag", "disturbance test on the block's latest sample (1) or its mean (0)")
+    X(MAG_DIST_SAMPLE, mag_dist_sample, 1.0, "flag", "disturbance test on the block's latest sample (1) or its mean (0)") \
+    X(ACC_LEAD, acc_lead, 0.5, "1", "inclination corrections led by this fraction of the last block's (0: off)")
 
 enum {
 #define HQF_ENUM_ROW(e, n, d, u, doc) HQF_##e,

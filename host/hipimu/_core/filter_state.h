@@ -68,6 +68,8 @@ typedef struct {
     int corr_count;           /* samples in the current correction block */
     double corr_t;            /* s, time in the current correction block */
     int acc_new, acc_aligned, mag_new; /* flags: new acc sample, first correction done, new mag */
+    double acc_last_corr[2];  /* rad, rotation vector (x, y) of the last block's inclination
+                                 correction, lead included */
     double bias_angle[2];     /* rad, inclination correction angle (x, y) of the bias block */
     double bias_t;            /* s, time in the bias block */
     double bias_n;            /* samples in the bias block */

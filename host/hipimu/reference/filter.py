@@ -221,6 +221,7 @@ class ReferenceFilter:
         self.hi_evidence_clear()
         self.acc_new = False
         self.acc_aligned = False
+        self.acc_last_corr = np.zeros(2)
         self.bias_angle = np.zeros(2)
         self.bias_t = 0.0
         self.bias_n = 0.0
@@ -429,11 +430,22 @@ class ReferenceFilter:
             corr = np.array([n + v[2], v[1], -v[0], 0.0])
         else:
             corr = np.array([0.0, 1.0, 0.0, 0.0])
-        self.acc_quat = normalized(qmul(corr, self.acc_quat))
-        if (p["motion_bias"] == 0 and p["rest_bias"] == 0) or not self.acc_aligned:
+        self.acc_quat = qmul(corr, self.acc_quat)
+        if not self.acc_aligned:  # the initial alignment: no drift, no bias measurement
+            self.acc_quat = normalized(self.acc_quat)
             self.acc_aligned = True
             return
-        self.bias_angle += np.array([-v[1], v[0]]) / n
+        turn = np.array([v[1], -v[0]]) / n  # the correction's rotation vector (x, y)
+        if p["acc_lead"] > 0:
+            # lead by a fraction of the last block's correction (C: filter_core.c)
+            lead = p["acc_lead"] * self.acc_last_corr
+            self.acc_quat = qmul(np.array([1.0, 0.5 * lead[0], 0.5 * lead[1], 0.0]), self.acc_quat)
+            turn = turn + lead
+        self.acc_last_corr = turn
+        self.acc_quat = normalized(self.acc_quat)
+        if p["motion_bias"] == 0 and p["rest_bias"] == 0:
+            return
+        self.bias_angle -= turn
         self.bias_t += block_t
         self.bias_n += nblk
         self.bias_count += 1
