@@ -14,8 +14,9 @@
  * binding layer (the streaming state lives in a heap struct owned by a PyCapsule; no
  * global mutable state). Layout, one concept per file: filter_params.h (the parameter
  * table), filter_state.h (the state), filter_lowpass.h, filter_rest.h/.c (rest detection),
- * filter_bias.c, filter_mag.c (magnetic disturbance), filter_hard_iron.c, filter_offline.c,
- * filter_core.c (set-up and the per-sample step); quaternion kernels in quat.h.
+ * filter_bias.c, filter_mag.c (heading correction), filter_mag_dist.c (magnetic
+ * disturbance), filter_hard_iron.c, filter_offline.c, filter_core.c (set-up, the
+ * per-sample step, inclination correction); quaternion kernels in quat.h.
  */
 #ifndef HIPIMU_FILTER_H
 #define HIPIMU_FILTER_H

@@ -3,8 +3,9 @@
  * Copyright 2021 Daniel Laidig) with hipimu's extensions. This file: set-up, the
  * per-sample step (strapdown integration, accelerometer low-pass in the almost inertial
  * frame) and the inclination correction; the other concepts have their own files
- * (filter_rest.c, filter_bias.c, filter_mag.c, filter_hard_iron.c, filter_offline.c,
- * filter_lowpass.h, filter_params.h, filter_state.h). numpy twin: hipimu/reference/filter.py.
+ * (filter_rest.c, filter_bias.c, filter_mag.c, filter_mag_dist.c, filter_hard_iron.c,
+ * filter_offline.c, filter_lowpass.h, filter_params.h, filter_state.h). numpy twin:
+ * hipimu/reference/filter.py.
  */
 #include "filter_internal.h"
 

@@ -28,6 +28,12 @@ void hqf_update_bias_cal(hqf_state *st, const double *q6, const double *corr_rat
 void hqf_hard_iron_clear(hqf_state *st);
 void hqf_update_hard_iron(hqf_state *st, const double *q6, const double *mag, double dt);
 
+/* filter_mag_dist.c: the disturbance test of a block (me: its mean field in the 6D earth
+ * frame; q6, mag_raw: its latest sample) and the heading gain under rejection. */
+void hqf_mag_disturbance(hqf_state *st, const double *q6, const double *mag_raw,
+                         const double *me, double block_t);
+double hqf_mag_rejection_gain(hqf_state *st, double k, double block_t);
+
 /* filter_mag.c: heading correction over a block of block_t seconds from the block's mean
  * magnetometer sample in the gyro-integrated frame (mag_mean) and its latest raw sample
  * (mag_raw: hard iron, disturbance test). */

@@ -1,13 +1,11 @@
-/* Heading correction and magnetic disturbance detection/rejection (VQF), with the
- * hard-iron offset removed from the magnetometer first when it is applied. */
+/* Heading correction (VQF), with the hard-iron offset removed from the magnetometer first
+ * when it is applied; the disturbance test and rejection are in filter_mag_dist.c. */
 #include "filter_internal.h"
 
 /* Heading correction (at the correction rate) from the block's magnetometer samples:
  * mag_mean is their mean in the gyro-integrated frame (hard-iron offset removed, as it was
  * during the block). The hard-iron estimator takes the latest valid sample mag_raw with the
- * orientation at its time, and so does the disturbance test with mag_dist_sample (the
- * default): unsmoothed, that sample makes the test stricter near its thresholds, which
- * won out of sample on BROAD (docs/fusion.md, step 8). */
+ * orientation at its time, and so does the disturbance test with mag_dist_sample. */
 void hqf_correct_mag(hqf_state *st, const double *mag_raw, const double *mag_mean,
                      double block_t)
 {
@@ -20,72 +18,10 @@ void hqf_correct_mag(hqf_state *st, const double *mag_raw, const double *mag_mea
     }
     hq_rotate(st->acc_quat, mag_mean, me);
 
-    if (p->mag_rejection != 0.0) {
-        const double dip_th = p->mag_dip_th * DEG;
-        const double kref = st->c.k_mag_ref;
-        double *nd = st->mag_norm_dip;
-        double mt[3] = {me[0], me[1], me[2]};
-        if (p->mag_dist_sample != 0.0) {
-            double m[3] = {mag_raw[0], mag_raw[1], mag_raw[2]};
-            if (st->hi_active) {
-                m[0] -= st->hi_b[0];
-                m[1] -= st->hi_b[1];
-                m[2] -= st->hi_b[2];
-            }
-            hq_rotate(q6, m, mt);
-        }
-        nd[0] = norm3(mt);
-        nd[1] = -asin(mt[2] / nd[0]);
-        if (p->mag_current_tau > 0.0) {
-            lp_step(&st->magnd_lp, nd, 2, p->mag_current_tau, cts, st->c.magnd_b, st->c.magnd_a,
-                    nd);
-        }
-        if (fabs(nd[0] - st->mag_ref_norm) < p->mag_norm_th * st->mag_ref_norm &&
-            fabs(nd[1] - st->mag_ref_dip) < dip_th) {
-            st->mag_undisturbed_t += block_t;
-            if (st->mag_undisturbed_t >= p->mag_min_undisturbed_time) {
-                st->mag_dist_detected = 0;
-                st->mag_ref_norm += kref * (nd[0] - st->mag_ref_norm);
-                st->mag_ref_dip += kref * (nd[1] - st->mag_ref_dip);
-            }
-        } else {
-            st->mag_undisturbed_t = 0.0;
-            st->mag_dist_detected = 1;
-        }
-        if (fabs(nd[0] - st->mag_cand_norm) < p->mag_norm_th * st->mag_cand_norm &&
-            fabs(nd[1] - st->mag_cand_dip) < dip_th) {
-            if (norm3(st->rest_gyr_lp) >= p->mag_new_min_gyr * DEG) {
-                st->mag_cand_t += block_t;
-            }
-            st->mag_cand_norm += kref * (nd[0] - st->mag_cand_norm);
-            st->mag_cand_dip += kref * (nd[1] - st->mag_cand_dip);
-            if (st->mag_dist_detected &&
-                (st->mag_cand_t >= p->mag_new_time ||
-                 (st->mag_ref_norm == 0.0 && st->mag_cand_t >= p->mag_new_first_time))) {
-                st->mag_ref_norm = st->mag_cand_norm;
-                st->mag_ref_dip = st->mag_cand_dip;
-                st->mag_dist_detected = 0;
-                st->mag_undisturbed_t = p->mag_min_undisturbed_time;
-            }
-        } else {
-            st->mag_cand_t = 0.0;
-            st->mag_cand_norm = nd[0];
-            st->mag_cand_dip = nd[1];
-        }
-    }
-
     double k = st->c.k_mag;
     if (p->mag_rejection != 0.0) {
-        if (st->mag_dist_detected) {
-            if (st->mag_reject_t <= p->mag_max_rejection_time) {
-                st->mag_reject_t += block_t;
-                k = 0.0;
-            } else {
-                k /= p->mag_rejection_factor;
-            }
-        } else {
-            st->mag_reject_t = fmax(st->mag_reject_t - p->mag_rejection_factor * block_t, 0.0);
-        }
+        hqf_mag_disturbance(st, q6, mag_raw, me, block_t);
+        k = hqf_mag_rejection_gain(st, k, block_t);
     }
     if (st->k_mag_init != 0.0) {
         if (k < st->k_mag_init) {
