@@ -35,8 +35,17 @@ CLOCK_OFF_TIP = (
 )
 
 
+def _set_style(widget: QtWidgets.QWidget, css: str) -> None:
+    """Set a style sheet unless the widget has it already (every call re-polishes the
+    widget and its children, whether the text changed or not)."""
+    if widget.styleSheet() != css:
+        widget.setStyleSheet(css)
+
+
 class SidePanel(QtWidgets.QWidget):
-    """The column right of the plots; :meth:`refresh` redraws it from the pipeline."""
+    """The column right of the plots; :meth:`refresh` redraws it from the pipeline.
+    Refreshing changes only what differs from what is shown (a style sheet, a table
+    cell or the range bars set anew cost a re-polish, a relayout or a repaint)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -80,6 +89,7 @@ class SidePanel(QtWidgets.QWidget):
         self.range_plot = pg.PlotWidget(background="w")
         self.range_plot.setFixedHeight(96)
         self.range_view = self.range_plot.getViewBox()
+        self._shown_range: tuple = ()  # bar widths and axis end shown
         self.range_view.setMouseEnabled(False, False)
         item = self.range_plot.getPlotItem()
         assert item is not None
@@ -191,10 +201,10 @@ class SidePanel(QtWidgets.QWidget):
             self.band_labels[side].setText(f"{st.in_band} in target")
             if st.hold_s >= 0.5:
                 self.hold_labels[side].setText(f"hold {st.hold_s:4.1f} s")
-                self.hold_labels[side].setStyleSheet(f"color: {OK_COLOR}; font-weight: 700;")
+                _set_style(self.hold_labels[side], f"color: {OK_COLOR}; font-weight: 700;")
             elif st.last_hold_s:
                 self.hold_labels[side].setText(f"last hold {st.last_hold_s:.1f} s")
-                self.hold_labels[side].setStyleSheet(f"color: {MUTED};")
+                _set_style(self.hold_labels[side], f"color: {MUTED};")
             else:
                 self.hold_labels[side].setText("")
         self._refresh_ranges(pipe, spec, target_hi, running)
@@ -222,10 +232,12 @@ class SidePanel(QtWidgets.QWidget):
                     np.nan,
                 )
             ranges[side] = float(np.rad2deg(value))
-        widths = [np.nan_to_num(ranges["right"]), np.nan_to_num(ranges["left"])]
-        self.range_bars.setOpts(width=widths)
+        widths = [float(np.nan_to_num(ranges["right"])), float(np.nan_to_num(ranges["left"]))]
         top = max(target_hi, *widths, 10.0) * 1.15
-        self.range_view.setXRange(0, top, padding=0)
+        if (widths, top) != self._shown_range:
+            self._shown_range = (widths, top)
+            self.range_bars.setOpts(width=widths)
+            self.range_view.setXRange(0, top, padding=0)
         r, lft = ranges["right"], ranges["left"]
         least = MIN_RANGE_DEG
         if np.isfinite(r) and np.isfinite(lft) and r >= least and lft >= least:
@@ -256,11 +268,12 @@ class SidePanel(QtWidgets.QWidget):
             excursion = float(np.max(np.abs(values)))
             color = OK_COLOR if excursion < 3 else WARN_COLOR if excursion < 6 else BAD_COLOR
             self.comp_values[name].setText(f"{excursion:4.1f}°")
-            self.comp_values[name].setStyleSheet(f"color: {color}; font-weight: 600;")
+            _set_style(self.comp_values[name], f"color: {color}; font-weight: 600;")
             self.comp_bars[name].setValue(int(min(excursion, 15.0) * 10))
-            self.comp_bars[name].setStyleSheet(
+            _set_style(
+                self.comp_bars[name],
                 f"QProgressBar {{ border: 1px solid #d9dee5; border-radius: 3px; "
-                f"background: #eef2f6; }} QProgressBar::chunk {{ background: {color}; }}"
+                f"background: #eef2f6; }} QProgressBar::chunk {{ background: {color}; }}",
             )
 
     def _refresh_calibration(self, pipe: LivePipeline) -> None:
@@ -309,8 +322,13 @@ class SidePanel(QtWidgets.QWidget):
                     "#1f2933",
                 ]
             for j, (text, color) in enumerate(zip(cells, colors, strict=True)):
-                item = QtWidgets.QTableWidgetItem(text)
-                item.setForeground(QtGui.QColor(color))
-                if text.startswith("clock off"):
-                    item.setToolTip(CLOCK_OFF_TIP)
-                self.sensor_table.setItem(i, j + 1, item)
+                item = self.sensor_table.item(i, j + 1)
+                if item is None:
+                    item = QtWidgets.QTableWidgetItem()
+                    self.sensor_table.setItem(i, j + 1, item)
+                if item.text() != text:
+                    item.setText(text)
+                    item.setToolTip(CLOCK_OFF_TIP if text.startswith("clock off") else "")
+                qcolor = QtGui.QColor(color)
+                if item.foreground().color() != qcolor:
+                    item.setForeground(qcolor)

@@ -37,6 +37,9 @@ class Canvas(pg.GraphicsLayoutWidget):
         super().__init__()
         self._static: list[QtWidgets.QGraphicsItem] = []
         self._static_key: tuple = ()
+        # the cached background covers the whole viewport every frame: Qt need not fill
+        # it with the palette first
+        self.viewport().setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
 
     def set_static(self, items: list[QtWidgets.QGraphicsItem]) -> None:
         """Paint ``items`` in the cached background (the scene no longer paints them;
@@ -109,12 +112,48 @@ def thin(x: np.ndarray, y: np.ndarray, tol: float) -> np.ndarray:
         ax, ay = px[2::2] - px[:-2:2], py[2::2] - py[:-2:2]  # chords over the odd points
         n = len(ax)
         bx, by = px[1 : 2 * n : 2] - px[: 2 * n - 1 : 2], py[1 : 2 * n : 2] - py[: 2 * n - 1 : 2]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            dev = np.abs(ax * by - ay * bx) / np.hypot(ax, ay)
+        # distance |a x b| / |a| <= tol / 2, squared (no per-element hypot); NaN (gaps)
+        # and zero-length chords stay
+        cross = ax * by - ay * bx
+        chord2 = ax * ax + ay * ay
+        with np.errstate(invalid="ignore"):
+            near = (cross * cross <= (tol / 2) ** 2 * chord2) & (chord2 > 0)
         drop = np.zeros(len(keep), bool)
-        drop[1 : 2 * n : 2] = dev <= tol / 2  # NaN (gaps, zero-length chords) stays
+        drop[1 : 2 * n : 2] = near
         keep = keep[~drop]
     return keep
+
+
+class LiveCurve(pg.PlotCurveItem):
+    """A curve in a plot whose range never follows the data: its bounding rectangle is
+    the view's range (the view box clips its children to it), so new points need no
+    bounds (pyqtgraph's per-``setData`` NaN-aware min and max, pixel padding), no
+    geometry change and no auto-range notice: :meth:`set_points` replaces them and repaints."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._view_rect: QtCore.QRectF | None = None
+
+    def set_points(self, x: np.ndarray, y: np.ndarray) -> None:
+        """Draw the points ``x``, ``y`` (1-D float arrays of one length) from now on."""
+        self.xData, self.yData = x, y
+        self.path = None
+        self._mouseShape = None
+        self._lineSegmentsRendered = False
+        self.update()
+
+    def boundingRect(self) -> QtCore.QRectF:
+        if self._view_rect is None:
+            view = self.getViewBox()
+            if view is None:
+                return super().boundingRect()
+            self._view_rect = view.viewRect()
+        return self._view_rect
+
+    def viewTransformChanged(self) -> None:
+        self.prepareGeometryChange()
+        self._view_rect = None
+        self.invalidateBounds()
 
 
 class Traces:
@@ -125,7 +164,7 @@ class Traces:
         self.window_s = window_s
         self.canvas = Canvas()
         self.canvas.setBackground("w")
-        self.plots: list[tuple[pg.PlotItem, str, float, pg.PlotCurveItem, pg.PlotCurveItem]] = []
+        self.plots: list[tuple[pg.PlotItem, str, float, LiveCurve, LiveCurve]] = []
         self.bands: list[pg.LinearRegionItem] = []
         self.mirror = False
 
@@ -188,9 +227,9 @@ class Traces:
                 legend.setBrush(pg.mkBrush(255, 255, 255, 150))
             names = ("Right hip", "Left hip (mirrored)" if mirror else "Left hip")
             right, left = (
-                # bare curves, not PlotDataItems: no per-frame downsampling, clipping and
-                # bounds bookkeeping for a view whose range never follows the data
-                pg.PlotCurveItem(pen=pg.mkPen(color, width=width), name=name, connect="finite")
+                # bare curves (LiveCurve), not PlotDataItems: no per-frame downsampling,
+                # clipping and bounds bookkeeping for a view whose range never follows the data
+                LiveCurve(pen=pg.mkPen(color, width=width), name=name, connect="finite")
                 for color, name in zip((RIGHT_COLOR, LEFT_COLOR), names, strict=True)
             )
             for curve in (right, left):
@@ -226,4 +265,4 @@ class Traces:
             sx, sy = plot.getViewBox().viewPixelSize()  # data units per pixel
             for curve, y in ((right, r), (left, lft)):
                 keep = thin(x / sx, y / sy, THIN_PX)
-                curve.setData(x[keep], y[keep])
+                curve.set_points(x[keep], y[keep])
