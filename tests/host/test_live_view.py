@@ -202,6 +202,48 @@ def test_plane_choice_and_mirrored_layout(app, session):
     window.close()
 
 
+def _pixels(image: QtGui.QImage) -> np.ndarray:
+    image = image.convertToFormat(QtGui.QImage.Format.Format_RGB32)
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), -1, 4)
+    return rows[:, : image.width(), :3].copy()
+
+
+def _on_screen(window: LiveWindow) -> np.ndarray:
+    """The canvas's pixels as the frames left them (the window's backing store)."""
+    canvas = window.canvas
+    shot = window.windowHandle().screen().grabWindow(window.winId()).toImage()
+    top = canvas.mapTo(window, canvas.rect().topLeft())
+    return _pixels(shot.copy(top.x(), top.y(), canvas.width(), canvas.height()))
+
+
+def test_frames_repaint_only_where_the_curves_move_and_leave_nothing_behind(app, session):
+    """A frame repaints only the band the curves span (LiveCurve): after many frames of
+    moving curves the screen equals a fresh render of the same state, pixel for pixel,
+    and the same check sees the stale pixels a frame that repaints too little leaves."""
+    source = ReplaySource(session[1], speed=float("inf"))
+    feed = SourceThread(source, capacity=8, overflow="wait")  # a few packets a frame
+    # no sets from the markers: no plots built anew (a full repaint) after the first
+    window = LiveWindow(LivePipeline(), feed)
+    run_view(app, window, feed, until=lambda: window.pipeline.latest_time() > 40.0)
+    feed.stop()
+    assert window.frames > 300
+    assert len(_on_screen(window)) == window.canvas.height()
+    np.testing.assert_array_equal(_on_screen(window), _pixels(window.canvas.grab().toImage()))
+    # the check can fail: the curves move to the top, told they were there already
+    for _ in range(3):
+        app.processEvents()
+    plot, _plane, _sign, right, left = window.plots[0]
+    top = plot.getViewBox().viewRange()[1][1] - 1.0
+    for curve in (right, left):
+        x, _y = curve.getData()
+        curve._band = (top, top)
+        curve.set_points(x, np.full(len(x), top), (1.0, 1.0))
+    app.processEvents()
+    stale = np.any(_on_screen(window) != _pixels(window.canvas.grab().toImage()), axis=2)
+    assert stale.sum() > 100
+    window.close()
+
+
 def max_distance_px(x: np.ndarray, y: np.ndarray, drawn: np.ndarray) -> float:
     """The largest distance from a point not drawn to the segment drawn past it."""
     worst = 0.0

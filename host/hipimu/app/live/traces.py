@@ -126,23 +126,46 @@ def thin(x: np.ndarray, y: np.ndarray, tol: float) -> np.ndarray:
 
 
 class LiveCurve(pg.PlotCurveItem):
-    """A curve in a plot whose range never follows the data: its bounding rectangle is
-    the view's range (the view box clips its children to it), so new points need no
-    bounds (pyqtgraph's per-``setData`` NaN-aware min and max, pixel padding), no
-    geometry change and no auto-range notice: :meth:`set_points` replaces them and repaints."""
+    """A curve in a plot whose range never follows the data.
+
+    * Its bounding rectangle is the view's range (the view box clips its children to
+      it), so new points need no bounds (pyqtgraph's per-``setData`` NaN-aware min and
+      max, pixel padding), no geometry change and no auto-range notice.
+    * A new frame repaints only the band of the plot's height the old and the new
+      points span, widened by the pen: Qt restores less of the cached background there
+      and strokes less (a hip at rest, or the other side's, is a thin band).
+    """
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._view_rect: QtCore.QRectF | None = None
         self._device_lines = None  # the segments in device pixels, reused
+        self._band: tuple[float, float] | None = None  # lowest, highest y shown
 
-    def set_points(self, x: np.ndarray, y: np.ndarray) -> None:
-        """Draw the points ``x``, ``y`` (1-D float arrays of one length) from now on."""
+    def set_points(
+        self, x: np.ndarray, y: np.ndarray, pixel: tuple[float, float] | None = None
+    ) -> None:
+        """Draw the points ``x``, ``y`` (1-D float arrays of one length) from now on;
+        ``pixel``: the view's data units per pixel (x, y), to repaint only the band the
+        old and new points span (without it, the whole plot)."""
         self.xData, self.yData = x, y
         self.path = None
         self._mouseShape = None
         self._lineSegmentsRendered = False
-        self.update()
+        old, band = self._band, None
+        if len(y) and pixel is not None:
+            with np.errstate(invalid="ignore"):
+                lo, hi = float(np.fmin.reduce(y)), float(np.fmax.reduce(y))
+            if np.isfinite(lo) and np.isfinite(hi):
+                band = (lo, hi)
+        self._band = band
+        if old is None or band is None or pixel is None:
+            self.update()
+            return
+        rect = self.boundingRect()
+        pad = (self.opts["pen"].widthF() / 2 + 2.0) * abs(pixel[1])  # pen, rounding
+        lo, hi = min(old[0], band[0]) - pad, max(old[1], band[1]) + pad
+        self.update(QtCore.QRectF(rect.left(), lo, rect.width(), hi - lo))
 
     def boundingRect(self) -> QtCore.QRectF:
         if self._view_rect is None:
@@ -188,6 +211,7 @@ class LiveCurve(pg.PlotCurveItem):
     def viewTransformChanged(self) -> None:
         self.prepareGeometryChange()
         self._view_rect = None
+        self._band = None  # the whole plot next time
         self.invalidateBounds()
 
 
@@ -300,4 +324,4 @@ class Traces:
             sx, sy = plot.getViewBox().viewPixelSize()  # data units per pixel
             for curve, y in ((right, r), (left, lft)):
                 keep = thin(x / sx, y / sy, THIN_PX)
-                curve.set_points(x[keep], y[keep])
+                curve.set_points(x[keep], y[keep], (sx, sy))
