@@ -167,6 +167,15 @@ class LiveCurve(pg.PlotCurveItem):
         lo, hi = min(old[0], band[0]) - pad, max(old[1], band[1]) + pad
         self.update(QtCore.QRectF(rect.left(), lo, rect.width(), hi - lo))
 
+    def repaint(self) -> None:
+        """Paint the same points again (the band they span)."""
+        band = self._band
+        if band is None:
+            self.update()
+            return
+        rect = self.boundingRect()
+        self.update(QtCore.QRectF(rect.left(), band[0], rect.width(), band[1] - band[0]))
+
     def boundingRect(self) -> QtCore.QRectF:
         if self._view_rect is None:
             view = self.getViewBox()
@@ -308,6 +317,12 @@ class Traces:
         """The target band (degrees) on the exercise's plane (mirrored on a mirrored plot)."""
         for i, band in enumerate(self.bands):
             band.setRegion((-hi, -lo) if i == 1 else (lo, hi))
+
+    def repaint(self) -> None:
+        """Paint the curves again as they are (a frame with nothing new)."""
+        for _plot, _plane, _sign, right, left in self.plots:
+            right.repaint()
+            left.repaint()
 
     def draw(self, rows: np.ndarray) -> None:
         """Show grid ``rows`` (the live pipeline's columns), time 0 at the newest; every
