@@ -153,3 +153,34 @@ def test_c_kernel_validates_buffers_itself():
         _core.euler_zxy(np.zeros((4, 8))[:, ::2], np.zeros((4, 3)))
     with pytest.raises(ValueError, match="side_sign"):
         _core.hip_angles(np.zeros((1, 4)), np.zeros((1, 4)), 0.5, np.zeros((1, 3)))
+
+
+def test_nlerp_grid_matches_reference_with_gaps_hold_and_hemispheres(rng):
+    """The live grid's interpolation kernel against its numpy twin: a random walk with a
+    gap, opposite-hemisphere neighbours, grid times before, inside, exactly on and after
+    the samples (held or not); one sample and no sample at all. And against the analytic
+    case: halfway between two rotations about one axis is the half angle."""
+    walk = Rotation.from_rotvec(np.cumsum(rng.normal(0, 0.05, (300, 3)), axis=0))
+    q = walk.as_quat(scalar_first=True)
+    q[1::7] *= -1.0  # the same rotations from the other hemisphere
+    times = np.cumsum(rng.uniform(0.008, 0.012, 300))
+    times[150:] += 0.2  # a gap longer than max_gap
+    t = np.sort(np.concatenate([rng.uniform(times[0] - 0.1, times[-1] + 0.2, 2000), times]))
+    for hold in (0.0, 0.1):
+        got = Q.nlerp_grid(times, q, t, 0.015, hold)
+        want = R.nlerp_grid(times, q.copy(), t, 0.015, hold)
+        np.testing.assert_allclose(got, want, atol=TOL, rtol=0)
+        assert np.array_equal(np.isnan(got), np.isnan(want))
+    inside_gap = (t > times[149]) & (t < times[150])
+    assert np.isnan(got[inside_gap]).all() and inside_gap.any()
+    held = (t > times[-1]) & (t - times[-1] <= 0.1)
+    assert held.any() and (got[held] == q[-1]).all()
+    for n in (0, 1):
+        for hold in (0.0, 0.05):
+            want = R.nlerp_grid(times[:n], q[:n], times[:3], 0.015, hold)
+            np.testing.assert_array_equal(
+                Q.nlerp_grid(times[:n], q[:n], times[:3], 0.015, hold), want
+            )
+    about_z = Rotation.from_euler("z", [[0.0], [0.8]]).as_quat(scalar_first=True)
+    mid = Q.nlerp_grid(np.array([0.0, 1.0]), about_z, np.array([0.5]), 2.0, 0.0)
+    np.testing.assert_allclose(mid[0], Rotation.from_euler("z", 0.4).as_quat(scalar_first=True))

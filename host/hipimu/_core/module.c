@@ -7,6 +7,7 @@
 #include "filter_py.h"
 #include "quat_py.h"
 #include "logscan_py.h"
+#include "nlerp_py.h"
 #include "slerp_py.h"
 #include "sos_py.h"
 
@@ -16,6 +17,7 @@ static PyMethodDef core_methods[] = {
     HQ_SOS_METHODS
     HQ_LOGSCAN_METHODS
     HQ_SLERP_METHODS
+    HQ_NLERP_METHODS
     {NULL, NULL, 0, NULL},
 };
 

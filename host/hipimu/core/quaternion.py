@@ -111,3 +111,18 @@ def hip_angles(q_pelvis: np.ndarray, q_femur: np.ndarray, side: Side) -> np.ndar
     out = np.empty((_rows(p, f), 3))
     _core.hip_angles(p, f, SIDE_SIGN[side], out)
     return out
+
+
+def nlerp_grid(
+    times: np.ndarray, q: np.ndarray, t: np.ndarray, max_gap: float, hold: float
+) -> np.ndarray:
+    """Normalised linear interpolation of quaternions ``q`` (N, 4) at ``times`` (strictly
+    increasing) to ``t`` (M,): ``(M, 4)``, NaN outside the samples and between two more
+    than ``max_gap`` apart; a time past the last sample by at most ``hold`` (> 0) gets the
+    last sample. The shorter arc between neighbours, in one pass of the C kernel."""
+    times = np.ascontiguousarray(times, dtype=np.float64).reshape(-1, 1)
+    t = np.ascontiguousarray(t, dtype=np.float64).reshape(-1, 1)
+    q = np.ascontiguousarray(q, dtype=np.float64).reshape(-1, 4)
+    out = np.empty((len(t), 4))
+    _core.nlerp_grid(times, q, t, float(max_gap), float(hold), out)
+    return out

@@ -139,3 +139,33 @@ def slerp(times: np.ndarray, q: np.ndarray, t: np.ndarray) -> np.ndarray:
     out += q1 * b[:, None]
     out /= np.sqrt(np.einsum("ij,ij->i", out, out))[:, None]
     return out
+
+
+def nlerp_grid(
+    times: np.ndarray, q: np.ndarray, t: np.ndarray, max_gap: float, hold: float
+) -> np.ndarray:
+    """Normalised linear interpolation of quaternions ``q`` at ``times`` (strictly
+    increasing) to ``t``, NaN across gaps longer than ``max_gap`` and outside the
+    samples, the last sample held up to ``hold`` past the end (the numpy twin of
+    ``hipimu._core.nlerp_grid``; the live grid's ``interpolate`` before the kernel)."""
+    out = np.full((len(t), 4), np.nan)
+    n = len(times)
+    if n == 0:
+        return out
+    if n > 1:
+        j1 = np.minimum(np.maximum(np.searchsorted(times, t), 1), n - 1)
+        t0 = times[j1 - 1]
+        span = times[j1] - t0
+        ok = np.flatnonzero((t >= times[0]) & (t <= times[-1]) & (span <= max_gap))
+        if len(ok):
+            q0, q1 = q[j1[ok] - 1], q[j1[ok]]
+            w = ((t[ok] - t0[ok]) / span[ok])[:, None]
+            flip = np.einsum("ij,ij->i", q0, q1) < 0
+            q1[flip] *= -1.0
+            mix = q0 + w * (q1 - q0)
+            out[ok] = mix / np.sqrt(np.einsum("ij,ij->i", mix, mix))[:, None]
+    elif len(t):
+        out[t == times[0]] = q[0]
+    if hold > 0:
+        out[(t > times[-1]) & (t - times[-1] <= hold)] = q[-1]
+    return out

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hipimu.core import quaternion as quat
+
 SIDES = (("right", "femur_r"), ("left", "femur_l"))
 
 # Nominal placement (docs/frames.md, hardware/placement.md): sensor axes in segment
@@ -40,26 +42,8 @@ def interpolate(
     """Normalised linear interpolation of quaternions ``q`` at ``t``; NaN across gaps.
 
     ``times`` increase strictly. Beyond the last sample the last one is held for up to
-    ``hold`` seconds.
+    ``hold`` seconds. One pass of the C kernel (:func:`hipimu.core.quaternion.nlerp_grid`;
+    numpy twin :func:`hipimu.reference.quaternion.nlerp_grid`): a frame calls it for
+    every sensor, twice.
     """
-    out = np.full((len(t), 4), np.nan)
-    n = len(times)
-    if n == 0:
-        return out
-    if n > 1:
-        j1 = np.minimum(np.maximum(np.searchsorted(times, t), 1), n - 1)
-        t0 = times[j1 - 1]
-        span = times[j1] - t0
-        ok = np.flatnonzero((t >= times[0]) & (t <= times[-1]) & (span <= max_gap))
-        if len(ok):
-            q0, q1 = q[j1[ok] - 1], q[j1[ok]]
-            w = ((t[ok] - t0[ok]) / span[ok])[:, None]
-            flip = np.einsum("ij,ij->i", q0, q1) < 0
-            q1[flip] *= -1.0
-            mix = q0 + w * (q1 - q0)
-            out[ok] = mix / np.sqrt(np.einsum("ij,ij->i", mix, mix))[:, None]
-    elif len(t):
-        out[t == times[0]] = q[0]
-    if hold > 0:
-        out[(t > times[-1]) & (t - times[-1] <= hold)] = q[-1]
-    return out
+    return quat.nlerp_grid(times, q, t, max_gap, hold)
