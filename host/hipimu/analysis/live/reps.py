@@ -13,6 +13,7 @@ Angles are radians inside; the view converts to degrees.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,6 +39,9 @@ class ExerciseSpec:
 
 
 # Default target bands (degrees of the signed primary angle) until the trainer sets one.
+#: a hold needs the primary angle raised at least this far above rest (radians)
+HOLD_FLOOR = float(np.deg2rad(8.0))
+
 DEFAULT_TARGET_DEG = {"flexion": (45.0, 70.0), "adduction": (20.0, 35.0), "rotation": (10.0, 25.0)}
 
 # The simulator's exercises (hipimu.simulate.motion), used when the scoring catalog
@@ -280,8 +284,12 @@ class RepTracker:
             finite = np.isfinite(speed)
             if finite.any():
                 state.peak_speed = max(state.peak_speed, float(np.max(speed[finite])))
-            threshold = np.clip(self.hold_fraction * state.peak_speed, *self.hold_limits)
-            floor = max(np.deg2rad(8.0), 0.5 * np.nan_to_num(state.range))
+            # scalars: Python's min, max and isnan (numpy's clip and nan_to_num cost more
+            # than the rest of the frame's hold tracking)
+            low, high = self.hold_limits
+            threshold = min(max(self.hold_fraction * state.peak_speed, low), high)
+            half_range = 0.0 if math.isnan(state.range) else 0.5 * state.range
+            floor = max(HOLD_FLOOR, half_range)
             raised = (s[k:] - state.rest > floor) if np.isfinite(state.rest) else ~finite
             holding = finite & raised & (speed < threshold)
             for i in range(new):
