@@ -244,6 +244,42 @@ def test_frames_repaint_only_where_the_curves_move_and_leave_nothing_behind(app,
     window.close()
 
 
+def test_a_frame_with_nothing_new_shows_the_same_picture_and_an_action_recomputes(
+    app, session, offline
+):
+    """A frame without a notification, event or trainer action (a quarter of the frames
+    at 3 x 100 Hz) is still a frame, painting the same picture without computing the grid
+    again; a trainer action without any notification (a calibration set while the stream
+    is paused) recomputes at the next frame, and the traces show it."""
+    source = ReplaySource(session[1], speed=float("inf"))
+    feed = SourceThread(source, capacity=16, overflow="wait")
+    window = LiveWindow(LivePipeline(), feed)
+    run_view(app, window, feed, until=lambda: window.pipeline.latest_time() > 12.0)
+    feed.stop()
+    while feed.pending:  # what the source had handed over before it stopped
+        window.step()
+    pipe = window.pipeline
+    calls = []
+    update = pipe.update
+    pipe.update = lambda: calls.append(1) or update()  # type: ignore[method-assign]
+    for _ in range(3):
+        app.processEvents()
+    before, frames, drawn = _on_screen(window), window.frames, window.plots[0][3].getData()
+    window.step()
+    app.processEvents()
+    assert window.frames == frames + 1 and calls == []
+    np.testing.assert_array_equal(_on_screen(window), before)
+    pipe.set_calibration(offline.calibration)  # the trainer loads a calibration
+    window.step()
+    app.processEvents()
+    assert calls == [1] and window.frames == frames + 2
+    _x, y = window.plots[0][3].getData()
+    assert len(y) != len(drawn[1]) or not np.array_equal(y, drawn[1], equal_nan=True)
+    assert (_on_screen(window) != before).any(axis=2).sum() > 100
+    np.testing.assert_array_equal(_on_screen(window), _pixels(window.canvas.grab().toImage()))
+    window.close()
+
+
 def max_distance_px(x: np.ndarray, y: np.ndarray, drawn: np.ndarray) -> float:
     """The largest distance from a point not drawn to the segment drawn past it."""
     worst = 0.0
