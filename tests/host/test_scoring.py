@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -389,3 +391,19 @@ def test_the_ratio_interval_ignores_a_trend_over_the_set_and_maps_to_si(monkeypa
     lo, hi = ratio_interval(right, right[::-1] * 1.001)
     assert lo < 1 < hi and symmetry_index(1, hi) < 0 < symmetry_index(1, lo)
     assert np.isnan(ratio_interval(right[:1], left)).all()
+
+
+def test_column_means_equal_numpy_nanmean_exactly():
+    """The repetitions' means over their top and start (reps.column_means) are
+    np.nanmean's, bit for bit: NaN rows, an all-NaN column, one row and no rows."""
+    from hipimu.scoring.reps import column_means
+
+    rng = np.random.default_rng(7)
+    a = rng.normal(0, 0.3, (40, 3))
+    a[rng.random((40, 3)) < 0.2] = np.nan
+    a[:, 2] = np.nan
+    for rows in (a, a[:1], a[:0], a[5:17]):
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            want = np.nanmean(rows, axis=0)
+        np.testing.assert_array_equal(column_means(rows), want)

@@ -312,7 +312,12 @@ def score_set(
         speeds.append(_speed(q_other, fs, p))
     b0, b1 = set_baseline(q_p, speeds, fs, first, p)
     out.baseline = (float(t[b0]), float(t[b1 - 1]))
-    base = _Baseline(_mean_quaternion(q_p[b0:b1]) if q_p is not None else None, hip[b0:b1])
+    still = hip[b0:b1]
+    base = _Baseline(
+        _mean_quaternion(q_p[b0:b1]) if q_p is not None else None,
+        still,
+        column_means(still) if np.isfinite(still).any() else None,
+    )
     for n, ph in enumerate(phases):
         out.reps.append(_measure(exercise, side, n, ph, t, hip, x, speed, q_p, base, fs, p))
     if not phases:
@@ -333,6 +338,16 @@ def score_set(
 class _Baseline:
     pelvis: np.ndarray | None  # q_GB of the pelvis, still in posture
     hip: np.ndarray  # (n, 3) hip angles over the baseline stretch
+    hip_rest: np.ndarray | None  # (3,) their NaN-ignoring mean (None: none is finite)
+
+
+def column_means(a: np.ndarray) -> np.ndarray:
+    """``np.nanmean(a, axis=0)`` of a 2-D array, the same arithmetic (NaN set to zero,
+    summed, divided by the count) without its per-call machinery: a set's repetitions
+    call it hundreds of times. All-NaN columns give NaN."""
+    ok = ~np.isnan(a)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ok, a, 0.0).sum(axis=0) / ok.sum(axis=0)
 
 
 def _mean_quaternion(q: np.ndarray) -> np.ndarray | None:
@@ -446,15 +461,14 @@ def _measure(exercise, side, n, ph, t, hip, x, speed, q_p, base, fs, p) -> Repet
         pelvis = _extreme(rel_pelvis)
     else:
         rel_pelvis = np.full((e + 1 - s, 3), np.nan)
-    with np.errstate(all="ignore"):
-        rest = np.nanmean(base.hip, axis=0) if np.isfinite(base.hip).any() else angles[0]
+    rest = base.hip_rest if base.hip_rest is not None else angles[0]
     rel_hip = angles - rest
     top_rows = slice(ph.top_start - s, ph.top_end - s + 1)
     start_rows = slice(0, max(1, int(0.1 * fs)))
     # the means over the top and the start of every column at once, of what is watched
     watched = {MEASURES[c.measure][0] for c in exercise.watch}
     means = {
-        source: (np.nanmean(rel[top_rows], axis=0), np.nanmean(rel[start_rows], axis=0))
+        source: (column_means(rel[top_rows]), column_means(rel[start_rows]))
         for source, rel in (("pelvis", rel_pelvis), ("hip", rel_hip))
         if source in watched
     }

@@ -45,6 +45,17 @@ def _left_sum(x: np.ndarray) -> float:
     return float(np.cumsum(x)[-1]) if len(x) else 0.0
 
 
+@lru_cache(maxsize=64)
+def _bins(fs: float, nfft: int, fc: float) -> tuple[np.ndarray, int]:
+    """The spectrum's frequencies at or below ``fc`` and how many there are (they come
+    first: the frequencies increase). Cached: a session's repetitions share a few."""
+    f = np.arange(0, fs, fs / nfft)
+    sel = np.flatnonzero(f <= fc)
+    f_sel = f[sel]
+    f_sel.flags.writeable = False
+    return f_sel, len(sel)
+
+
 def sparc(
     speed: np.ndarray, fs: float, padlevel: int = 4, fc: float = 10.0, amp_th: float = 0.05
 ) -> float:
@@ -59,17 +70,16 @@ def sparc(
     nfft = int(pow(2, np.ceil(np.log2(len(v))) + padlevel))
     if nfft < 1:
         raise ValueError(f"padlevel {padlevel} leaves no spectrum to measure")
-    f = np.arange(0, fs, fs / nfft)
-    sel = np.flatnonzero(f <= fc)
-    if len(sel) == 0:
+    f_sel, sel = _bins(fs, nfft, float(fc))
+    if sel == 0:
         raise ValueError(f"no frequency at or below fc = {fc} Hz")
-    if sel[-1] >= nfft:
+    if sel > nfft:
         raise ValueError(f"fc = {fc} Hz must be below the sampling rate {fs} Hz")
     mf = np.abs(np.fft.fft(v, nfft))
-    if not (np.isfinite(mf).all() and mf.max() > 0):
+    peak = mf.max()
+    if not (np.isfinite(mf).all() and peak > 0):
         raise ValueError("the speed profile's spectrum is zero or overflows")
-    mf = mf / mf.max()
-    f_sel, mf_sel = f[sel], mf[sel]
+    mf_sel = mf[:sel] / peak  # the normalised spectrum where it is measured
     above = np.flatnonzero(mf_sel >= amp_th)
     if len(above) == 0:
         raise ValueError(f"no spectral magnitude reaches amp_th = {amp_th} below fc = {fc} Hz")
