@@ -229,6 +229,14 @@ def test_frames_repaint_only_where_the_curves_move_and_leave_nothing_behind(app,
     assert window.frames > 300
     assert len(_on_screen(window)) == window.canvas.height()
     np.testing.assert_array_equal(_on_screen(window), _pixels(window.canvas.grab().toImage()))
+    # the trainer moves the target band (drawn in the cached background): the next frame
+    # shows it where it now is
+    before = _on_screen(window)
+    window.target_hi.setValue(window.target_hi.value() + 10)
+    window.step()
+    app.processEvents()
+    assert (_on_screen(window) != before).any(axis=2).sum() > 1000
+    np.testing.assert_array_equal(_on_screen(window), _pixels(window.canvas.grab().toImage()))
     # the check can fail: the curves move to the top, told they were there already
     for _ in range(3):
         app.processEvents()

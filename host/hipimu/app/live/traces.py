@@ -30,14 +30,23 @@ class Canvas(pg.GraphicsLayoutWidget):
     target band, the zero line) are painted once into the view's cached background
     (``QGraphicsView.CacheBackground``) instead of on every frame: a frame then blits
     one opaque pixmap and strokes the curves. The cache is redrawn when one of those
-    items moves, resizes or changes (:meth:`set_static`)."""
+    items moves, resizes or changes (:meth:`set_static`): their places and states are
+    compared on every frame for :data:`SETTLE_FRAMES` frames after anything that can
+    change them (new items, a resize, :meth:`static_changed`: the layout settles over a
+    few frames), and every :data:`SETTLE_FRAMES`-th frame otherwise (the comparison
+    costs 0.1 ms, a twentieth of a frame)."""
 
     painted = QtCore.Signal()
+
+    #: frames of checking the static items on every frame after a change
+    SETTLE_FRAMES = 30
 
     def __init__(self) -> None:
         super().__init__()
         self._static: list[QtWidgets.QGraphicsItem] = []
         self._static_key: tuple = ()
+        self._settle = self.SETTLE_FRAMES  # frames left to check on every frame
+        self._frame = 0
         # the cached background covers the whole viewport every frame: Qt need not fill
         # it with the palette first
         self.viewport().setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
@@ -49,12 +58,28 @@ class Canvas(pg.GraphicsLayoutWidget):
             item.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
         self._static = list(items)
         self._static_key = ()
+        self.static_changed()
+
+    def static_changed(self) -> None:
+        """One of the static items changes now (a band moves): check them every frame
+        for a while."""
+        self._settle = self.SETTLE_FRAMES
+
+    def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(ev)
+        self.static_changed()
 
     def _sync_background(self) -> None:
+        self._frame += 1
+        if self._settle > 0:
+            self._settle -= 1
+        elif self._frame % self.SETTLE_FRAMES:
+            return
         key = tuple((_place(item.sceneTransform()), _state(item)) for item in self._static)
         if key != self._static_key:
             self._static_key = key
             self.resetCachedContent()
+            self.static_changed()
 
     def drawBackground(self, painter: QtGui.QPainter, rect: QtCore.QRectF) -> None:
         super().drawBackground(painter, rect)
@@ -317,6 +342,7 @@ class Traces:
         """The target band (degrees) on the exercise's plane (mirrored on a mirrored plot)."""
         for i, band in enumerate(self.bands):
             band.setRegion((-hi, -lo) if i == 1 else (lo, hi))
+        self.canvas.static_changed()
 
     def repaint(self) -> None:
         """Paint the curves again as they are (a frame with nothing new)."""
