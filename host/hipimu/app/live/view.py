@@ -40,6 +40,15 @@ __all__ = ["LEFT_COLOR", "RIGHT_COLOR", "LiveWindow"]
 FRAME_MS = 15
 
 
+def _same(a: tuple, b: tuple) -> bool:
+    """Two :meth:`LiveWindow._inputs`: equal values, the same objects."""
+    return (
+        len(a) == len(b)
+        and a[:3] == b[:3]
+        and all(x is y for x, y in zip(a[3:], b[3:], strict=True))
+    )
+
+
 class LiveWindow(QtWidgets.QMainWindow):
     """The trainer's live view over a :class:`LivePipeline` fed by a :class:`SourceThread`."""
 
@@ -388,7 +397,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         # nothing new since the last frame (no notification, event or trainer action: a
         # quarter of the frames at 3 x 100 Hz) gives the same rows: shown again, not
         # computed again
-        changed = events > 0 or self._inputs() != self._last_inputs
+        changed = events > 0 or not _same(self._inputs(), self._last_inputs)
         if changed:
             had_cal = self.pipeline.calibration
             self.pipeline.update()
@@ -396,7 +405,7 @@ class LiveWindow(QtWidgets.QMainWindow):
                 self._log_calibration()
         self._sync_set()
         inputs = self._inputs()
-        changed = changed or inputs != self._last_inputs
+        changed = changed or not _same(inputs, self._last_inputs)
         self._last_inputs = inputs
         self._draw(changed)
         now = time.perf_counter()
@@ -405,16 +414,19 @@ class LiveWindow(QtWidgets.QMainWindow):
             self._refresh_panel()
 
     def _inputs(self) -> tuple:
-        """What the grid rows and the traces depend on besides the notifications' count."""
+        """What the grid rows and the traces depend on: values (the notifications fed,
+        the calibration's step, the sets ended), then objects replaced when they change
+        (the calibration, the mounts, the running set, the plots; held here, so a new
+        one never takes an old one's place in memory)."""
         pipe = self.pipeline
         return (
             pipe.serial,
             pipe.cal.phase,
-            id(pipe.calibration),
-            id(pipe.mounts),
-            id(pipe.current),
             len(pipe.sets),
-            id(self.traces.plots),
+            pipe.calibration,
+            pipe.mounts,
+            pipe.current,
+            self.traces.plots,
         )
 
     def _draw(self, changed: bool = True) -> None:
