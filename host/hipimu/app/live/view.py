@@ -35,8 +35,9 @@ __all__ = ["LEFT_COLOR", "RIGHT_COLOR", "LiveWindow"]
 
 
 #: the frame timer: 15 ms, about 66 frames a second (issue 8: at least 60, and a packet on
-#: screen within 30 ms of its arrival). The view then takes 16-20 % of a core at 3 x 100 Hz
-#: (issue 18: at most a fifth; benchmarks/live_fps.py --frame-ms; docs/live.md).
+#: screen within 30 ms of its arrival). The view then takes 16-21 % of a core at 3 x 100 Hz
+#: offscreen, 0.6 of a bare pyqtgraph plot's (issue 18: at most a fifth;
+#: benchmarks/live_fps.py --frame-ms; docs/live.md).
 FRAME_MS = 15
 
 
