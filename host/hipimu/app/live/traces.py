@@ -165,6 +165,7 @@ class LiveCurve(pg.PlotCurveItem):
         super().__init__(**kwargs)
         self._view_rect: QtCore.QRectF | None = None
         self._device_lines = None  # the segments in device pixels, reused
+        self._device_for: tuple = ()  # the points and mapping they were made for
         self._band: tuple[float, float] | None = None  # lowest, highest y shown
 
     def set_points(
@@ -228,13 +229,17 @@ class LiveCurve(pg.PlotCurveItem):
         ):
             super().paint(painter, option, widget)
             return
-        self._device_lines = arrayToLineSegments(
-            t.m11() * x + t.dx(),
-            t.m22() * y + t.dy(),
-            connect=self.opts["connect"],
-            finiteCheck=True,
-            out=self._device_lines,
-        )
+        mapping = (t.m11(), t.m22(), t.dx(), t.dy())
+        made = self._device_for  # the points (held, so compared by identity) and mapping
+        if not (made and made[0] is x and made[1] is y and made[2] == mapping):
+            self._device_for = (x, y, mapping)  # else the same points painted again
+            self._device_lines = arrayToLineSegments(
+                mapping[0] * x + mapping[2],
+                mapping[1] * y + mapping[3],
+                connect=self.opts["connect"],
+                finiteCheck=True,
+                out=self._device_lines,
+            )
         painter.save()
         painter.resetTransform()
         painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
