@@ -83,3 +83,35 @@ int hq_check_out_rows(const hq_dbuf *out, Py_ssize_t rows, const char *name)
     }
     return 0;
 }
+
+void hq_series_bufs_release(hq_series_bufs *b)
+{
+    hq_dbuf_release(&b->times);
+    hq_dbuf_release(&b->q);
+    hq_dbuf_release(&b->t);
+    hq_dbuf_release(&b->out);
+}
+
+int hq_series_bufs_get(PyObject *times, PyObject *q, PyObject *t, PyObject *out,
+                       Py_ssize_t min_rows, const char *kernel, hq_series_bufs *b)
+{
+    b->times.held = b->q.held = b->t.held = b->out.held = 0;
+    if (hq_dbuf_get(times, 1, 0, "times", &b->times) != 0 ||
+        hq_dbuf_get(q, 4, 0, "q", &b->q) != 0 || hq_dbuf_get(t, 1, 0, "t", &b->t) != 0 ||
+        hq_dbuf_get(out, 4, 1, "out", &b->out) != 0) {
+        hq_series_bufs_release(b);
+        return -1;
+    }
+    if (b->times.rows < min_rows || b->q.rows != b->times.rows) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s needs at least %zd samples, as many times (%zd) as quaternions (%zd)",
+                     kernel, min_rows, b->times.rows, b->q.rows);
+        hq_series_bufs_release(b);
+        return -1;
+    }
+    if (hq_check_out_rows(&b->out, b->t.rows, "out") != 0) {
+        hq_series_bufs_release(b);
+        return -1;
+    }
+    return 0;
+}

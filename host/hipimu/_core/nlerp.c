@@ -80,48 +80,18 @@ PyObject *hq_py_nlerp_grid(PyObject *self, PyObject *args)
 {
     PyObject *otimes, *oq, *ot, *oout;
     double max_gap, hold;
-    hq_dbuf times, q, t, out;
+    hq_series_bufs b;
     (void)self;
     if (!PyArg_ParseTuple(args, "OOOddO", &otimes, &oq, &ot, &max_gap, &hold, &oout)) {
         return NULL;
     }
-    if (hq_dbuf_get(otimes, 1, 0, "times", &times) != 0) {
+    if (hq_series_bufs_get(otimes, oq, ot, oout, 0, "nlerp_grid", &b) != 0) {
         return NULL;
     }
-    if (hq_dbuf_get(oq, 4, 0, "q", &q) != 0) {
-        hq_dbuf_release(&times);
-        return NULL;
-    }
-    if (hq_dbuf_get(ot, 1, 0, "t", &t) != 0) {
-        hq_dbuf_release(&times);
-        hq_dbuf_release(&q);
-        return NULL;
-    }
-    if (hq_dbuf_get(oout, 4, 1, "out", &out) != 0) {
-        hq_dbuf_release(&times);
-        hq_dbuf_release(&q);
-        hq_dbuf_release(&t);
-        return NULL;
-    }
-    int bad = 0;
-    if (q.rows != times.rows) {
-        PyErr_Format(PyExc_ValueError, "nlerp_grid needs as many times (%zd) as quaternions "
-                     "(%zd)", times.rows, q.rows);
-        bad = 1;
-    } else if (hq_check_out_rows(&out, t.rows, "out") != 0) {
-        bad = 1;
-    }
-    if (!bad) {
-        Py_BEGIN_ALLOW_THREADS
-        nlerp_run(times.data, q.data, times.rows, t.data, t.rows, max_gap, hold, out.data);
-        Py_END_ALLOW_THREADS
-    }
-    hq_dbuf_release(&times);
-    hq_dbuf_release(&q);
-    hq_dbuf_release(&t);
-    hq_dbuf_release(&out);
-    if (bad) {
-        return NULL;
-    }
+    Py_BEGIN_ALLOW_THREADS
+    nlerp_run(b.times.data, b.q.data, b.times.rows, b.t.data, b.t.rows, max_gap, hold,
+              b.out.data);
+    Py_END_ALLOW_THREADS
+    hq_series_bufs_release(&b);
     Py_RETURN_NONE;
 }

@@ -69,48 +69,17 @@ static void slerp_run(const double *times, const double *q, Py_ssize_t n, const 
 PyObject *hq_py_slerp(PyObject *self, PyObject *args)
 {
     PyObject *otimes, *oq, *ot, *oout;
-    hq_dbuf times, q, t, out;
+    hq_series_bufs b;
     (void)self;
     if (!PyArg_ParseTuple(args, "OOOO", &otimes, &oq, &ot, &oout)) {
         return NULL;
     }
-    if (hq_dbuf_get(otimes, 1, 0, "times", &times) != 0) {
+    if (hq_series_bufs_get(otimes, oq, ot, oout, 2, "slerp", &b) != 0) {
         return NULL;
     }
-    if (hq_dbuf_get(oq, 4, 0, "q", &q) != 0) {
-        hq_dbuf_release(&times);
-        return NULL;
-    }
-    if (hq_dbuf_get(ot, 1, 0, "t", &t) != 0) {
-        hq_dbuf_release(&times);
-        hq_dbuf_release(&q);
-        return NULL;
-    }
-    if (hq_dbuf_get(oout, 4, 1, "out", &out) != 0) {
-        hq_dbuf_release(&times);
-        hq_dbuf_release(&q);
-        hq_dbuf_release(&t);
-        return NULL;
-    }
-    int bad = 0;
-    if (times.rows < 2 || q.rows != times.rows) {
-        PyErr_Format(PyExc_ValueError, "slerp needs at least 2 samples, as many times (%zd) "
-                     "as quaternions (%zd)", times.rows, q.rows);
-        bad = 1;
-    } else if (hq_check_out_rows(&out, t.rows, "out") != 0) {
-        bad = 1;
-    }
-    if (!bad) {
-        Py_BEGIN_ALLOW_THREADS
-        slerp_run(times.data, q.data, times.rows, t.data, out.data, t.rows);
-        Py_END_ALLOW_THREADS
-    }
-    hq_dbuf_release(&times);
-    hq_dbuf_release(&q);
-    hq_dbuf_release(&t);
-    hq_dbuf_release(&out);
-    if (bad) {
-        return NULL;
-    }
+    Py_BEGIN_ALLOW_THREADS
+    slerp_run(b.times.data, b.q.data, b.times.rows, b.t.data, b.out.data, b.t.rows);
+    Py_END_ALLOW_THREADS
+    hq_series_bufs_release(&b);
     Py_RETURN_NONE;
 }
