@@ -102,10 +102,15 @@ int hq_series_bufs_get(PyObject *times, PyObject *q, PyObject *t, PyObject *out,
         hq_series_bufs_release(b);
         return -1;
     }
-    if (b->times.rows < min_rows || b->q.rows != b->times.rows) {
-        PyErr_Format(PyExc_ValueError,
-                     "%s needs at least %zd samples, as many times (%zd) as quaternions (%zd)",
-                     kernel, min_rows, b->times.rows, b->q.rows);
+    if (b->times.rows < min_rows) {
+        PyErr_Format(PyExc_ValueError, "%s needs at least %zd samples, got %zd", kernel,
+                     min_rows, b->times.rows);
+        hq_series_bufs_release(b);
+        return -1;
+    }
+    if (b->q.rows != b->times.rows) {
+        PyErr_Format(PyExc_ValueError, "%s needs as many times (%zd) as quaternions (%zd)",
+                     kernel, b->times.rows, b->q.rows);
         hq_series_bufs_release(b);
         return -1;
     }
