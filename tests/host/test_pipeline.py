@@ -139,3 +139,28 @@ def test_lossy_link_still_calibrates_and_measures():
     assert any(tl.lost_packets for tl in result.timelines.values())
     for side, rmse in hip_errors(result.kinematics, sim.truth, from_stance=True).items():
         assert np.all(np.rad2deg(rmse) < REALISTIC_RMSE_DEG), (side, np.rad2deg(rmse))
+
+
+def test_set_detection_peak_flanks_match_a_per_sample_walk():
+    """Set detection finds where a movement peak left and regained rest by searching in
+    chunks (analysis.sets._walk); it must give what a per-sample walk from the peak gives,
+    ends included, on random signals and levels."""
+    from hipimu.analysis.sets import _walk
+
+    def walk(e: np.ndarray, i: int, level: float, step: int) -> int:
+        if step < 0:
+            while i > 0 and e[i] > level:
+                i -= 1
+        else:
+            while i < len(e) - 1 and e[i] > level:
+                i += 1
+        return i
+
+    rng = np.random.default_rng(7)
+    for _ in range(2000):
+        n = int(rng.integers(1, 3000))
+        e = np.abs(np.cumsum(rng.standard_normal(n)))
+        i = int(rng.integers(0, n))
+        for level in (0.2 * e[i], 0.9 * e[i], 2.0 * e[i], -1.0):
+            for step in (-1, 1):
+                assert _walk(e, i, level, step) == walk(e, i, level, step), (n, i, level, step)

@@ -125,7 +125,11 @@ class Chart:
             - self.bottom
             - (ys[ok] - self.y0) / (self.y1 - self.y0) * (self.h - self.top - self.bottom)
         )
-        pts = " ".join(map("{:.1f},{:.1f}".format, px.tolist(), py.tolist()))
+        # one %-format over all the points: a report draws about 200 000 of them, and
+        # this is a third faster than a format call per point (the same text)
+        xy = np.empty(2 * len(px))
+        xy[0::2], xy[1::2] = px, py
+        pts = ("%.1f,%.1f " * len(px) % tuple(xy.tolist()))[:-1]
         if pts:
             self.parts.append(
                 f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="{width}"'
