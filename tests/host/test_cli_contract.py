@@ -192,6 +192,18 @@ def test_usage_and_option_values_exit_2_at_parse_time(argv, words, capsys):
     assert "Traceback" not in err
 
 
+def test_record_fast_needs_simulate_and_an_end(tmp_path, capsys):
+    """Simulated time as fast as the machine allows, with a client that repeats its
+    protocol, never ends by itself (it once wrote 231 MB in 10 minutes): exit 2, nothing
+    created."""
+    out = tmp_path / "s"
+    code, err = run(["record", "--simulate", "--fast", "--out", str(out)], capsys)
+    assert code == 2 and "--fast needs --duration" in err
+    code, err = run(["record", "--fast", "--out", str(out), "--duration", "5"], capsys)
+    assert code == 2 and "--fast needs --simulate" in err
+    assert not out.exists()
+
+
 def test_an_option_only_the_data_refutes_is_also_usage(demo, capsys):
     code, err = run(["live", "--replay", str(demo), "--from", "99999"], capsys)
     assert code == 2

@@ -45,7 +45,8 @@ def add_scan_args(parser) -> None:
     add_simulate_args(parser)
 
 
-def add_simulate_args(parser) -> None:
+def add_simulate_args(parser, fast_needs: str = "") -> None:
+    """The ``--simulate`` options; ``fast_needs`` names what ``--fast`` also needs."""
     parser.add_argument(
         "--simulate",
         action="store_true",
@@ -55,7 +56,8 @@ def add_simulate_args(parser) -> None:
     parser.add_argument(
         "--fast",
         action="store_true",
-        help="with --simulate: run simulated time as fast as possible instead of in real time",
+        help="with --simulate: run simulated time as fast as possible instead of in real time"
+        + (f" (needs {fast_needs})" if fast_needs else ""),
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="with --simulate: random seed (default: %(default)s)"

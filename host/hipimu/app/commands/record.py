@@ -72,15 +72,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     from hipimu.app.commands._force import add_force
 
     add_force(p)
-    add_simulate_args(p)
+    add_simulate_args(p, fast_needs="--duration")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from hipimu.app import config
     from hipimu.app.commands import _ble as cli_support
+    from hipimu.app.commands._args import UsageError
     from hipimu.store.recorder import check_target
 
+    if args.fast and not args.simulate:
+        raise UsageError("--fast needs --simulate: it runs simulated time, not a real kit's")
+    if args.fast and args.duration is None:
+        raise UsageError(
+            "--fast needs --duration: the simulated client repeats its protocol and simulated "
+            "time runs as fast as the machine allows, so without an end the log would grow "
+            "by some 20 MB a minute until Ctrl-C"
+        )
     cfg = config.load()
     out = Path(args.out)
     check_target(out, args.force)  # before scanning; the session is claimed once sensors are
