@@ -129,6 +129,17 @@ MAG_AXES = (0, 1, 2)
 MAG_SIGNS = (1, 1, 1)
 
 
+def _status(f):
+    """A sample's status flags from the on-sensor filter ``f``: its calibration bits, rest
+    and magnetic disturbance (both packing paths; no allocation)."""
+    flags = f.calibration()
+    if f.rest:
+        flags |= packet.FLAG_REST
+    if f.mag_disturbed:
+        flags |= packet.FLAG_MAG_DISTURBED
+    return flags
+
+
 class RawImu:
     """LSM6DSOX with an optional LIS3MDL; on-sensor Mahony fusion when a quaternion is asked."""
 
@@ -293,11 +304,7 @@ class RawImu:
             f.update(g[0], g[1], g[2], a[0], a[1], a[2], m[0], m[1], m[2], self.has_mag)
             struct.pack_into("<hhhh", sample, 0, f.q14(0), f.q14(1), f.q14(2), f.q14(3))
             off = 8
-            flags = f.calibration()
-            if f.rest:
-                flags |= packet.FLAG_REST
-            if f.mag_disturbed:
-                flags |= packet.FLAG_MAG_DISTURBED
+            flags = _status(f)
         if c & packet.CONTENT_GYR:
             off = pack_scaled3(sample, off, g, _GYR_MUL, _SHIFT)
         if c & packet.CONTENT_ACC:
@@ -475,12 +482,7 @@ class RawImu:
             q = self.oq
             struct.pack_into("<hhhh", sample, 0, q[0], q[1], q[2], q[3])
             off = 8
-            f = self.fusion
-            flags = f.calibration()
-            if f.rest:
-                flags |= packet.FLAG_REST
-            if f.mag_disturbed:
-                flags |= packet.FLAG_MAG_DISTURBED
+            flags = _status(self.fusion)
         if c & packet.CONTENT_GYR:
             off = pack_scaled3(sample, off, self.og, _GYR_MUL, _SHIFT)
         if c & packet.CONTENT_ACC:
