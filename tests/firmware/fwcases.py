@@ -800,35 +800,42 @@ def case_app_rate_content_change():
 
 
 # -- memory: zero bytes per sample --------------------------------------------------------
-def _mem_run(app, ticks, n):
-    """mem_free before/after ``n`` ticks with the collector off; bytes lost."""
+def _allocations(path, parts):
+    """``path(k, parts)`` for 400 steps to warm up (lazily made views, the fakes' caches),
+    then 10 000 with the collector off (the bytes lost) and 1000 with the heap locked
+    (whether nothing allocated). ``parts`` is one tuple the path unpacks: a star call or
+    a closure over its parts would allocate on every call."""
+    import micropython
+
+    path(400, parts)
     gc.collect()
     gc.disable()
     try:
         f0 = gc.mem_free()
-        _run(app, ticks, n)
-        f1 = gc.mem_free()
+        path(10_000, parts)
+        delta = f0 - gc.mem_free()
     finally:
         gc.enable()
-    return f0 - f1
-
-
-def _heap_locked(app, ticks, n):
-    import micropython
-
     micropython.heap_lock()
     try:
-        _run(app, ticks, n)
-        ok = True
+        path(1000, parts)
+        locked = True
     except MemoryError:
-        ok = False
+        locked = False
     finally:
         micropython.heap_unlock()
-    return ok
+    return {"mem_free_delta_10000": delta, "heap_lock_ok": locked}
 
 
-def _irq_path(k, ticks, isr, parse, n, pump):
+def _app_path(k, parts):
+    """``k`` ticks of the app's polling loop."""
+    app, ticks = parts
+    _run(app, ticks, k)
+
+
+def _irq_path(k, parts):
     """``k`` samples through the interrupt path: edge, packet parse, sample, notifier."""
+    ticks, isr, parse, n, pump = parts
     for _ in range(k):
         ticks.advance(10_000)
         isr(None)
@@ -836,8 +843,9 @@ def _irq_path(k, ticks, isr, parse, n, pump):
         pump()
 
 
-def _lsm_path(k, ticks, lsm, isr, drain, pump):
+def _lsm_path(k, parts):
     """``k`` LSM6DSOX samples (104 Hz) through INT1, the FIFO drain and the notifier."""
+    ticks, lsm, isr, drain, pump = parts
     for _ in range(k):
         ticks.advance(9600)
         lsm.ts_now += 384
@@ -869,12 +877,10 @@ def case_memory_zero_alloc():
     ):
         app, link, ticks = _app(content=content, lsm=lsm)
         app.start()
-        _run(app, ticks, 400)  # warm-up: lazily made views, the fake's packet cache
-        delta = _mem_run(app, ticks, 10_000)
-        locked = _heap_locked(app, ticks, 1000)
-        out[name] = {"mem_free_delta_10000": delta, "heap_lock_ok": locked, "packets": link.count}
-        assert delta == 0, (name, delta)
-        assert locked, name
+        out[name] = _allocations(_app_path, (app, ticks))
+        out[name]["packets"] = link.count
+        assert out[name]["mem_free_delta_10000"] == 0, (name, out[name])
+        assert out[name]["heap_lock_ok"], name
     # the interrupt-driven path: the hard IRQ, parsing a packet with its timestamps, the
     # per-sample callback (pack + ring push) and the notifier
     app, link, ticks = _app(content=15)
@@ -895,30 +901,10 @@ def case_memory_zero_alloc():
     bno.rx[0:4] = struct.pack("<HBB", pkt_len, 3, 0)
     bno.rx[4:pkt_len] = body
 
-    # bound once (binding a method allocates); a plain function, not a closure (calling
-    # a closure over more than four variables allocates its argument array)
-    isr, parse, pump = bno._isr, bno._parse, app.pump
-    _irq_path(400, ticks, isr, parse, pkt_len, pump)
-    gc.collect()
-    gc.disable()
-    try:
-        f0 = gc.mem_free()
-        _irq_path(10_000, ticks, isr, parse, pkt_len, pump)
-        delta = f0 - gc.mem_free()
-    finally:
-        gc.enable()
-    import micropython
-
-    micropython.heap_lock()
-    try:
-        _irq_path(1000, ticks, isr, parse, pkt_len, pump)
-        locked = True
-    except MemoryError:
-        locked = False
-    finally:
-        micropython.heap_unlock()
-    out["bno085_irq_9d"] = {"mem_free_delta_10000": delta, "heap_lock_ok": locked}
-    assert delta == 0 and locked, out["bno085_irq_9d"]
+    # the methods bound once, here (binding a method allocates)
+    parts = (ticks, bno._isr, bno._parse, pkt_len, app.pump)
+    out["bno085_irq_9d"] = res = _allocations(_irq_path, parts)
+    assert res["mem_free_delta_10000"] == 0 and res["heap_lock_ok"], res
     # the LSM6DSOX FIFO path: INT1's hard IRQ, FIFO words with timestamps, the filter,
     # interpolation onto the grid, the per-sample callback and the notifier
     for name, content in (("lsm6dsox_fifo_9d", 15), ("lsm6dsox_fifo_raw", 6)):
@@ -936,27 +922,10 @@ def case_memory_zero_alloc():
         app.start()
         lsm.script_fifo(384 * 10)
         raw.attach(Flag(), lt, app.on_sample)
-        isr, drain, pump = raw._isr, raw.drain, app.pump
-        _lsm_path(400, lt, lsm, isr, drain, pump)  # warm-up
-        gc.collect()
-        gc.disable()
-        try:
-            f0 = gc.mem_free()
-            _lsm_path(10_000, lt, lsm, isr, drain, pump)
-            delta = f0 - gc.mem_free()
-        finally:
-            gc.enable()
-        micropython.heap_lock()
-        try:
-            _lsm_path(1000, lt, lsm, isr, drain, pump)
-            locked = True
-        except MemoryError:
-            locked = False
-        finally:
-            micropython.heap_unlock()
-        out[name] = {"mem_free_delta_10000": delta, "heap_lock_ok": locked}
-        out[name]["grid_samples"] = raw.outputs
-        assert delta == 0 and locked and raw.gaps == 0 and raw.stale == 0, out[name]
+        out[name] = res = _allocations(_lsm_path, (lt, lsm, raw._isr, raw.drain, app.pump))
+        res["grid_samples"] = raw.outputs
+        ok = res["mem_free_delta_10000"] == 0 and res["heap_lock_ok"]
+        assert ok and raw.gaps == 0 and raw.stale == 0, res
     # for comparison: the float Mahony filter (fusion.py) leaves garbage on every update
     from hipimu_fw.fusion import Mahony
 
